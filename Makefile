@@ -1,0 +1,46 @@
+# fazhi-eval: two set-up commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint format validate simulate-sample clean-output
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## run: create the environment, validate the configuration, run the whole pipeline on raw/
+run: $(STAMP)
+	$(BIN)/fazhi-eval validate
+	$(BIN)/fazhi-eval run --raw raw --out output
+	@echo "结果 (results): $(CURDIR)/output"
+
+## test: the test suite (unit, reference-against-R, end-to-end)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+## bench: speed and scale benchmark -> output/bench/bench.json
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+validate: $(STAMP)
+	$(BIN)/fazhi-eval validate
+
+## simulate-sample: regenerate the committed sample data in raw/ (fixed seed and plant spec)
+simulate-sample: $(STAMP)
+	rm -rf raw.new && $(BIN)/fazhi-eval simulate --out raw.new --seed 20231 --plant questionnaires/plant_sample.yaml
+	rm -rf raw && mv raw.new raw
+
+clean-output:
+	rm -rf output/0* output/_manifest.json output/bench

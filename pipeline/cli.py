@@ -1,0 +1,145 @@
+"""The ``fazhi-eval`` command: validate the configuration, simulate raw data, run the stages.
+
+Errors in the user's data or configuration print a message naming the file, row and column and exit with a
+non-zero status (1 for an invalid configuration, 2 for unusable data); they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline import __version__, paths
+from pipeline.errors import FazhiError
+
+STAGE_HELP = {
+    "ingest": "读取原始导出 (问卷星/纸质录入/案卷评查表/核查表) → output/01_ingest/",
+    "clean": "清洗：剔除重复、过快、直线作答、注意力题失败等，记录每一条剔除原因 → output/02_clean/",
+    "weight": "加权：公众样本按人口边际 raking，公职人员按单位 → output/03_weight/",
+    "reliability": "信度与效度：alpha、omega、项目分析、因子结构、评查员一致性 → output/04_reliability/",
+    "compare": "组间比较：县区/部门/人群差异、效应量、多重比较校正 → output/05_compare/",
+}
+
+
+def _add_io_options(p: argparse.ArgumentParser, *, raw: bool = True) -> None:
+    if raw:
+        p.add_argument("--raw", type=Path, default=paths.DEFAULT_RAW, help="原始数据目录 (default: raw/)")
+    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="输出目录 (default: output/)")
+    p.add_argument(
+        "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fazhi-eval",
+        description="法治建设第三方评估数据分析流水线 (fazhi-eval): 从问卷星导出、案卷评查表和核查表到指标得分与统计附录。",
+        epilog="典型用法: fazhi-eval validate && fazhi-eval run   (结果写入 output/)",
+    )
+    parser.add_argument("--version", action="version", version=f"fazhi-eval {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="检查 questionnaires/ 中的全部配置，列出所有问题")
+    p.add_argument(
+        "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
+    )
+
+    p = sub.add_parser("simulate", help="生成一套逼真的模拟原始数据 (问卷星导出、案卷评查表、核查表)")
+    p.add_argument("--out", type=Path, required=True, help="写入的目录 (如 raw/)")
+    p.add_argument("--seed", type=int, default=20231, help="随机种子 (相同种子得到相同内容)")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="样本量倍数 (如 100 → 约百万份公众问卷, 写成 CSV)"
+    )
+    p.add_argument("--plant", type=Path, default=None, help="要植入的问题清单 (YAML)，写出 truth.json")
+    p.add_argument(
+        "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
+    )
+
+    p = sub.add_parser("template", help="写出纸质问卷录入/案卷评查/核查用的空白 Excel 模板 (带下拉校验)")
+    p.add_argument("kind", choices=["public", "staff", "casefile", "checkpoints"])
+    p.add_argument("--out", type=Path, default=None, help="输出文件 (default: template_<kind>.xlsx)")
+    p.add_argument(
+        "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
+    )
+
+    for name, help_text in STAGE_HELP.items():
+        p = sub.add_parser(name, help=help_text)
+        _add_io_options(p)
+        p.add_argument("--seed", type=int, default=20231, help="随机种子 (bootstrap 等)")
+
+    p = sub.add_parser("run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare)")
+    _add_io_options(p)
+    p.add_argument("--seed", type=int, default=20231, help="随机种子 (bootstrap 等)")
+    p.add_argument("--only", nargs="+", choices=list(paths.STAGE_FOLDERS), help="只运行这些阶段")
+    return parser
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.config.checks import summary
+
+    config = load_config(args.config)
+    print(summary(config))
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.simulate import simulate_raw
+
+    config = load_config(args.config)
+    written = simulate_raw(config, args.out, seed=args.seed, scale=args.scale, plant=args.plant)
+    print(f"模拟数据已写入 {args.out} ({len(written)} 个文件)")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from pipeline.config import load_config
+    from pipeline.io.templates import write_template
+
+    config = load_config(args.config)
+    out = args.out or Path(f"template_{args.kind}.xlsx")
+    write_template(config, args.kind, out)
+    print(f"模板已写入 {out}")
+    return 0
+
+
+def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
+    from pipeline.runner import run_stages
+    from pipeline.stages.base import StageContext
+
+    ctx = StageContext(raw=args.raw, out=args.out, config_dir=args.config, seed=args.seed)
+    run_stages(ctx, stages)
+    print(f"结果位于 {args.out.resolve()} (清单: {args.out / paths.MANIFEST})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "validate":
+            return _cmd_validate(args)
+        if args.command == "simulate":
+            return _cmd_simulate(args)
+        if args.command == "template":
+            return _cmd_template(args)
+        if args.command == "run":
+            return _cmd_stages(args, args.only)
+        return _cmd_stages(args, [args.command])
+    except FazhiError as exc:
+        print(f"错误 (error): {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断 (interrupted)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Public statistics API of fazhi-eval (what notebooks and the evaluation team call).
+
+Every estimator is a function returning a frozen dataclass or a tidy DataFrame at full precision.
+Weights are sampling weights (inverse inclusion probabilities or calibrated weights), never frequency weights.
+"""
+
+# --- exports (each module adds its own line below; keep one line per module) ---
