@@ -22,13 +22,13 @@ STAGE_FOLDERS: dict[str, str] = {
 MANIFEST = "_manifest.json"
 BENCH_FOLDER = "bench"
 
-#: file names inside raw/ (what the simulator writes and ingest looks for by default).
-RAW_PUBLIC_GLOB = "public*"
-RAW_STAFF_GLOB = "staff*"
-RAW_CASEFILE_DIR = "casefiles"
-RAW_CHECKPOINT_DIR = "checkpoints"
-RAW_POPULATION = "population.yaml"
-RAW_TRUTH = "truth.json"
+#: sub-folders of raw/ (what the simulator writes and ingest reads): any file names inside.
+RAW_PUBLIC_DIR = "public"  # 问卷星 exports (either mode; .xlsx/.xls/.csv) and paper-entry sheets
+RAW_STAFF_DIR = "staff"
+RAW_CASEFILE_DIR = "casefiles"  # case-file review workbooks of the reviewing teams
+RAW_CHECKPOINT_DIR = "checkpoints"  # evaluator checkpoint sheets (document / online / site)
+RAW_TRUTH = "truth.json"  # simulator only: the planted problems
+RAW_POPULATION = "population_truth.yaml"  # simulator only: the population it sampled from
 
 
 def stage_dir(out: Path, stage: str) -> Path:
