@@ -1,0 +1,71 @@
+"""The stage runner writes a stage folder all-or-nothing and records each run in the manifest."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pandas as pd
+import pytest
+
+from pipeline import paths
+from pipeline.errors import DataError
+from pipeline.stages.base import StageContext, run_stage, write_table
+
+
+def _stage(name: str, fail: bool = False) -> types.ModuleType:
+    module = types.ModuleType(f"fake_{name}")
+    module.NAME = name
+    module.REQUIRES = ()
+
+    def run(ctx, dest):
+        write_table(pd.DataFrame({"x": [1, 2, 3]}), dest, "table")
+        if fail:
+            raise DataError("bad row")
+        return {"rows": 3}
+
+    module.run = run
+    return module
+
+
+def test_successful_stage_lands_in_its_numbered_folder(tmp_path):
+    ctx = StageContext(raw=tmp_path / "raw", out=tmp_path / "out")
+    summary = run_stage(_stage("ingest"), ctx)
+    assert summary == {"rows": 3}
+    assert (tmp_path / "out" / "01_ingest" / "table.parquet").exists()
+    assert ctx.read_table("ingest", "table")["x"].tolist() == [1, 2, 3]
+
+
+def test_failed_stage_keeps_previous_output_and_leaves_no_temporary_folder(tmp_path):
+    ctx = StageContext(raw=tmp_path / "raw", out=tmp_path / "out")
+    run_stage(_stage("ingest"), ctx)
+    before = (tmp_path / "out" / "01_ingest" / "table.parquet").read_bytes()
+    with pytest.raises(DataError):
+        run_stage(_stage("ingest", fail=True), ctx)
+    assert (tmp_path / "out" / "01_ingest" / "table.parquet").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["01_ingest"]
+
+
+def test_reading_a_stage_that_has_not_run_names_the_command_to_run(tmp_path):
+    ctx = StageContext(raw=tmp_path / "raw", out=tmp_path / "out")
+    with pytest.raises(DataError, match="fazhi-eval clean"):
+        ctx.read_table("clean", "public")
+
+
+def test_manifest_records_inputs_config_and_stage_times(tmp_path, monkeypatch):
+    from pipeline import runner
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    config = types.SimpleNamespace(digest="abc")
+    ctx = StageContext(raw=raw, out=tmp_path / "out")
+    object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": config})
+    monkeypatch.setattr(runner, "stage_module", lambda name: _stage(name))
+    manifest = runner.run_stages(ctx, ["ingest", "clean"], echo=lambda *_: None)
+    stored = json.loads((tmp_path / "out" / paths.MANIFEST).read_text(encoding="utf-8"))
+    assert stored["config_digest"] == "abc"
+    assert set(stored["inputs"]) == {"a.csv"}
+    assert set(stored["stages"]) == {"ingest", "clean"}
+    assert stored["stages"]["clean"]["summary"] == {"rows": 3}
+    assert manifest["seed"] == ctx.seed
