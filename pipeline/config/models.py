@@ -264,10 +264,19 @@ class Aspect(Model):
     items: list[IndicatorItem] = Field(min_length=1)
 
 
+class ExpectedCounts(Model):
+    """The size the shipped system must have (a guard against a lost or duplicated aspect or item)."""
+
+    aspects: int = Field(ge=1)
+    items: int = Field(ge=1)
+
+
 class IndicatorSystem(Model):
     """indicators.yaml: the three-level evaluation system (aspects → items → observation points)."""
 
     title: str
+    expected_counts: ExpectedCounts | None = None
+    """When given, the cross-check requires exactly this many aspects and second-level items."""
     blocks: dict[str, str] = Field(default_factory=dict)
     """Block id → Chinese name (法治兰州 / 法治政府 / 法治社会)."""
     source_weights: dict[Source, float]
