@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_io_options(p)
     p.add_argument("--seed", type=int, default=20231, help="随机种子 (bootstrap 等)")
     p.add_argument("--only", nargs="+", choices=list(paths.STAGE_FOLDERS), help="只运行这些阶段")
+    p.add_argument(
+        "--force", action="store_true", help="即使输入未变也重新运行 (default: 输入未变的阶段沿用上次结果)"
+    )
     return parser
 
 
@@ -112,7 +115,9 @@ def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
     from pipeline.stages.base import StageContext
 
     ctx = StageContext(raw=args.raw, out=args.out, config_dir=args.config, seed=args.seed)
-    run_stages(ctx, stages)
+    # a single stage asked for by name always runs; `run` reuses stages whose inputs did not change
+    force = args.force if args.command == "run" else True
+    run_stages(ctx, stages, force=force)
     print(f"结果位于 {args.out.resolve()} (清单: {args.out / paths.MANIFEST})")
     return 0
 

@@ -69,3 +69,40 @@ def test_manifest_records_inputs_config_and_stage_times(tmp_path, monkeypatch):
     assert set(stored["stages"]) == {"ingest", "clean"}
     assert stored["stages"]["clean"]["summary"] == {"rows": 3}
     assert manifest["seed"] == ctx.seed
+
+
+def test_unchanged_stage_is_reused_and_a_changed_input_reruns_it(tmp_path, monkeypatch):
+    from pipeline import runner
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    calls: list[str] = []
+
+    def counting(name):
+        module = _stage(name)
+        inner = module.run
+
+        def run(ctx, dest):
+            calls.append(name)
+            return inner(ctx, dest)
+
+        module.run = run
+        return module
+
+    monkeypatch.setattr(runner, "stage_module", counting)
+
+    def fresh_ctx():
+        ctx = StageContext(raw=raw, out=tmp_path / "out")
+        object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": types.SimpleNamespace(digest="abc")})
+        return ctx
+
+    runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None)
+    manifest = runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None)
+    assert calls == ["ingest"]
+    assert manifest["stages"]["ingest"]["reused"] is True
+    (raw / "a.csv").write_text("x\n2\n", encoding="utf-8")
+    runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None)
+    assert calls == ["ingest", "ingest"]
+    runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None, force=True)
+    assert calls == ["ingest", "ingest", "ingest"]

@@ -1,0 +1,198 @@
+"""``make bench``: stage times and peak memory, scaling to a million responses, and peers side by side.
+
+Writes ``output/bench/bench.json`` and prints a table. Every timing is wall-clock (``time.perf_counter``); peak
+memory is the child process's maximum resident set size (each measured step runs in a fresh process, so peaks
+do not leak between steps). Ratios against peers are computed within this one run on the same data.
+
+Environment knobs: ``BENCH_SIZES`` (comma-separated public sample sizes for the scaling runs, default
+``10000,100000,1000000``), ``BENCH_PEER_ROWS`` (rows for the peer comparisons, default 1,000,000),
+``BENCH_SKIP`` (comma-separated sections to skip: ``sample``, ``scaling``, ``peers``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "output" / "bench"
+SAMPLE_PUBLIC_ROWS = 3000  # the default sample's public size at --scale 1 (used to turn sizes into scales)
+SCALING_STAGES = ("ingest", "clean", "weight", "reliability", "compare")
+PEER_MODULES = (
+    "bench.peers_weighting",
+    "bench.peers_reliability",
+    "bench.peers_comparisons",
+    "bench.peers_ingest",
+)
+
+
+def _child(target, args, queue) -> None:
+    start = time.perf_counter()
+    try:
+        info = target(*args) or {}
+        error = None
+    except Exception as exc:  # report, don't hide: the table shows the error text
+        info, error = {}, f"{type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"seconds": seconds, "peak_mb": peak_mb, "error": error, **info})
+
+
+def measured(target, *args) -> dict[str, Any]:
+    """Run ``target(*args)`` in a fresh process; its time, peak RSS and returned info."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(target, args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def _run_stage(stage: str, raw: str, out: str, config: str) -> dict[str, Any]:
+    from pipeline.runner import run_stages
+    from pipeline.stages.base import StageContext
+
+    ctx = StageContext(raw=Path(raw), out=Path(out), config_dir=Path(config))
+    manifest = run_stages(ctx, [stage], echo=lambda *_: None)
+    return {"summary": manifest["stages"][stage]["summary"]}
+
+
+def _run_all(raw: str, out: str, config: str) -> dict[str, Any]:
+    from pipeline.runner import run_stages
+    from pipeline.stages.base import StageContext
+
+    run_stages(StageContext(raw=Path(raw), out=Path(out), config_dir=Path(config)), echo=lambda *_: None)
+    return {}
+
+
+def _simulate(out: str, config: str, scale: float, seed: int) -> dict[str, Any]:
+    from pipeline.config import load_config
+    from pipeline.simulate import simulate_raw
+
+    simulate_raw(load_config(config), Path(out), seed=seed, scale=scale)
+    return {}
+
+
+def sample_section(config: Path) -> dict[str, Any]:
+    """Each stage on the committed sample in raw/, then the whole run, then a re-run."""
+    from pipeline.stages import available_stages
+
+    work = Path(tempfile.mkdtemp(prefix="bench-sample-"))
+    try:
+        stages = {}
+        for stage in available_stages():
+            stages[stage] = measured(_run_stage, stage, str(ROOT / "raw"), str(work), str(config))
+        whole = measured(_run_all, str(ROOT / "raw"), str(work / "whole"), str(config))
+        rerun = measured(_run_all, str(ROOT / "raw"), str(work / "whole"), str(config))
+        return {"stages": stages, "whole_run": whole, "rerun": rerun}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def scaling_section(config: Path, sizes: list[int]) -> dict[str, Any]:
+    """Simulated public data of each size through the stages, with growth ratios between sizes."""
+    from pipeline.stages import available_stages
+
+    stages = [s for s in SCALING_STAGES if s in available_stages()]
+    runs: dict[str, Any] = {}
+    for n in sizes:
+        work = Path(tempfile.mkdtemp(prefix=f"bench-{n}-"))
+        try:
+            sim = measured(_simulate, str(work / "raw"), str(config), n / SAMPLE_PUBLIC_ROWS, 7)
+            per_stage = {
+                s: measured(_run_stage, s, str(work / "raw"), str(work / "out"), str(config)) for s in stages
+            }
+            total = sum(r["seconds"] for r in per_stage.values())
+            runs[str(n)] = {"simulate": sim, "stages": per_stage, "total_seconds": total}
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    growth = {}
+    if len(sizes) >= 2:
+        a, b = str(sizes[-2]), str(sizes[-1])
+        for s in stages:
+            ta, tb = runs[a]["stages"][s]["seconds"], runs[b]["stages"][s]["seconds"]
+            growth[s] = tb / ta if ta > 0 else float("nan")
+        growth["total"] = runs[b]["total_seconds"] / runs[a]["total_seconds"]
+    return {"runs": runs, "growth": growth, "growth_between": sizes[-2:]}
+
+
+def peers_section(rows: int) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for name in PEER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        try:
+            records.extend(module.run(rows))
+        except Exception as exc:
+            records.append({"task": name, "error": f"{type(exc).__name__}: {exc}"})
+    return records
+
+
+def print_table(report: dict[str, Any]) -> None:
+    line = "-" * 78
+    if "sample" in report:
+        print(line, "\nDefault sample (raw/): stage, seconds, peak MB")
+        for stage, r in report["sample"]["stages"].items():
+            print(f"  {stage:<14}{r['seconds']:>9.2f} s{r['peak_mb']:>10.0f} MB  {r['error'] or ''}")
+        for key in ("whole_run", "rerun"):
+            r = report["sample"][key]
+            print(f"  {key:<14}{r['seconds']:>9.2f} s{r['peak_mb']:>10.0f} MB  {r['error'] or ''}")
+    if "scaling" in report:
+        print(line, "\nScaling (public responses): stage seconds / peak MB per size")
+        for n, run in report["scaling"]["runs"].items():
+            cells = "  ".join(
+                f"{s}={r['seconds']:.2f}s/{r['peak_mb']:.0f}MB" + (" ERR" if r["error"] else "")
+                for s, r in run["stages"].items()
+            )
+            print(f"  n={n:>8}: total {run['total_seconds']:.2f} s  {cells}")
+        if report["scaling"]["growth"]:
+            g = ", ".join(f"{k} {v:.2f}" for k, v in report["scaling"]["growth"].items())
+            print(
+                f"  growth time({report['scaling']['growth_between'][1]})/time({report['scaling']['growth_between'][0]}): {g}"
+            )
+    if "peers" in report:
+        print(line, "\nPeers (same data, same run): ours vs peer, ratio = peer time / our time")
+        for r in report["peers"]:
+            if "error" in r:
+                print(f"  {r['task']:<40} error: {r['error']}")
+                continue
+            print(
+                f"  {r['task']:<40} n={r['n']:>8}  ours {r['ours_s']:.4f} s  {r['peer']:<22} {r['peer_s']:.4f} s"
+                f"  ratio {r['ratio']:.1f}x"
+            )
+    print(line)
+
+
+def main() -> int:
+    config = ROOT / "questionnaires"
+    skip = {s for s in os.environ.get("BENCH_SKIP", "").split(",") if s}
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",") if s]
+    report: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count()}
+    if "sample" not in skip:
+        report["sample"] = sample_section(config)
+    if "scaling" not in skip:
+        report["scaling"] = scaling_section(config, sizes)
+    if "peers" not in skip:
+        report["peers"] = peers_section(int(os.environ.get("BENCH_PEER_ROWS", "1000000")))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print_table(report)
+    print(f"written: {OUT / 'bench.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
