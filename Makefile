@@ -39,7 +39,7 @@ validate: $(STAMP)
 
 ## simulate-sample: regenerate the committed sample data in raw/ (fixed seed and plant spec)
 simulate-sample: $(STAMP)
-	rm -rf raw.new && $(BIN)/fazhi-eval simulate --out raw.new --seed 20231 --plant questionnaires/plant_sample.yaml
+	rm -rf raw.new && $(BIN)/fazhi-eval simulate --out raw.new --seed 20231 --plant pipeline/simulate/plant_sample.yaml
 	rm -rf raw && mv raw.new raw
 
 clean-output:
