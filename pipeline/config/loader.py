@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import (
     CasefileStandard,
@@ -36,6 +37,7 @@ FILES: dict[str, type[BaseModel]] = {
     "units.yaml": Units,
     "population.yaml": Population,
     "suggestions.yaml": Suggestions,
+    "cleaning.yaml": CleaningRules,
 }
 
 
@@ -53,6 +55,7 @@ class Config:
     suggestions: Suggestions
     digest: str = field(compare=False)
     """SHA-256 over the bytes of every configuration file, in file-name order."""
+    cleaning: CleaningRules = field(default_factory=CleaningRules)
 
     def questionnaire(self, instrument: str) -> Questionnaire:
         return {"public": self.public, "staff": self.staff}[instrument]
@@ -147,6 +150,7 @@ def load_config(directory: str | Path = "questionnaires") -> Config:
             population=models["population.yaml"],  # type: ignore[arg-type]
             suggestions=models["suggestions.yaml"],  # type: ignore[arg-type]
             digest=config_digest(directory),
+            cleaning=models["cleaning.yaml"],  # type: ignore[arg-type]
         )
         problems.extend(cross_check(config))
     else:
