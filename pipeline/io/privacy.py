@@ -1,0 +1,141 @@
+"""Keep personal data out of ``output/``: keyed pseudonyms, masking of free text, splitting 问卷星's ``来自IP``.
+
+Key design
+----------
+``raw/`` is never written, so there is no key file. The key is
+
+1. the environment variable ``FAZHI_PSEUDONYM_KEY`` when it is set (use this for real data: a secret key that lives
+   outside the repository makes pseudonyms and IP hashes irreversible for anyone without it), otherwise
+2. a default derived from the configuration digest (``Config.digest``) — reproducible with no setup, stable while
+   the configuration does not change.
+
+Trade-off of the default: anyone holding the configuration files can recompute the key, and IPv4 addresses (2³²)
+or 问卷星 序号 (small integers) can then be recovered by enumeration. The default protects against casual reading
+of ``output/`` only; set ``FAZHI_PSEUDONYM_KEY`` before ingesting real responses. Pseudonyms change whenever the key
+(or, for the default, the configuration) changes; they are meant for linking within one run (duplicate-IP checks,
+reviewer ids), not across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+KEY_ENV = "FAZHI_PSEUDONYM_KEY"
+PSEUDONYM_HEX = 16
+"""Length of a pseudonym in hex characters (64-bit BLAKE2b digest: collisions negligible below ~10⁷ values)."""
+UNKNOWN_PLACE = "未知"
+
+
+def project_key(config_digest: str = "") -> bytes:
+    """The pseudonym key: ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the configuration digest."""
+    env = os.environ.get(KEY_ENV, "")
+    if env:
+        return hashlib.blake2b(env.encode("utf-8"), digest_size=32, person=b"fazhi-env").digest()
+    return hashlib.blake2b(config_digest.encode("utf-8"), digest_size=32, person=b"fazhi-cfg").digest()
+
+
+def pseudonym(value: object, key: bytes) -> str:
+    """Keyed BLAKE2b hash (BLAKE2's built-in keyed mode, a MAC like HMAC) of ``str(value)``, 16 hex characters.
+
+    Integral floats are hashed as integers (``3.0`` and ``"3"`` give the same pseudonym) because Excel readers
+    return numbers as floats. ``None``/NaN give ``""``.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if not text:
+        return ""
+    return hashlib.blake2b(text.encode("utf-8"), key=key[:64], digest_size=PSEUDONYM_HEX // 2).hexdigest()
+
+
+def pseudonym_series(values: pd.Series, key: bytes) -> pd.Series:
+    """:func:`pseudonym` of every value, hashing each distinct value once (fast on long columns)."""
+    uniques = pd.unique(values.to_numpy(dtype=object))
+    table = {u: pseudonym(u, key) for u in uniques if not (isinstance(u, float) and np.isnan(u))}
+    out = values.astype(object).map(table)
+    return out.fillna("").astype(str)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# masking of free text. Order matters: e-mail before IP/phone (digits inside addresses), ID-card numbers before
+# phones (an 18-digit ID contains 11-digit runs), and each pattern refuses to start or end inside a longer digit run.
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]|[1-9]\d{14})(?![0-9A-Za-z])"
+)
+_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[\s\-]?\d{7,8}(?!\d)")
+
+MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_EMAIL, "[邮箱]"),
+    (_ID, "[身份证]"),
+    (_IPV4, "[IP]"),
+    (_IPV6, "[IP]"),
+    (_MOBILE, "[电话]"),
+    (_LANDLINE, "[电话]"),
+)
+
+
+def mask_text(s: object) -> object:
+    """Replace phone numbers, ID-card numbers, e-mail and IP addresses in ``s`` by ``[电话]`` etc.
+
+    Non-strings (None, NaN) are returned unchanged. Personal names cannot be found reliably by pattern and are not
+    masked here; free-text columns that are *only* a name (微信昵称, 姓名) are dropped at ingest instead.
+    """
+    if not isinstance(s, str):
+        return s
+    for pattern, repl in MASKS:
+        s = pattern.sub(repl, s)
+    return s
+
+
+def mask_series(values: pd.Series) -> pd.Series:
+    """:func:`mask_text` over a column, vectorised (``Series.str.replace``)."""
+    present = values.notna()
+    s = values.astype("string")
+    for pattern, repl in MASKS:
+        s = s.str.replace(pattern, repl, regex=True)
+    return s.astype(object).where(present, None)
+
+
+_IP_CELL = re.compile(r"^\s*([^\s(（]*)\s*(?:[(（]\s*([^)）]*?)\s*[)）])?\s*$")
+
+
+def ip_parts(cell: object) -> tuple[str | None, str, str]:
+    """Split 问卷星's ``来自IP`` cell ``223.104.1.2(甘肃-兰州)`` into ``(ip, province, city)``.
+
+    Returns the raw IP (the caller hashes it; it is never written) and the place; ``"未知"`` for a missing part.
+    ``(甘肃)`` alone gives city ``"未知"``; an empty cell gives ``(None, "未知", "未知")``.
+    """
+    if not isinstance(cell, str) or not cell.strip():
+        return None, UNKNOWN_PLACE, UNKNOWN_PLACE
+    m = _IP_CELL.match(cell)
+    if not m:
+        return cell.strip(), UNKNOWN_PLACE, UNKNOWN_PLACE
+    ip, place = m.group(1) or None, m.group(2) or ""
+    parts = [p.strip() for p in re.split(r"[-－—]", place, maxsplit=1)] if place else []
+    province = parts[0] if parts and parts[0] else UNKNOWN_PLACE
+    city = parts[1] if len(parts) > 1 and parts[1] else UNKNOWN_PLACE
+    return ip, province, city
+
+
+def ip_columns(values: pd.Series, key: bytes) -> pd.DataFrame:
+    """``ip_key, ip_province, ip_city`` for a ``来自IP`` column; each distinct cell is parsed once."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    table = [ip_parts(u) for u in uniques] + [(None, UNKNOWN_PLACE, UNKNOWN_PLACE)]  # last: NA (code -1)
+    keys = np.array([pseudonym(ip, key) if ip else "" for ip, _, _ in table], dtype=object)
+    provinces = np.array([p for _, p, _ in table], dtype=object)
+    cities = np.array([c for _, _, c in table], dtype=object)
+    return pd.DataFrame(
+        {"ip_key": keys[codes], "ip_province": provinces[codes], "ip_city": cities[codes]}, index=values.index
+    ).astype(str)

@@ -1,0 +1,405 @@
+"""Parse any 问卷星 (wjx.cn) export — 按选项文本 or 按选项序号, ``.xlsx``/``.xls``/``.csv`` — without a codebook.
+
+What the format looks like is described in ``/work/shared/domain.md`` §5. :func:`read_export` returns a
+:class:`WjxExport`: the answer cells as read (index = spreadsheet row), every header parsed into
+``(number, stem, option-or-row)``, questions grouped by number with a generic type guess, the export mode, and the
+meta columns parsed (``submitted_at``, ``duration_s``, ``channel``, ``channel_detail``, raw ``ip``, ``seq``).
+Mapping answers to codebook codes is :mod:`pipeline.io.codebook_match`'s job.
+
+Header forms accepted (full- or half-width punctuation, stray spaces):
+``1、题干`` ``1.题干`` ``1：题干`` ``Q1 题干`` ``Q1.题干`` ``第1题 题干`` → question 1 with stem;
+``第6题(运动)`` ``6(运动)`` ``Q6(运动)`` ``第8题(ACG文化(动漫、游戏等))`` → question 6/8 with a sub-label (an option
+of a multiple-choice question in 按序号 mode, or a matrix row); the label runs to the *last* closing parenthesis.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import DataError, Location
+from pipeline.io.excel import Sheet, read_sheets, sheet_frame
+
+Mode = Literal["text", "code"]
+
+#: 问卷星 meta column → our name (domain.md §5: the first six columns, ``headlen=6``).
+META_COLUMNS: dict[str, str] = {
+    "序号": "seq",
+    "提交答卷时间": "submitted_at",
+    "所用时间": "duration",
+    "来源": "channel",
+    "来源详情": "channel_detail",
+    "来自IP": "ip",
+}
+#: Other columns 问卷星 may add; read past, never written (some hold personal data: names, nicknames, phones).
+EXTRA_COLUMNS = (
+    "总分",
+    "答题序号",
+    "自定义字段",
+    "微信昵称",
+    "微信性别",
+    "微信地区",
+    "openid",
+    "姓名",
+    "手机号",
+    "手机号码",
+    "联系方式",
+    "填写人",
+    "答卷人",
+    "外部参数",
+    "Email",
+)
+SEPARATOR_MULTI = "┋"
+SEPARATOR_RANK = "→"
+SKIPPED_TEXT = frozenset({"(跳过)", "跳过"})
+"""问卷星 按文本: the question was not shown (skip/display logic)."""
+EMPTY_TEXT = frozenset({"(空)", "空"})
+"""问卷星 按文本: an optional question left empty."""
+SKIPPED_CODES = frozenset({-2, -3})
+"""问卷星 按序号: −2 not shown (跳过), −3 skipped by logic."""
+
+_QUESTION = re.compile(r"^(?:Q|第)?(\d{1,3})(?:题)?(?:[、.:：]|(?<=题)|(?<=\d)(?=\s)|(?<=\d)$)\s*(.*)$", re.I)
+_SUB = re.compile(r"^(?:Q|第)?(\d{1,3})(?:题)?\s*\((.*)\)$", re.I)
+_OTHER_FILL = re.compile(r"^(.*?)〖(.*)〗$", re.S)
+_DASHES = re.compile(r"[‐‑‒–—―－−~～]")
+_BRACKET_NOTE = re.compile(r"[【〖\[](?:[^】〗\]]*)[】〗\]]")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize(text: object) -> str:
+    """Comparison form of a header, stem or option text: NFKC (full-width → half-width), no whitespace, dashes
+    and tildes unified to ``-``, middle dots unified. ``"１８－２９ 岁"`` → ``"18-29岁"``."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    s = unicodedata.normalize("NFKC", str(text))
+    s = _SPACE.sub("", s)
+    s = _DASHES.sub("-", s)
+    return s.replace("・", "·").replace("•", "·").replace("．", ".")
+
+
+def normalize_option(text: object) -> str:
+    """:func:`normalize` without 问卷星's fill-in notes: ``其他【请注明】`` / ``其他(请注明)`` / ``其他____`` → ``其他``."""
+    s = normalize(text)
+    s = _BRACKET_NOTE.sub("", s)
+    s = re.sub(r"\((?:请注明|请说明|请填写)\)$", "", s)
+    return s.rstrip("_:：")
+
+
+@dataclass(frozen=True)
+class Header:
+    """One parsed column header."""
+
+    column: str
+    kind: Literal["meta", "question", "sub", "extra", "unknown"]
+    number: int | None = None
+    stem: str | None = None
+    """The question text after the number (kind ``question``); trailing spaces removed."""
+    sub: str | None = None
+    """The option or matrix-row label in ``第N题(label)`` (kind ``sub``)."""
+    meta: str | None = None
+    """Our name of a meta column (kind ``meta``)."""
+
+
+def parse_header(column: object) -> Header:
+    """Classify one header cell. ``"3、性别 "`` → question 3, stem ``性别``; ``"第6题(运动)"`` → sub of 6."""
+    raw = "" if column is None else str(column)
+    s = unicodedata.normalize("NFKC", raw).strip()
+    compact = _SPACE.sub("", s)
+    for name, ours in META_COLUMNS.items():
+        if compact == name:
+            return Header(raw, "meta", meta=ours)
+    if compact in EXTRA_COLUMNS or compact.lower() in {e.lower() for e in EXTRA_COLUMNS}:
+        return Header(raw, "extra")
+    m = _SUB.match(compact)
+    if m and m.group(2):
+        return Header(raw, "sub", number=int(m.group(1)), sub=s[s.index("(") + 1 : s.rindex(")")].strip())
+    m = _QUESTION.match(s)
+    if m:
+        return Header(raw, "question", number=int(m.group(1)), stem=m.group(2).strip())
+    return Header(raw, "unknown")
+
+
+@dataclass
+class WjxQuestion:
+    """All columns of one question number."""
+
+    number: int
+    stem: str | None
+    column: str | None
+    """The ``N、题干`` column (single choice, fill-in, multiple choice in text mode); None if only sub-columns."""
+    subs: list[tuple[str, str]] = field(default_factory=list)
+    """``(label, column)`` of each ``第N题(label)`` column, in export order."""
+    kind: Literal["single", "multiple", "matrix", "open"] = "single"
+    """Generic guess from the cells (a codebook overrides it)."""
+
+
+@dataclass
+class WjxExport:
+    """One 问卷星 export as read: cells untouched, headers parsed, meta columns parsed."""
+
+    file: Path
+    sheet: str
+    mode: Mode
+    encoding: str | None
+    cells: pd.DataFrame
+    """Answer columns as read (object dtype; None for empty). Index: 1-based spreadsheet row (``source_row``)."""
+    headers: list[Header]
+    questions: dict[int, WjxQuestion]
+    meta: pd.DataFrame
+    """``seq, submitted_at, duration_s, channel, channel_detail, ip`` (raw IP: never write it out)."""
+    warnings: list[str] = field(default_factory=list)
+    mode_source: str = "cells"
+    """How the mode was decided: ``file name`` (按文本/按序号 in it) or ``cells``."""
+
+    def location(self, row: int | None = None, column: str | None = None) -> Location:
+        return Location(file=self.file.name, sheet=self.sheet or None, row=row, column=column)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.cells)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# cell helpers (vectorised over a column)
+
+
+def as_text(col: pd.Series) -> pd.Series:
+    """Cells as stripped strings (None stays None); integral floats as ``"3"``, not ``"3.0"``."""
+    obj = col.astype(object)
+    out = obj.map(_to_text, na_action="ignore")
+    return out.where(out.notna() & (out != ""), None)
+
+
+def _to_text(v: object) -> str | None:
+    if isinstance(v, float):
+        if np.isnan(v):
+            return None
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v).strip()
+
+
+def numeric(col: pd.Series) -> pd.Series:
+    """Cells as float (NaN where empty or not a number)."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.astype(float)
+    return pd.to_numeric(col.astype(object).map(_strip_str, na_action="ignore"), errors="coerce")
+
+
+def _strip_str(v: object) -> object:
+    return v.strip() if isinstance(v, str) else v
+
+
+def split_other(text: str) -> tuple[str, str | None]:
+    """``其他【请注明】〖宠物〗`` → ``("其他【请注明】", "宠物")``; other text → ``(text, None)``."""
+    m = _OTHER_FILL.match(text)
+    if m:
+        return m.group(1), m.group(2).strip() or None
+    return text, None
+
+
+def parse_duration(col: pd.Series) -> pd.Series:
+    """所用时间 → float seconds: ``125秒``, ``2分5秒``, ``1小时2分5秒``, plain numbers (seconds); NaN otherwise."""
+    text = as_text(col).astype("string")
+    parts = text.str.extract(
+        r"^\s*(?:(\d+(?:\.\d+)?)\s*(?:小时|时))?\s*(?:(\d+(?:\.\d+)?)\s*分(?:钟)?)?\s*(?:(\d+(?:\.\d+)?)\s*秒?)?\s*$"
+    ).astype(float)
+    any_part = parts.notna().any(axis=1)
+    seconds = parts[0].fillna(0) * 3600 + parts[1].fillna(0) * 60 + parts[2].fillna(0)
+    return seconds.where(any_part & text.notna()).astype(float)
+
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_datetime(col: pd.Series) -> pd.Series:
+    """提交答卷时间 → naive datetime64[ns]: ``2023/7/12 10:23:45`` text, ISO text, Excel datetimes or serials."""
+    obj = col.astype(object)
+    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    is_dt = obj.map(lambda v: hasattr(v, "year"), na_action="ignore").fillna(False).astype(bool)
+    if is_dt.any():
+        out[is_dt] = pd.to_datetime(obj[is_dt].tolist()).as_unit("ns")
+    is_num = obj.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), na_action="ignore")
+    is_num = is_num.fillna(False).astype(bool) & ~is_dt
+    if is_num.any():
+        out[is_num] = _EXCEL_EPOCH + pd.to_timedelta(obj[is_num].astype(float), unit="D")
+    rest = ~is_dt & ~is_num & obj.notna()
+    if rest.any():
+        text = obj[rest].astype(str).str.strip()
+        parsed = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S", errors="coerce")
+        left = parsed.isna()
+        if left.any():
+            parsed[left] = pd.to_datetime(text[left], format="mixed", errors="coerce")
+        out[rest] = parsed.astype("datetime64[ns]")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def looks_like_export(header_cells: list[object]) -> bool:
+    """True when a header row is a 问卷星 export header (序号 plus at least one numbered question)."""
+    hs = [parse_header(c) for c in header_cells]
+    return any(h.meta == "seq" for h in hs) and any(h.kind in ("question", "sub") for h in hs)
+
+
+def read_export(path: str | Path, *, sheet: Sheet | None = None) -> WjxExport:
+    """Read a 问卷星 export (first sheet that looks like one). DataError naming the file if none does."""
+    path = Path(path)
+    sheets = [sheet] if sheet is not None else read_sheets(path)
+    for sh in sheets:
+        if sh.rows and looks_like_export(sh.rows[0]):
+            return export_from_sheet(sh)
+    raise DataError(
+        "不是问卷星导出文件 (not a 问卷星 export): expected a header row with 序号, 提交答卷时间, 所用时间, 来源, "
+        "来源详情, 来自IP and question columns such as '1、题干' or '第6题(选项)'",
+        Location(file=path.name),
+    )
+
+
+def export_from_sheet(sh: Sheet) -> WjxExport:
+    frame = sheet_frame(sh)
+    headers = [parse_header(c) for c in frame.columns]
+    if len(set(frame.columns)) != len(frame.columns):
+        dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+        raise DataError(f"列名重复 (duplicate column headers): {dup}", sh.location(row=1))
+    warnings: list[str] = []
+    for h in headers:
+        if h.kind == "extra":
+            warnings.append(f"列 '{h.column}' 未读入 (column not used; may hold personal data)")
+        elif h.kind == "unknown":
+            warnings.append(f"列 '{h.column}' 无法识别，未读入 (unrecognised column, not used)")
+
+    meta_cols = {h.meta: h.column for h in headers if h.kind == "meta"}
+    meta = pd.DataFrame(index=frame.index)
+    meta["seq"] = frame[meta_cols["seq"]] if "seq" in meta_cols else pd.Series(frame.index, index=frame.index)
+    meta["submitted_at"] = (
+        parse_datetime(frame[meta_cols["submitted_at"]]) if "submitted_at" in meta_cols else pd.NaT
+    )
+    meta["submitted_at"] = meta["submitted_at"].astype("datetime64[ns]")
+    meta["duration_s"] = parse_duration(frame[meta_cols["duration"]]) if "duration" in meta_cols else np.nan
+    for ours in ("channel", "channel_detail", "ip"):
+        meta[ours] = as_text(frame[meta_cols[ours]]) if ours in meta_cols else None
+    if "submitted_at" in meta_cols:
+        bad = frame[meta_cols["submitted_at"]].notna() & meta["submitted_at"].isna()
+        if bad.any():
+            rows = list(frame.index[bad][:5])
+            warnings.append(
+                f"提交答卷时间 无法解析 {int(bad.sum())} 格 (unparseable submit times), rows {rows}"
+            )
+    if "duration" in meta_cols:
+        bad = frame[meta_cols["duration"]].notna() & meta["duration_s"].isna()
+        if bad.any():
+            rows = list(frame.index[bad][:5])
+            warnings.append(f"所用时间 无法解析 {int(bad.sum())} 格 (unparseable durations), rows {rows}")
+
+    questions: dict[int, WjxQuestion] = {}
+    for h in headers:
+        if h.kind == "question":
+            q = questions.setdefault(h.number, WjxQuestion(h.number, h.stem, h.column))  # type: ignore[arg-type]
+            if q.column is None:
+                q.column, q.stem = h.column, h.stem
+            elif q.column != h.column:
+                warnings.append(f"题号 {h.number} 出现两次 (question number twice): '{h.column}' ignored")
+        elif h.kind == "sub":
+            q = questions.setdefault(h.number, WjxQuestion(h.number, None, None))  # type: ignore[arg-type]
+            q.subs.append((h.sub, h.column))  # type: ignore[arg-type]
+    answer_cols = [h.column for h in headers if h.kind in ("question", "sub")]
+    cells = frame[answer_cols]
+    mode, mode_source = _detect_mode(sh.file, cells, questions)
+    for q in questions.values():
+        q.kind = _guess_kind(q, cells, mode)
+    return WjxExport(
+        file=sh.file,
+        sheet=sh.name,
+        mode=mode,
+        encoding=sh.encoding,
+        cells=cells,
+        headers=headers,
+        questions=dict(sorted(questions.items())),
+        meta=meta,
+        warnings=warnings,
+        mode_source=mode_source,
+    )
+
+
+def mode_from_filename(path: Path) -> Mode | None:
+    """``…_按文本_…`` / ``…_按选项文本…`` → text, ``…_按序号_…`` → code (问卷星's download names)."""
+    name = path.name
+    if "按文本" in name or "按选项文本" in name:
+        return "text"
+    if "按序号" in name or "按选项序号" in name:
+        return "code"
+    return None
+
+
+def _is_numberish(col: pd.Series) -> bool:
+    """Every non-empty cell is a number (float or numeric text), ignoring text-mode markers."""
+    vals = col.dropna()
+    if vals.empty:
+        return True
+    if pd.api.types.is_numeric_dtype(vals.dtype):
+        return True
+    uniq = pd.unique(vals.astype(object).to_numpy())
+    for v in uniq:
+        if isinstance(v, (int, float)):
+            continue
+        s = str(v).strip()
+        if s in SKIPPED_TEXT or s in EMPTY_TEXT or normalize(s) in {"(跳过)", "(空)"}:
+            continue
+        try:
+            float(s)
+        except ValueError:
+            return False
+    return True
+
+
+def _detect_mode(path: Path, cells: pd.DataFrame, questions: dict[int, WjxQuestion]) -> tuple[Mode, str]:
+    hinted = mode_from_filename(path)
+    if hinted:
+        return hinted, "file name"
+    # 0/1 option columns only exist in 按序号 mode; otherwise the majority of choice columns decides
+    # (fill-in columns hold text in both modes, number questions numbers in both: they cancel out).
+    numeric_cols = text_cols = 0
+    for q in questions.values():
+        cols = ([q.column] if q.column else []) + [c for _, c in q.subs]
+        for c in cols:
+            if _is_numberish(cells[c]):
+                numeric_cols += 1
+            else:
+                text_cols += 1
+    return ("code" if numeric_cols > text_cols else "text"), "cells"
+
+
+def _guess_kind(q: WjxQuestion, cells: pd.DataFrame, mode: Mode) -> str:
+    if q.subs:
+        vals = pd.concat([numeric(cells[c]) for _, c in q.subs])
+        if mode == "code" and vals.dropna().isin([0, 1, -2, -3]).all():
+            return "multiple"
+        if (
+            mode == "text"
+            and all(_is_numberish(cells[c]) for _, c in q.subs)
+            and vals.dropna().isin([0, 1]).all()
+        ):
+            return "multiple"
+        return "matrix"
+    col = cells[q.column]
+    if mode == "text":
+        text = as_text(col).dropna()
+        if text.str.contains(SEPARATOR_MULTI, regex=False).any():
+            return "multiple"
+        if not text.empty and text.nunique() > max(30, len(text) // 2):
+            return "open"
+        return "single"
+    return "single" if _is_numberish(col) else "open"
+
+
+def split_multi(col: pd.Series) -> pd.Series:
+    """A text-mode multiple-choice column as lists of chosen labels (``┋``-joined; ``→`` for ranking)."""
+    text = as_text(col)
+    return text.map(lambda s: re.split(f"[{SEPARATOR_MULTI}{SEPARATOR_RANK}]", s), na_action="ignore")
