@@ -1,0 +1,165 @@
+"""Speed of our raking and design-based domain means against peers (weightipy, pandas, R survey).
+
+Run: ``.venv/bin/python -m bench.peers_weighting`` (or ``run()`` from Python). Each record:
+``{"task", "n", "ours_s", "peer", "peer_s", "ratio"}`` with ``ratio = peer_s / ours_s`` (best of 3,
+``time.perf_counter``). The R comparison runs only when ``Rscript`` is on the PATH.
+
+Fairness of the raking comparison: weightipy 0.4 stops when the weights stop changing (``convcrit`` on the
+change in the sum of absolute weight changes), not on the margins. We run weightipy first with a strict
+``convcrit`` (1e-10) and 1000 iterations, measure the maximum relative margin error it reached, and run ours
+with ``tol`` equal to that achieved error, so both deliver the same margin accuracy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from pipeline import stats
+
+DISTRICTS = [f"d{i:02d}" for i in range(1, 9)]
+AGES = ["18-29", "30-39", "40-49", "50-59", "60-69", "70+"]
+REPEATS = 3
+
+
+def _best_of(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, object]:
+    best, out = np.inf, None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def simulate(n_rows: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """A skewed sample (district, gender, age_group, scale_a) and population shares to rake it to."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "district": rng.choice(DISTRICTS, n_rows, p=np.r_[20, 16, 14, 12, 11, 10, 9, 8] / 100),
+            "gender": rng.choice(["F", "M"], n_rows, p=[0.4, 0.6]),
+            "age_group": rng.choice(AGES, n_rows, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.05]),
+        }
+    )
+    frame["scale_a"] = rng.normal(65, 12, n_rows)
+    shares = {
+        "district": dict(zip(DISTRICTS, np.r_[12.5] * np.ones(8) / 100, strict=True)),
+        "gender": {"F": 0.51, "M": 0.49},
+        "age_group": dict(zip(AGES, [0.18, 0.19, 0.18, 0.17, 0.15, 0.13], strict=True)),
+    }
+    return frame, shares
+
+
+def _max_rel_error(frame: pd.DataFrame, weights: np.ndarray, shares: dict) -> float:
+    total = weights.sum()
+    err = 0.0
+    for col, spec in shares.items():
+        got = pd.Series(weights).groupby(frame[col].to_numpy()).sum()
+        for cat, s in spec.items():
+            err = max(err, abs(got[cat] / total - s) / s)
+    return err
+
+
+def _weightipy_rake(frame: pd.DataFrame, shares: dict) -> np.ndarray:
+    import weightipy as wp
+
+    scheme = wp.scheme_from_dict(
+        {c: {k: 100 * v for k, v in d.items()} for c, d in shares.items()},
+        rim_params={"convcrit": 1e-10, "max_iterations": 1000},
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        return wp.weight(frame[list(shares)], scheme).to_numpy()
+
+
+def _r_svyby(frame: pd.DataFrame, weights: np.ndarray) -> float | None:
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "d.csv")
+        frame.assign(w=weights)[["district", "gender", "age_group", "scale_a", "w"]].to_csv(path, index=False)
+        script = (
+            "suppressPackageStartupMessages(library(survey)); d <- read.csv(commandArgs(TRUE)[1]);"
+            "des <- svydesign(ids=~1, weights=~w, data=d);"
+            "t <- c(); for (i in 1:3) { t0 <- proc.time()[['elapsed']];"
+            "b <- svyby(~scale_a, ~district, des, svymean); t <- c(t, proc.time()[['elapsed']] - t0) };"
+            "cat(min(t))"
+        )
+        out = subprocess.run(["Rscript", "-e", script, path], capture_output=True, text=True, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+
+def run(n_rows: int = 1_000_000, seed: int = 0) -> list[dict]:
+    """Time our raking and domain means against peers; returns one record per comparison."""
+    frame, shares = simulate(n_rows, seed)
+    records = []
+
+    peer_s, wp_weights = _best_of(lambda: _weightipy_rake(frame, shares))
+    achieved = _max_rel_error(frame, np.asarray(wp_weights), shares)
+    tol = max(achieved, 1e-12)
+    ours_s, r = _best_of(lambda: stats.rake(frame, shares, tol=tol, max_iter=1000))
+    records.append(
+        {
+            "task": f"rake 3 margins (max rel margin error {tol:.1e})",
+            "n": n_rows,
+            "ours_s": ours_s,
+            "peer": "weightipy 0.4",
+            "peer_s": peer_s,
+            "ratio": peer_s / ours_s,
+        }
+    )
+
+    if hasattr(stats, "SurveyDesign"):
+        w = r.weights
+        design_plain = stats.SurveyDesign(frame, weights=w)
+        ours_s, _ = _best_of(lambda: design_plain.mean("scale_a", by="district"))
+        peer_s, _ = _best_of(lambda: frame.assign(_w=w * frame["scale_a"]).groupby("district")[["_w"]].sum())
+        peer_s2, _ = _best_of(lambda: frame.groupby("district")["scale_a"].mean())
+        records.append(
+            {
+                "task": "by-district weighted mean + linearization SE (no calibration)",
+                "n": n_rows,
+                "ours_s": ours_s,
+                "peer": "pandas groupby mean (no SE)",
+                "peer_s": peer_s2,
+                "ratio": peer_s2 / ours_s,
+            }
+        )
+        design_cal = stats.SurveyDesign(frame, weights=w, calibrated_on=list(shares))
+        ours_cal_s, _ = _best_of(lambda: design_cal.mean("scale_a", by="district"))
+        records.append(
+            {
+                "task": "by-district mean + SE, raked design (calibration residuals)",
+                "n": n_rows,
+                "ours_s": ours_cal_s,
+                "peer": "pandas groupby mean (no SE)",
+                "peer_s": peer_s2,
+                "ratio": peer_s2 / ours_cal_s,
+            }
+        )
+        r_s = _r_svyby(frame, w.to_numpy())
+        if r_s is not None:
+            records.append(
+                {
+                    "task": "by-district weighted mean + linearization SE (no calibration)",
+                    "n": n_rows,
+                    "ours_s": ours_s,
+                    "peer": "R survey::svyby(svymean)",
+                    "peer_s": r_s,
+                    "ratio": r_s / ours_s,
+                }
+            )
+    return records
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
