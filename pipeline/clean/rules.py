@@ -1,0 +1,444 @@
+"""Exclusion rules: each a pure function ``(frame, codebook, rules) -> RuleResult`` over one 01_ingest table.
+
+A :class:`RuleResult` holds ``hit`` (bool Series: the records the rule catches) and ``detail`` (str Series, ``""``
+where not hit, else what was found, e.g. ``"用时 41 秒 < 阈值 60 秒"``). :func:`screen` runs every rule in the fixed
+order of :data:`pipeline.config.cleaning.RULE_ORDER` and assigns each record to the **first** rule with action
+``exclude`` that catches it, while keeping every rule it fails in its ``detail``. Rules with action ``flag`` add a
+``flag_<rule>`` column instead.
+
+Rules (defaults in questionnaires/cleaning.yaml):
+
+``duplicate``
+    Same ``respondent`` pseudonym, or same ``ip_key`` with identical answers (every answer column) submitted
+    within ``window_minutes`` of the previous such submission. Records are ordered by ``submitted_at`` (missing
+    last), then ``source_file``, ``source_row``; the first is kept.
+``ip_burst``
+    ≥ ``min_submissions`` submissions from one ``ip_key`` within ``window_minutes`` (answers may differ); flag only.
+``speeder``
+    ``duration_s`` < max(``min_seconds``, ``median_fraction`` × median of the instrument's durations), or with
+    ``method: knee`` the knee of reportgen's ``clean_ftime`` (:func:`knee_seconds`). Missing durations never hit.
+``straightline``
+    On the Likert matrix rows (attention check excluded) the modal substantive code covers ≥ ``min_items`` rows
+    and ≥ ``min_share`` of the answered rows, with a reverse-worded row among them (``require_reverse``).
+``attention``
+    The attention-check item answered with a code other than its ``pass_code``.
+``invalid_code``
+    A code not in the codebook (any ingest sentinel for unmatched text included), a 0/1 option column holding
+    something else, more choices than ``max_choices``, or an ``exclusive`` option chosen with another.
+``missing``
+    Share of required substantive items left unanswered > ``max_missing_share`` (items of a skip block count only
+    where the block was shown; 不了解 counts as answered).
+``outside_province`` / ``no_district`` / ``unknown_unit``
+    Public: ``ip_province`` known and not starting with ``province``; district item not validly answered.
+    Staff: unit item not validly answered.
+``skip_logic``
+    A skip block answered although its condition says it was not shown, or shown but left wholly unanswered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.clean.items import (
+    CODED_TYPES,
+    SKIPPED,
+    answered,
+    block_items,
+    codes,
+    likert_matrix_items,
+    option_columns,
+    shown,
+)
+from pipeline.config.cleaning import RULE_ORDER, CleaningRules
+from pipeline.config.codebook import Codebook
+from pipeline.config.models import Option
+
+#: Chinese reason per rule code, written to ``exclusions.reason``.
+REASONS: dict[str, str] = {
+    "duplicate": "重复提交",
+    "ip_burst": "同一IP短时间内多次提交",
+    "speeder": "作答时间过短",
+    "straightline": "直线作答(含反向题选项相同)",
+    "attention": "注意力检验题未通过",
+    "invalid_code": "存在无效选项代码",
+    "missing": "未作答题目过多",
+    "outside_province": "IP属地不在本省",
+    "no_district": "未填写所在县区",
+    "unknown_unit": "所在单位缺失或无法识别",
+    "skip_logic": "跳题逻辑不一致",
+}
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """What one rule found: ``hit`` (bool per record) and ``detail`` (str per record, ``""`` where not hit)."""
+
+    rule: str
+    hit: pd.Series
+    detail: pd.Series
+
+
+def _result(rule: str, frame: pd.DataFrame, hit: pd.Series, detail: pd.Series | str) -> RuleResult:
+    hit = hit.reindex(frame.index, fill_value=False).fillna(False).astype(bool)
+    if isinstance(detail, str):
+        detail = pd.Series(detail, index=frame.index)
+    detail = detail.reindex(frame.index).fillna("").astype(str).where(hit, "")
+    return RuleResult(rule, hit, detail)
+
+
+def _none(rule: str, frame: pd.DataFrame) -> RuleResult:
+    return _result(rule, frame, pd.Series(False, index=frame.index), "")
+
+
+def _join(parts: dict[object, list[str]], index: pd.Index, sep: str = "；") -> pd.Series:
+    return pd.Series({k: sep.join(v) for k, v in parts.items()}, dtype=object).reindex(index).fillna("")
+
+
+def submission_order(frame: pd.DataFrame) -> pd.Index:
+    """Index of ``frame`` in submission order: ``submitted_at`` (missing last), ``source_file``, ``source_row``."""
+    keys = frame[["submitted_at", "source_file", "source_row"]]
+    return keys.sort_values(list(keys.columns), na_position="last", kind="mergesort").index
+
+
+def answer_signature(frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
+    """A 64-bit hash per record of every answer column (equal hashes = identical answers)."""
+    cols = [c for it in codebook.items for c in (option_columns(it) if it.type == "multiple" else [it.id])]
+    return pd.util.hash_pandas_object(frame[cols].astype("string"), index=False)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the rules
+
+
+def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    cfg = rules.duplicate
+    f = frame.loc[submission_order(frame)]
+    parts: dict[object, list[str]] = {}
+    if cfg.by_respondent:
+        resp = f["respondent"].astype("string")
+        valid = resp.notna() & (resp.str.len() > 0)
+        dup = f["respondent"].where(valid).duplicated(keep="first") & valid
+        first = f["record_id"].groupby(resp.where(valid)).transform("first")
+        for i in f.index[dup]:
+            parts.setdefault(i, []).append(f"同一答卷人，保留 {first[i]}")
+    if cfg.by_ip and "ip_key" in f.columns:
+        ip = f["ip_key"].astype("string")
+        valid = ip.notna() & (ip.str.len() > 0)
+        g = pd.DataFrame(
+            {"ip": ip, "sig": answer_signature(f, codebook), "t": f["submitted_at"], "rid": f["record_id"]}
+        )[valid]
+        grouped = g.groupby(["ip", "sig"], sort=False)
+        gap = g["t"] - grouped["t"].shift()
+        prev = grouped["rid"].shift()
+        dup = gap.notna() & (gap <= pd.Timedelta(minutes=cfg.window_minutes))
+        for i in g.index[dup]:
+            parts.setdefault(i, []).append(
+                f"同一IP答案完全相同，距 {prev[i]} {gap[i].total_seconds():.0f} 秒"
+            )
+    hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
+    return _result("duplicate", frame, hit, _join(parts, frame.index))
+
+
+def ip_burst(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    cfg = rules.ip_burst
+    if "ip_key" not in frame.columns:
+        return _none("ip_burst", frame)
+    ip = frame["ip_key"].astype("string")
+    ok = ip.notna() & (ip.str.len() > 0) & frame["submitted_at"].notna()
+    sizes = ip[ok].map(ip[ok].value_counts())
+    cand = frame.loc[sizes.index[sizes >= cfg.min_submissions]]
+    window = np.timedelta64(int(cfg.window_minutes * 60e9), "ns")
+    parts: dict[object, list[str]] = {}
+    for _, grp in cand.sort_values("submitted_at", kind="mergesort").groupby("ip_key", sort=False):
+        t = grp["submitted_at"].to_numpy(dtype="datetime64[ns]")
+        end = np.searchsorted(t, t + window, side="right")
+        count = end - np.arange(len(t))
+        marked = np.zeros(len(t), dtype=int)
+        for i in np.flatnonzero(count >= cfg.min_submissions):
+            marked[i : end[i]] = np.maximum(marked[i : end[i]], count[i])
+        for i in np.flatnonzero(marked):
+            parts[grp.index[i]] = [f"同一IP {cfg.window_minutes:g} 分钟内提交 {marked[i]} 份"]
+    hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
+    return _result("ip_burst", frame, hit, _join(parts, frame.index))
+
+
+def knee_seconds(durations: pd.Series, quantile: float = 0.25) -> float | None:
+    """The knee of the cumulative-count curve of the fastest ``quantile`` of completion times (reportgen).
+
+    Following reportgen's ``clean_ftime``: over whole seconds t from the minimum duration to the ``quantile``
+    quantile, fit a quartic polynomial to N(t) = #{durations ≤ t}, and return the zero of its third derivative
+    (where the curvature N'' is extremal: the end of the sparse fast tail). Returns None when fewer than 5
+    distinct seconds are available or the zero lies outside that range (then callers fall back to the
+    median rule). Hand-written: reportgen is unmaintained and not installable on current pandas.
+
+    Reference: gasongjian/reportgen, ``reportgen/questionnaire/questionnaire.py::clean_ftime``.
+    """
+    d = pd.to_numeric(durations, errors="coerce").dropna().to_numpy(dtype=float)
+    if d.size == 0:
+        return None
+    t_min, t_cut = int(np.floor(d.min())), int(np.floor(np.quantile(d, quantile)))
+    if t_cut - t_min < 5:
+        return None
+    x = np.arange(t_min, t_cut, dtype=float)
+    y = np.searchsorted(np.sort(d), x, side="right").astype(float)
+    centre, spread = x.mean(), x.std()  # fit on a standardised axis: better conditioned than raw seconds
+    coef = np.polyfit((x - centre) / spread, y, 4)
+    if coef[0] == 0:
+        return None
+    root = -coef[1] / (4 * coef[0]) * spread + centre  # N''' = 24a·z + 6b = 0
+    if not t_min < root < t_cut:
+        return None
+    return float(root)
+
+
+def speeder_threshold(durations: pd.Series, rules: CleaningRules) -> tuple[float, str]:
+    """The speeder threshold in seconds, and how it was found (for the detail text)."""
+    cfg = rules.speeder
+    d = pd.to_numeric(durations, errors="coerce").dropna()
+    if d.empty:
+        return cfg.min_seconds, "最低时长"
+    by_median = cfg.median_fraction * float(d.median())
+    if cfg.method == "knee":
+        knee = knee_seconds(d, cfg.knee_quantile)
+        if knee is not None:
+            return (max(cfg.min_seconds, knee), "拐点" if knee > cfg.min_seconds else "最低时长")
+    if by_median > cfg.min_seconds:
+        return by_median, "中位数比例"
+    return cfg.min_seconds, "最低时长"
+
+
+def speeder(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    d = pd.to_numeric(frame["duration_s"], errors="coerce").astype(float)
+    threshold, how = speeder_threshold(d, rules)
+    hit = d.notna() & (d < threshold)
+    detail = d.map(lambda s: f"用时 {s:.0f} 秒 < 阈值 {threshold:.0f} 秒({how})" if pd.notna(s) else "")
+    return _result("speeder", frame, hit, detail)
+
+
+def straightline(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    cfg = rules.straightline
+    items = likert_matrix_items(codebook)
+    if len(items) < cfg.min_items:
+        return _none("straightline", frame)
+    m = pd.DataFrame(
+        {
+            it.id: codes(frame, it.id).where(lambda c, it=it: c.isin(list(it.substantive_codes)))
+            for it in items
+        }
+    )
+    n_answered = m.notna().sum(axis=1)
+    values = sorted({c for it in items for c in it.substantive_codes})
+    counts = pd.DataFrame({v: (m == v).sum(axis=1) for v in values})
+    modal = counts.idxmax(axis=1)
+    n_modal = counts.max(axis=1)
+    reverse = [it.id for it in items if it.reverse]
+    same = m.eq(modal, axis=0)
+    rev_same = same[reverse].any(axis=1) if reverse else pd.Series(False, index=frame.index)
+    share = n_modal / n_answered.where(n_answered > 0)
+    hit = (n_modal >= cfg.min_items) & (share >= cfg.min_share - 1e-12)
+    if cfg.require_reverse:
+        hit &= rev_same
+    detail = pd.Series(
+        [f"{k}/{n} 个矩阵题均选 {v}(含反向题)" for k, n, v in zip(n_modal, n_answered, modal, strict=True)],
+        index=frame.index,
+    )
+    return _result("straightline", frame, hit, detail)
+
+
+def attention(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    check = codebook.questionnaire.attention_check
+    if check is None:
+        return _none("attention", frame)
+    c = codes(frame, check.item)
+    fail = c.notna() & (c != SKIPPED) & (c != check.pass_code)
+    if rules.attention.unanswered_fails:
+        fail |= c.isna()
+    detail = c.map(lambda v: f"{check.item} 选 {'未答' if pd.isna(v) else int(v)}，应选 {check.pass_code}")
+    return _result("attention", frame, fail, detail)
+
+
+def _exclusive_codes(options: tuple[Option, ...]) -> list[int]:
+    return [o.code for o in options if o.exclusive]
+
+
+def invalid_code(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    parts: dict[object, list[str]] = {}
+    for it in codebook.items:
+        if it.type in CODED_TYPES:
+            c = codes(frame, it.id)
+            raw_bad = frame[it.id].notna() & c.isna()  # not numeric at all
+            bad = raw_bad | (c.notna() & (c != SKIPPED) & ~c.isin(list(it.valid_codes)))
+            for i in frame.index[bad]:
+                parts.setdefault(i, []).append(f"{it.id}={frame.at[i, it.id]}")
+        elif it.type == "multiple":
+            cols = option_columns(it)
+            block = frame[cols].apply(pd.to_numeric, errors="coerce")
+            bad = ((block.notna() & ~block.isin([0, 1])) | (frame[cols].notna() & block.isna())).any(axis=1)
+            for i in frame.index[bad]:
+                parts.setdefault(i, []).append(f"{it.id} 选项列不是 0/1")
+            n_chosen = (block == 1).sum(axis=1)
+            if it.max_choices is not None:
+                for i in frame.index[n_chosen > it.max_choices]:
+                    parts.setdefault(i, []).append(f"{it.id} 选了 {n_chosen[i]} 项(最多 {it.max_choices})")
+            for code in _exclusive_codes(it.options):
+                clash = (block[f"{it.id}_{code}"] == 1) & (n_chosen > 1)
+                for i in frame.index[clash]:
+                    parts.setdefault(i, []).append(f"{it.id} 互斥选项 {code} 与其他选项同选")
+    hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
+    return _result("invalid_code", frame, hit, _join(parts, frame.index, sep="，"))
+
+
+def required_substantive_items(codebook: Codebook) -> list:
+    """Items counted by the ``missing`` rule: required, coded or multiple choice, not demographic, not the
+    attention check."""
+    check = codebook.questionnaire.attention_check
+    skip = {check.item} if check else set()
+    return [
+        it
+        for it in codebook.items
+        if it.required and it.type in (*CODED_TYPES, "multiple") and it.variable is None and it.id not in skip
+    ]
+
+
+def missing(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    items = required_substantive_items(codebook)
+    if not items:
+        return _none("missing", frame)
+    applies = {it.id: pd.Series(True, index=frame.index) for it in items}
+    for rule in codebook.questionnaire.skip_logic:
+        was_shown = shown(frame, rule).fillna(False).astype(bool)
+        for it in block_items(codebook, rule):
+            if it.id in applies:
+                applies[it.id] = applies[it.id] & was_shown
+    n_required = sum(a.astype(int) for a in applies.values())
+    n_missing = sum((applies[it.id] & ~answered(frame, it)).astype(int) for it in items)
+    share = n_missing / n_required.where(n_required > 0)
+    hit = share > rules.missing.max_missing_share
+    detail = pd.Series(
+        [f"{k}/{n} 道实质题未答" for k, n in zip(n_missing, n_required, strict=True)], index=frame.index
+    )
+    return _result("missing", frame, hit, detail)
+
+
+def outside_province(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    if codebook.instrument != "public" or "ip_province" not in frame.columns:
+        return _none("outside_province", frame)
+    prov = frame["ip_province"].astype("string").str.strip()
+    known = prov.notna() & (prov != "") & (prov != "未知")
+    hit = known & ~prov.str.startswith(rules.location.province).fillna(False)
+    return _result("outside_province", frame, hit, "IP属地 " + prov.fillna(""))
+
+
+def _invalid_answer(frame: pd.DataFrame, codebook: Codebook, variable: str) -> tuple[pd.Series, str] | None:
+    try:
+        it = codebook.by_variable(variable)
+    except KeyError:
+        return None
+    c = codes(frame, it.id)
+    return ~c.isin(list(it.valid_codes)), it.id
+
+
+def no_district(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    found = _invalid_answer(frame, codebook, "district") if codebook.instrument == "public" else None
+    if found is None:
+        return _none("no_district", frame)
+    hit, item_id = found
+    return _result("no_district", frame, hit, f"{item_id} 未答或无效")
+
+
+def unknown_unit(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    found = _invalid_answer(frame, codebook, "unit") if codebook.instrument == "staff" else None
+    if found is None:
+        return _none("unknown_unit", frame)
+    hit, item_id = found
+    return _result("unknown_unit", frame, hit, f"{item_id} 未答或不在 units.yaml 中")
+
+
+def skip_logic(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    parts: dict[object, list[str]] = {}
+    for rule in codebook.questionnaire.skip_logic:
+        items = block_items(codebook, rule)
+        if not items:
+            continue
+        was_shown = shown(frame, rule)
+        any_answered = pd.concat([answered(frame, it) for it in items], axis=1).any(axis=1)
+        qs = ",".join(str(n) for n in rule.questions)
+        for i in frame.index[(was_shown == False).fillna(False) & any_answered]:  # noqa: E712
+            parts.setdefault(i, []).append(f"第{qs}题未显示却作答")
+        for i in frame.index[(was_shown == True).fillna(False) & ~any_answered]:  # noqa: E712
+            parts.setdefault(i, []).append(f"第{qs}题应显示却未作答")
+    hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
+    return _result("skip_logic", frame, hit, _join(parts, frame.index))
+
+
+RULES: dict[str, Callable[[pd.DataFrame, Codebook, CleaningRules], RuleResult]] = {
+    "duplicate": duplicate,
+    "ip_burst": ip_burst,
+    "speeder": speeder,
+    "straightline": straightline,
+    "attention": attention,
+    "invalid_code": invalid_code,
+    "missing": missing,
+    "outside_province": outside_province,
+    "no_district": no_district,
+    "unknown_unit": unknown_unit,
+    "skip_logic": skip_logic,
+}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# all rules together
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The outcome of every rule on one table.
+
+    ``excluded_by``: rule code of the first ``exclude`` rule that caught the record, ``<NA>`` if kept;
+    ``detail``: every rule the record failed, ``rule: detail`` joined by `` | ``;
+    ``flags``: one bool column ``flag_<rule>`` per rule with action ``flag``;
+    ``results``: each rule's own result, in order.
+    """
+
+    excluded_by: pd.Series
+    detail: pd.Series
+    flags: pd.DataFrame
+    results: tuple[RuleResult, ...]
+    actions: dict[str, str]
+
+    @property
+    def kept(self) -> pd.Series:
+        return self.excluded_by.isna()
+
+
+def screen(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Screening:
+    """Run every rule of :data:`RULE_ORDER` on ``frame`` (one 01_ingest table) and combine the results."""
+    actions = {r: rules.action(r) for r in RULE_ORDER}
+    results = tuple(RULES[r](frame, codebook, rules) for r in RULE_ORDER if actions[r] != "off")
+    excluded_by = pd.Series(pd.NA, index=frame.index, dtype="string")
+    parts: dict[object, list[str]] = {}
+    flags = {}
+    for res in results:
+        if actions[res.rule] == "exclude":
+            excluded_by[res.hit & excluded_by.isna()] = res.rule
+        else:
+            flags[f"flag_{res.rule}"] = res.hit
+        for i in frame.index[res.hit]:
+            parts.setdefault(i, []).append(f"{res.rule}: {res.detail[i]}")
+    detail = _join(parts, frame.index, sep=" | ")
+    return Screening(excluded_by, detail, pd.DataFrame(flags, index=frame.index), results, actions)
+
+
+def exclusions_table(frame: pd.DataFrame, screening: Screening, instrument: str) -> pd.DataFrame:
+    """One row per excluded record (columns of docs/DATA_CONTRACT.md ``02_clean/exclusions``)."""
+    out = screening.excluded_by.isna()
+    ex = frame.loc[~out, ["record_id", "source_file", "source_sheet", "source_row"]].copy()
+    ex.insert(0, "instrument", instrument)
+    ex["rule"] = screening.excluded_by[~out].astype(str)
+    ex["reason"] = ex["rule"].map(REASONS)
+    ex["detail"] = screening.detail[~out]
+    return ex.reset_index(drop=True)
