@@ -67,6 +67,7 @@ R2 <- cor(efa_data)
 k <- KMO(efa_data)
 bt <- cortest.bartlett(R2, n = n2)
 fa2 <- fa(efa_data, nfactors = 2, fm = "minres", rotate = "oblimin")
+fa2v <- fa(efa_data, nfactors = 2, fm = "minres", rotate = "varimax")
 cfa_model <- "A =~ a1 + a2 + a3 + a4\nB =~ b1 + b2 + b3 + b4"
 fit <- cfa(cfa_model, data = efa_data, estimator = "ML", std.lv = TRUE)
 fm <- fitMeasures(fit, c("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"))
@@ -78,6 +79,7 @@ put(list(
   bartlett_chisq = bt$chisq, bartlett_df = bt$df, bartlett_p = bt$p.value,
   fa_call = "psych::fa(efa, nfactors = 2, fm = 'minres', rotate = 'oblimin')",
   fa_loadings = unclass(fa2$loadings)[, 1:2], fa_phi = fa2$Phi, fa_communality = as.numeric(fa2$communality),
+  fa_varimax_loadings = unclass(fa2v$loadings)[, 1:2],
   cfa_call = "lavaan::cfa('A =~ a1+a2+a3+a4; B =~ b1+b2+b3+b4', efa, estimator = 'ML', std.lv = TRUE)",
   cfa = as.list(fm), cfa_std_loadings = std$est.std, cfa_std_item = std$rhs
 ), "validity.json")
