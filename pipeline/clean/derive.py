@@ -1,0 +1,131 @@
+"""Derived variables of the 02_clean response tables (docs/DATA_CONTRACT.md, 02_clean).
+
+All functions are pure: they take a 01_ingest-shaped frame and return a new frame of derived columns with the
+same index.
+
+Item score (0–100)
+    A substantive code x is reverse-coded for reverse-worded items as ``min + max − x`` over the item's substantive
+    codes (6 − x on a 1–5 scale), then mapped through the questionnaire's ``score_map``. 不了解/说不清, not
+    answered, skipped (−3) and invalid codes give NaN.
+Scale score
+    Mean of the answered item scores of the scale when at least ``min_answered_share`` of its items are answered
+    (answered/n ≥ share), else NaN.
+满意率 inputs
+    ``satisfied_<item>`` = 1 if the (reverse-coded) code ≥ ``satisfied_min_code`` (4), 0 for any other substantive
+    code, NA if 不了解/unanswered — so its mean is 满意率 with 不了解 outside the denominator (domain.md §1c).
+    ``basic_satisfied_<item>`` the same with ``basic_satisfied_min_code`` (3).
+知晓率 input
+    ``aware_<item>`` = 1 for a substantive answer, 0 for 不了解/说不清, NA if unanswered/skipped; only for items
+    that have a 不了解 option. 知晓率 = mean.
+Quiz score
+    ``<item>_correct`` = 1 if the key was chosen, 0 for another option **or no answer**; ``quiz_score`` =
+    100 × share correct over all quiz items (NaN only if none was answered).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.clean.items import codes, scored_items, substantive_code
+from pipeline.config.cleaning import IndicatorRules
+from pipeline.config.codebook import Codebook, CodebookItem
+from pipeline.config.models import Units
+
+
+def _categorical(values: pd.Series, categories: list[str]) -> pd.Series:
+    return pd.Series(pd.Categorical(values, categories=categories), index=values.index)
+
+
+def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units) -> pd.DataFrame:
+    """One Categorical column per single-choice demographic ``variable``, labelled with the option text in
+    codebook order. Unit questions (options carrying a unit code) give the unit **code** instead, plus
+    ``<variable>_name``; the staff ``unit`` also gives ``unit_type`` (type id of units.yaml) and
+    ``unit_type_name``. Invalid or missing answers give NaN."""
+    out = {}
+    types = {u.code: u.type for u in units.units}
+    for it in codebook.items:
+        if it.variable is None or it.type != "single":
+            continue
+        c = codes(frame, it.id)
+        if it.options and all(o.unit for o in it.options):
+            by_code = {o.code: o.unit for o in it.options}
+            out[it.variable] = _categorical(c.map(by_code), [o.unit for o in it.options])  # type: ignore[misc]
+            out[f"{it.variable}_name"] = _categorical(c.map(it.text_by_code), [o.text for o in it.options])
+            if it.variable == "unit":
+                unit_type = c.map(by_code).map(types)
+                out["unit_type"] = _categorical(unit_type, list(units.unit_types))
+                out["unit_type_name"] = _categorical(
+                    unit_type.map(units.unit_types), list(units.unit_types.values())
+                )
+        else:
+            out[it.variable] = _categorical(c.map(it.text_by_code), [o.text for o in it.options])
+    return pd.DataFrame(out, index=frame.index)
+
+
+def oriented_code(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
+    """The substantive code, reverse-coded (``min + max − x``) for reverse-worded items; NaN otherwise."""
+    x = substantive_code(frame, item)
+    if item.reverse:
+        subs = item.substantive_codes
+        x = min(subs) + max(subs) - x
+    return x
+
+
+def item_scores(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """``<item>_score`` (0–100) for every scored item (see :func:`pipeline.clean.items.scored_items`)."""
+    score_map = {float(k): float(v) for k, v in codebook.questionnaire.score_map.items()}
+    return pd.DataFrame(
+        {f"{it.id}_score": oriented_code(frame, it).map(score_map) for it in scored_items(codebook)},
+        index=frame.index,
+        dtype=float,
+    )
+
+
+def scale_scores(scores: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """One column per scale: mean of its answered item scores when enough were answered (see module doc)."""
+    q = codebook.questionnaire
+    out = {}
+    for scale in q.scales:
+        block = scores[[f"{i}_score" for i in scale.items]]
+        share = block.notna().sum(axis=1) / len(scale.items)
+        out[scale.id] = block.mean(axis=1).where(share >= q.min_answered_share - 1e-12)
+    return pd.DataFrame(out, index=scores.index, dtype=float)
+
+
+def indicator_inputs(frame: pd.DataFrame, codebook: Codebook, cfg: IndicatorRules) -> pd.DataFrame:
+    """``satisfied_<item>``, ``basic_satisfied_<item>`` and ``aware_<item>`` (nullable Int64 0/1)."""
+    out = {}
+    for it in scored_items(codebook):
+        x = oriented_code(frame, it)
+        for name, threshold in (
+            ("satisfied", cfg.satisfied_min_code),
+            ("basic_satisfied", cfg.basic_satisfied_min_code),
+        ):
+            out[f"{name}_{it.id}"] = pd.array(
+                np.where(x.isna(), pd.NA, (x >= threshold).astype(int)), dtype="Int64"
+            )
+        if it.missing_codes:
+            c = codes(frame, it.id)
+            aware = np.where(
+                c.isin(list(it.substantive_codes)), 1, np.where(c.isin(list(it.missing_codes)), 0, -1)
+            )
+            out[f"aware_{it.id}"] = pd.array(np.where(aware < 0, pd.NA, aware), dtype="Int64")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def quiz_scores(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """``<item>_correct`` (Int64 0/1) per quiz item and ``quiz_score`` (0–100); empty frame without a quiz."""
+    quiz = codebook.questionnaire.quiz
+    if not quiz:
+        return pd.DataFrame(index=frame.index)
+    out = {}
+    any_answered = pd.Series(False, index=frame.index)
+    for q in quiz:
+        c = codes(frame, q.item)
+        valid = c.isin(list(codebook.item(q.item).valid_codes))
+        any_answered |= valid
+        out[f"{q.item}_correct"] = (c == q.key).astype("Int64")
+    correct = pd.DataFrame(out, index=frame.index)
+    correct["quiz_score"] = (100 * correct.sum(axis=1).astype(float) / len(quiz)).where(any_answered)
+    return correct
