@@ -528,7 +528,7 @@ def _check_population(config: Config) -> list[str]:
     for i, t in totals:
         if not math.isclose(t, pop.total, rel_tol=MARGIN_TOLERANCE):
             problems.append(
-                f"{_at(file, 'margins', i, 'targets')}: targets sum to {t:,.6g}, not total {pop.total:,.6g}"
+                f"{_at(file, 'margins', i, 'targets')}: targets sum to {t:,.10g}, not total {pop.total:,.10g}"
             )
     given = set(keys)
     for k, r in enumerate(pop.rake_on):
