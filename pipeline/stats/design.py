@@ -1,0 +1,730 @@
+"""Design-based estimation for weighted (raked, stratified) survey samples, as R's ``survey`` package does it.
+
+One :class:`SurveyDesign` carries the sampling weights, optional strata (and finite population correction)
+and the list of raking variables the weights were calibrated on. Every estimator takes a variable of the
+design's frame and returns a tidy DataFrame or a frozen result dataclass at full precision.
+
+Variance: Taylor linearization with respondents as with-replacement PSUs (``svydesign(ids = ~1, ...)``):
+
+    V(theta) = sum_h (1 - f_h) * n_h / (n_h - 1) * sum_{i in h} (u_i - mean_h(u))^2
+
+where ``u_i`` is respondent *i*'s influence value. For a design calibrated (raked) on categorical variables
+the influence values are first replaced by ``w_i * e_i``, ``e_i`` being the residual of ``u_i / w_i`` from
+a weighted least-squares regression (weights: the *base* weights before raking) on the indicator matrix
+of the calibration margins -- exactly what ``survey::calibrate(..., calfun = "raking")`` stores and
+``svyrecvar`` applies (Deville & Särndal 1992; Lumley 2010, sec. 7.3).
+
+Domains (``by=``) and respondents with a missing analysis value are handled as R does: they stay in the
+design with zero influence, so stratum sizes, the calibration regression and the degrees of freedom come
+from the whole sample, never from a filtered frame.
+
+Why hand-written: ``statsmodels`` has no design-based survey estimators; the Python ``samplics`` / ``svy``
+packages neither reproduce ``calibrate``'s linearization nor ``svyciprop``/``svychisq`` exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from pipeline.errors import DataError
+
+__all__ = ["SurveyDesign", "ChisqResult", "TTestResult"]
+
+CalibrationKey = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChisqResult:
+    """Rao–Scott second-order corrected test of independence in a two-way table (``svychisq``, ``"F"``).
+
+    Attributes
+    ----------
+    statistic : float
+        ``F = X2 / trace(Delta)``.
+    ndf, ddf : float
+        Numerator ``d0 = trace(Delta)^2 / trace(Delta^2)`` and denominator ``d0 * (n_psu - n_strata)`` df.
+    p : float
+        ``P(F_{ndf, ddf} > statistic)``.
+    pearson : float
+        Pearson ``X2`` of the weighted table rescaled to the sample size (as ``svytable(Ntotal = n)``).
+    mean_deff : float
+        ``trace(Delta) / ((r - 1)(c - 1))``, the mean generalized design effect.
+    rows, cols : tuple
+        Levels of the row and column variables, in the order used.
+    """
+
+    statistic: float
+    ndf: float
+    ddf: float
+    p: float
+    pearson: float
+    mean_deff: float
+    rows: tuple
+    cols: tuple
+
+    @property
+    def pvalue(self) -> float:
+        """Alias of ``p`` (scipy naming)."""
+        return self.p
+
+
+@dataclass(frozen=True)
+class TTestResult:
+    """Design-based two-group t-test (``svyttest(y ~ g, design)``).
+
+    Attributes
+    ----------
+    statistic : float
+        ``t = estimate / se``.
+    df : float
+        Residual design degrees of freedom ``n_psu - n_strata - 1`` (respondents with both values).
+    p : float
+        Two-sided p-value from ``t_df``.
+    estimate : float
+        Difference in weighted means, ``mean(groups[1]) - mean(groups[0])``.
+    se : float
+        Linearization standard error of the difference.
+    ci_low, ci_high : float
+        ``estimate -/+ t_{df, 1 - alpha/2} * se``.
+    groups : tuple
+        The two levels, reference first (sorted, as R's factor levels).
+    """
+
+    statistic: float
+    df: float
+    p: float
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    groups: tuple
+
+    @property
+    def pvalue(self) -> float:
+        """Alias of ``p`` (scipy naming)."""
+        return self.p
+
+
+def _columns_of(key: CalibrationKey) -> list[str]:
+    return [key] if isinstance(key, str) else list(key)
+
+
+def _key_name(key: CalibrationKey) -> str:
+    return key if isinstance(key, str) else ":".join(key)
+
+
+class SurveyDesign:
+    """A survey sample with sampling weights, optional strata/fpc and raking (calibration) variables.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per respondent. Kept by reference and never modified.
+    weights : Series, array, column name or None
+        *Sampling* weights (inverse inclusion probabilities, or raked weights such as
+        ``stats.rake(...).weights``); not frequency weights. A Series must share the frame's index.
+        ``None`` means equal weights 1 (then every estimate reduces to its classical unweighted form).
+    strata : str, optional
+        Stratum column (``svydesign(strata = ~stratum)``). Each stratum needs at least 2 respondents.
+    fpc : str, optional
+        Finite population correction column: the stratum population size ``N_h`` (or, if all values are
+        <= 1, the sampling fraction), constant within strata, as ``svydesign(fpc = ~...)``.
+    calibrated_on : list of str or tuple of str, optional
+        Raking variables the weights were calibrated on (a tuple for an interaction margin), giving the
+        calibration-adjusted linearization of ``survey::calibrate(calfun = "raking")``.
+    base_weights : Series, array, column name or None
+        The weights *before* raking (the WLS weights of the calibration residuals). ``None``: equal base
+        weights, which is right when ``rake()`` was called without ``base_weights``.
+
+    Raises
+    ------
+    DataError
+        A named column is missing; weights are missing, non-positive or misaligned; strata or calibration
+        columns have missing values; a stratum has a single respondent; fpc varies within a stratum.
+
+    Notes
+    -----
+    Missing values in an analysis variable are dropped as ``na.rm = TRUE`` does in R: for a calibrated
+    design R keeps those rows with ``prob = Inf`` (zero weight) so they still enter the calibration
+    regression with influence zero; for an uncalibrated design R drops them but pads the strata back to
+    their original number of PSUs with zero influence. Both are domain estimation on the full design, which
+    is what is done here.
+
+    References
+    ----------
+    Lumley, T. (2004). Analysis of complex survey samples. *J. Stat. Softw.* 9(8). R package ``survey`` 4.1.
+    Deville, J.-C., & Särndal, C.-E. (1992). Calibration estimators in survey sampling. *JASA* 87, 376–382.
+
+    Examples
+    --------
+    >>> from pipeline import stats
+    >>> d = stats.SurveyDesign(frame, weights=r.weights, calibrated_on=["district", "gender", "age_group"])
+    >>> d.mean("scale_a", by="district")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        weights: pd.Series | np.ndarray | str | None = None,
+        *,
+        strata: str | None = None,
+        fpc: str | None = None,
+        calibrated_on: Sequence[CalibrationKey] | None = None,
+        base_weights: pd.Series | np.ndarray | str | None = None,
+    ):
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError("SurveyDesign needs a pandas DataFrame")
+        if len(frame) < 2:
+            raise DataError("SurveyDesign needs at least 2 respondents")
+        self.frame = frame
+        self.n = len(frame)
+        self.weights = self._weight_array(weights, "weights")
+        self.base_weights = (
+            np.ones(self.n) if base_weights is None else self._weight_array(base_weights, "base_weights")
+        )
+        self.strata = strata
+        self.calibrated_on = [k if isinstance(k, str) or len(k) > 1 else k[0] for k in (calibrated_on or [])]
+        self._strata_codes, self._n_h, self._fpc_factor = self._prepare_strata(strata, fpc)
+        self._cal = self._prepare_calibration(self.calibrated_on) if self.calibrated_on else None
+
+    # ----------------------------------------------------------------------------------------------------------
+    # construction helpers
+    # ----------------------------------------------------------------------------------------------------------
+
+    def _column(self, name: str, role: str) -> pd.Series:
+        if not isinstance(name, str) or name not in self.frame.columns:
+            raise DataError(f"{role} column '{name}' is not in the data")
+        return self.frame[name]
+
+    def _weight_array(self, weights, what: str) -> np.ndarray:
+        if weights is None:
+            return np.ones(self.n)
+        if isinstance(weights, str):
+            w = self._column(weights, what)
+        elif isinstance(weights, pd.Series):
+            if not weights.index.equals(self.frame.index):
+                raise DataError(
+                    f"{what} must be aligned to the frame's index (got a Series with another index)"
+                )
+            w = weights
+        else:
+            w = pd.Series(np.asarray(weights))
+            if len(w) != self.n:
+                raise DataError(f"{what} has {len(w)} values for {self.n} rows")
+        arr = pd.to_numeric(w, errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(arr).all() or (arr <= 0).any():
+            raise DataError(
+                f"{what} must be finite and > 0 for every respondent (missing or non-positive found)"
+            )
+        return arr
+
+    def _prepare_strata(self, strata: str | None, fpc: str | None):
+        uniques: list[Any] = ["(all)"]
+        if strata is None:
+            codes = np.zeros(self.n, dtype=np.intp)
+        else:
+            col = self._column(strata, "strata")
+            if col.isna().any():
+                raise DataError(f"strata column '{strata}' has {int(col.isna().sum())} missing value(s)")
+            codes, found = pd.factorize(col, sort=True)
+            codes = codes.astype(np.intp)
+            uniques = list(found)
+        n_h = np.bincount(codes).astype(float)
+        if (n_h < 2).any():
+            bad = [uniques[i] for i in np.flatnonzero(n_h < 2)]
+            raise DataError(
+                f"strata column '{strata}': stratum/strata {bad[:5]} have a single respondent; "
+                f"the with-replacement variance needs at least 2 per stratum (merge strata)",
+            )
+        factor = np.ones(n_h.size)
+        if fpc is not None:
+            col = pd.to_numeric(self._column(fpc, "fpc"), errors="coerce").to_numpy(dtype=float)
+            if not np.isfinite(col).all() or (col <= 0).any():
+                raise DataError(f"fpc column '{fpc}' must be positive and non-missing")
+            lo = np.full(n_h.size, np.inf)
+            hi = np.full(n_h.size, -np.inf)
+            np.minimum.at(lo, codes, col)
+            np.maximum.at(hi, codes, col)
+            if np.any(hi - lo > 1e-9 * hi):
+                raise DataError(f"fpc column '{fpc}' varies within a stratum")
+            if np.all(col <= 1):
+                f_h = lo
+            else:
+                if np.any(lo < n_h):
+                    raise DataError(
+                        f"fpc column '{fpc}': a population size is smaller than the stratum sample"
+                    )
+                f_h = n_h / lo
+            factor = 1.0 - f_h
+        return codes, n_h, factor
+
+    def _prepare_calibration(self, keys: list[CalibrationKey]):
+        """Cells of the calibration variables and their indicator matrix (one column per category)."""
+        per_key = []
+        for key in keys:
+            cols = _columns_of(key)
+            parts = []
+            for c in cols:
+                s = self._column(c, f"calibration variable ({_key_name(key)})")
+                if s.isna().any():
+                    raise DataError(f"calibration variable '{c}' has {int(s.isna().sum())} missing value(s)")
+                codes, uniq = pd.factorize(s)
+                parts.append((codes.astype(np.int64), len(uniq)))
+            combined = np.zeros(self.n, dtype=np.int64)
+            radix = 1
+            for codes, k in parts:
+                combined += codes * radix
+                radix *= k
+            codes, uniq = pd.factorize(combined)
+            per_key.append((codes.astype(np.intp), len(uniq)))
+        cell_key = np.zeros(self.n, dtype=np.int64)
+        radix = 1
+        for codes, k in per_key:
+            cell_key += codes * radix
+            radix *= k
+        cell, cell_values = pd.factorize(cell_key)
+        cell = cell.astype(np.intp)
+        n_cells = len(cell_values)
+        blocks = []
+        for codes, k in per_key:
+            first_code = np.zeros(n_cells, dtype=np.intp)
+            first_code[cell] = codes
+            block = np.zeros((n_cells, k))
+            block[np.arange(n_cells), first_code] = 1.0
+            blocks.append(block)
+        design = np.hstack(blocks)
+        w0_cell = np.bincount(cell, weights=self.base_weights, minlength=n_cells)
+        return {"cell": cell, "A": design, "w0_cell": w0_cell, "sqrt_w0_cell": np.sqrt(w0_cell)}
+
+    # ----------------------------------------------------------------------------------------------------------
+    # linearization core
+    # ----------------------------------------------------------------------------------------------------------
+
+    def _calibration_residuals(self, z: np.ndarray) -> np.ndarray:
+        """Residuals of ``z`` (n x k) from WLS (base weights) on the calibration indicators (``qr.resid``)."""
+        cal = self._cal
+        cell, a, w0c, sw0c = cal["cell"], cal["A"], cal["w0_cell"], cal["sqrt_w0_cell"]
+        n_cells = w0c.size
+        wz = z * self.base_weights[:, None]
+        cell_sums = np.column_stack(
+            [np.bincount(cell, weights=wz[:, j], minlength=n_cells) for j in range(z.shape[1])]
+        )
+        # Rows of one cell share their regressors, so the row-level WLS equals a cell-level WLS of the
+        # weighted cell means on the cell indicators with the cell's base-weight total as weight.
+        beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
+        return z - (a @ beta)[cell]
+
+    def _variance(self, z: np.ndarray) -> np.ndarray:
+        """Covariance matrix of estimators with (unweighted) influence ``z``: the estimator is ``sum w z``."""
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        if self._cal is not None:
+            z = self._calibration_residuals(z)
+        u = z * self.weights[:, None]
+        h = self._strata_codes
+        n_h = self._n_h
+        means = np.column_stack(
+            [np.bincount(h, weights=u[:, j], minlength=n_h.size) for j in range(u.shape[1])]
+        )
+        means /= n_h[:, None]
+        centered = u - means[h]
+        scale = (self._fpc_factor * n_h / (n_h - 1.0))[h]
+        return centered.T @ (centered * scale[:, None])
+
+    def _degf(self, rows: np.ndarray | None = None) -> int:
+        """``degf(design)``: respondents (PSUs) with non-zero weight minus strata among them."""
+        if rows is None:
+            return int(self.n - self._n_h.size)
+        return int(rows.sum() - np.unique(self._strata_codes[rows]).size)
+
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom of the whole sample: ``n - number of strata`` (R ``degf``)."""
+        return self._degf()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # helpers for estimators
+    # ----------------------------------------------------------------------------------------------------------
+
+    def _numeric(self, variable: str) -> np.ndarray:
+        col = self._column(variable, "analysis")
+        if isinstance(col.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+        ):
+            raise DataError(
+                f"column '{variable}' is not numeric (dtype {col.dtype}); use proportion() for categories"
+            )
+        return col.to_numpy(dtype=float, na_value=np.nan)
+
+    def _groups(self, by: str | None) -> tuple[list[Hashable], list[np.ndarray]]:
+        if by is None:
+            return [None], [np.ones(self.n, dtype=bool)]
+        col = self._column(by, "by")
+        levels = _sorted_levels(col)
+        values = col.to_numpy()
+        masks = [np.asarray(values == lev, dtype=bool) & col.notna().to_numpy() for lev in levels]
+        return levels, masks
+
+    def _kish(self, mask: np.ndarray) -> float:
+        w = self.weights[mask]
+        return float(w.sum() ** 2 / np.square(w).sum()) if w.size else float("nan")
+
+    def _domain_means(self, y: np.ndarray, masks: list[np.ndarray]):
+        """Ratio means of ``y`` in each domain and their linearization covariance."""
+        valid = ~np.isnan(y)
+        y0 = np.where(valid, y, 0.0)
+        ests, ns, neffs, zs = [], [], [], []
+        for m in masks:
+            d = m & valid
+            wd = self.weights[d].sum()
+            est = float((self.weights * y0)[d].sum() / wd) if wd > 0 else float("nan")
+            ests.append(est)
+            ns.append(int(d.sum()))
+            neffs.append(self._kish(d))
+            zs.append(np.where(d, (y0 - est) / wd, 0.0) if wd > 0 else np.zeros(self.n))
+        cov = self._variance(np.column_stack(zs))
+        return np.asarray(ests), np.sqrt(np.diag(cov)), np.asarray(ns), np.asarray(neffs)
+
+    @staticmethod
+    def _frame_out(variable, by, levels, columns: dict[str, Any]) -> pd.DataFrame:
+        out = {"variable": [variable] * len(levels)}
+        if by is not None:
+            out[by] = list(levels)
+        out.update(columns)
+        return pd.DataFrame(out)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # estimators
+    # ----------------------------------------------------------------------------------------------------------
+
+    def mean(self, variable: str, *, by: str | None = None, confidence_level: float = 0.95) -> pd.DataFrame:
+        """Weighted mean (Hájek ratio ``sum w y / sum w``) with its linearization standard error.
+
+        As ``svymean(~variable, design, na.rm = TRUE)`` and ``svyby(~variable, ~by, design, svymean,
+        na.rm = TRUE)``; the interval is ``confint(...)``: estimate ± ``qnorm(1 - alpha/2)`` · se.
+
+        Parameters
+        ----------
+        variable : str
+            Numeric column. Missing values are dropped (domain estimation, see the class notes).
+        by : str, optional
+            Domain column; one row per level (sorted), each a domain of the full design.
+        confidence_level : float
+            Coverage of the normal interval.
+
+        Returns
+        -------
+        DataFrame
+            ``variable, [by], estimate, se, ci_low, ci_high, n`` (respondents used) ``, n_eff`` (Kish
+            ``(sum w)^2 / sum w^2`` over them).
+
+        Raises
+        ------
+        DataError
+            The column is missing or not numeric.
+        """
+        y = self._numeric(variable)
+        levels, masks = self._groups(by)
+        est, se, n, neff = self._domain_means(y, masks)
+        z = sps.norm.ppf(0.5 + confidence_level / 2)
+        return self._frame_out(
+            variable,
+            by,
+            levels,
+            {
+                "estimate": est,
+                "se": se,
+                "ci_low": est - z * se,
+                "ci_high": est + z * se,
+                "n": n,
+                "n_eff": neff,
+            },
+        )
+
+    def proportion(
+        self,
+        variable: str,
+        level: Hashable = 1,
+        *,
+        by: str | None = None,
+        method: Literal["logit", "beta", "wilson"] = "logit",
+        confidence_level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Weighted proportion of ``variable == level`` with a design-based confidence interval.
+
+        The estimate and standard error are those of ``svymean(~I(variable == level), na.rm = TRUE)``.
+        Intervals (``df = degf`` of the domain, i.e. respondents in the domain minus strata there):
+
+        * ``"logit"`` — ``svyciprop(method = "logit")``: ``expit(logit(p) ± t_df · se / (p (1 - p)))``.
+        * ``"beta"`` — Korn & Graubard (1998), ``svyciprop(method = "beta")``: Clopper–Pearson with the
+          effective sample size ``n* = p (1 - p) / se^2 · (t_{n_d - 1} / t_df)^2``, where ``n_d`` is R's
+          ``nrow(design)`` — the domain's rows for an uncalibrated design, *all* rows for a calibrated one
+          (R keeps out-of-domain rows of a calibrated design with zero weight); matched here.
+        * ``"wilson"`` — Wilson score interval with the design-effect-adjusted sample size
+          ``n* = p (1 - p) / se^2`` and the normal quantile (Kish 1965 effective n; evaluated as "modified
+          Wilson" by Franco, Little, Louis & Slud 2019, *J. Surv. Stat. Methodol.* 7, 334–364). R's
+          ``svyciprop`` has no Wilson method; checked against ``statsmodels.proportion_confint(
+          method="wilson")`` at ``n*``.
+
+        When ``p`` is 0 or 1 the design variance is 0; ``n*`` is then taken as the Kish effective sample size
+        (R returns NaN or a degenerate interval).
+
+        Returns
+        -------
+        DataFrame
+            ``variable, level, [by], estimate, se, ci_low, ci_high, n, n_eff, df, method``.
+
+        Raises
+        ------
+        DataError
+            Unknown column, unknown method, or ``level`` never occurs in the column.
+        """
+        if method not in ("logit", "beta", "wilson"):
+            raise DataError(f"proportion(): method '{method}' is not one of logit, beta, wilson")
+        col = self._column(variable, "analysis")
+        if not (col == level).any():
+            raise DataError(f"column '{variable}': level {level!r} does not occur in the data")
+        y = np.where(col.isna().to_numpy(), np.nan, (col == level).to_numpy(dtype=float, na_value=0.0))
+        levels, masks = self._groups(by)
+        est, se, n, neff = self._domain_means(y, masks)
+        alpha = 1.0 - confidence_level
+        lo, hi, dfs = [], [], []
+        calibrated = self._cal is not None
+        for p, s, m, ne in zip(est, se, masks, neff, strict=True):
+            df = self._degf(m)
+            dfs.append(df)
+            var = s * s
+            if method == "logit":
+                if df <= 0 or not np.isfinite(p):
+                    lo.append(np.nan), hi.append(np.nan)
+                    continue
+                if var == 0:
+                    lo.append(p), hi.append(p)
+                    continue
+                eta = np.log(p / (1 - p))
+                half = sps.t.ppf(1 - alpha / 2, df) * s / (p * (1 - p))
+                lo.append(1 / (1 + np.exp(-(eta - half))))
+                hi.append(1 / (1 + np.exp(-(eta + half))))
+                continue
+            n_star = p * (1 - p) / var if var > 0 else ne
+            if method == "beta":
+                n_rows = self.n if calibrated or by is None else int(m.sum())
+                if df > 0 and n_rows > 1:
+                    n_star = n_star * (sps.t.ppf(alpha / 2, n_rows - 1) / sps.t.ppf(alpha / 2, df)) ** 2
+                else:
+                    n_star = np.nan
+                lo.append(sps.beta.ppf(alpha / 2, n_star * p, n_star * (1 - p) + 1) if p > 0 else 0.0)
+                hi.append(sps.beta.ppf(1 - alpha / 2, n_star * p + 1, n_star * (1 - p)) if p < 1 else 1.0)
+            else:
+                zq = sps.norm.ppf(1 - alpha / 2)
+                centre = p + zq**2 / (2 * n_star)
+                half = zq * np.sqrt(p * (1 - p) / n_star + zq**2 / (4 * n_star**2))
+                denom = 1 + zq**2 / n_star
+                lo.append((centre - half) / denom)
+                hi.append((centre + half) / denom)
+        out = self._frame_out(
+            variable,
+            by,
+            levels,
+            {
+                "estimate": est,
+                "se": se,
+                "ci_low": np.asarray(lo, dtype=float),
+                "ci_high": np.asarray(hi, dtype=float),
+                "n": n,
+                "n_eff": neff,
+                "df": np.asarray(dfs, dtype=float),
+                "method": method,
+            },
+        )
+        out.insert(1, "level", [level] * len(out))
+        return out
+
+    def chisq(self, row: str, col: str) -> ChisqResult:
+        """Rao–Scott second-order corrected test of independence, as ``svychisq(~row + col, statistic = "F")``.
+
+        With ``p`` the design-based cell proportions (rows with either value missing are a domain left out),
+        ``V`` their linearization covariance, ``C`` a basis of the interaction contrasts orthogonal to the
+        main effects, ``D = diag(p)``: ``Delta = (C' D^-1 C / n)^-1 C' D^-1 V D^-1 C``. Pearson's ``X2`` of
+        the weighted table scaled to ``n`` rows gives ``F = X2 / tr(Delta)`` on
+        ``d0 = tr(Delta)^2 / tr(Delta^2)`` and ``d0 (n - H)`` degrees of freedom.
+
+        Reference: Rao, J. N. K., & Scott, A. J. (1984). On chi-squared tests for multiway contingency
+        tables with cell proportions estimated from survey data. *Ann. Statist.* 12, 46–60.
+
+        Raises
+        ------
+        DataError
+            A column is missing or has fewer than 2 observed levels.
+        """
+        rcol, ccol = self._column(row, "row"), self._column(col, "column")
+        rlev, clev = _sorted_levels(rcol), _sorted_levels(ccol)
+        if len(rlev) < 2 or len(clev) < 2:
+            raise DataError(f"chisq(): '{row}' and '{col}' each need at least 2 observed levels")
+        nr, nc = len(rlev), len(clev)
+        valid = (rcol.notna() & ccol.notna()).to_numpy()
+        rv, cv = rcol.to_numpy(), ccol.to_numpy()
+        rcode = np.full(self.n, -1)
+        ccode = np.full(self.n, -1)
+        for i, lev in enumerate(rlev):
+            rcode[np.asarray(rv == lev, dtype=bool) & valid] = i
+        for j, lev in enumerate(clev):
+            ccode[np.asarray(cv == lev, dtype=bool) & valid] = j
+        cell = np.where(valid, rcode + nr * ccode, -1)  # rows vary fastest, as interaction(rows, cols)
+        k = nr * nc
+        w = self.weights
+        wd = w[valid].sum()
+        p = np.bincount(cell[valid], weights=w[valid], minlength=k) / wd
+        z = np.zeros((self.n, k))
+        z[valid] = ((cell[valid, None] == np.arange(k)[None, :]).astype(float) - p[None, :]) / wd
+        v = self._variance(z)
+        n_total = float(self.n)
+        nu = self._degf()
+        table = (p * n_total).reshape(nc, nr).T  # svytable(..., Ntotal = n)
+        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+        pearson = float(np.sum((table - expected) ** 2 / expected))
+        grid_r = np.tile(np.arange(nr), nc)
+        grid_c = np.repeat(np.arange(nc), nr)
+        x1 = np.column_stack(
+            [np.ones(k)]
+            + [(grid_r == i).astype(float) for i in range(1, nr)]
+            + [(grid_c == j).astype(float) for j in range(1, nc)]
+        )
+        x12 = np.column_stack(
+            [((grid_r == i) & (grid_c == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
+        )
+        cmat = x12 - x1 @ np.linalg.lstsq(x1, x12, rcond=None)[0]
+        inv_p = np.where(p == 0, 0.0, 1.0 / np.where(p == 0, 1.0, p))
+        denom = cmat.T @ (cmat * (inv_p / n_total)[:, None])
+        numr = (cmat * inv_p[:, None]).T @ v @ (cmat * inv_p[:, None])
+        delta = np.linalg.solve(denom, numr)
+        tr = float(np.trace(delta))
+        d0 = tr**2 / float(np.trace(delta @ delta))
+        stat = pearson / tr
+        return ChisqResult(
+            statistic=stat,
+            ndf=d0,
+            ddf=d0 * nu,
+            p=float(sps.f.sf(stat, d0, d0 * nu)),
+            pearson=pearson,
+            mean_deff=tr / ((nr - 1) * (nc - 1)),
+            rows=tuple(rlev),
+            cols=tuple(clev),
+        )
+
+    def ttest(self, variable: str, *, by: str, confidence_level: float = 0.95) -> TTestResult:
+        """Design-based two-group t-test of the difference in means, as ``svyttest(variable ~ by, design)``.
+
+        Fits ``variable ~ 1 + [by == second level]`` by weighted least squares with linearization variance
+        (``svyglm``); ``df = degf - 1`` over respondents with both values. R fixes the interval at 95 %.
+
+        Raises
+        ------
+        DataError
+            ``by`` does not have exactly 2 observed levels, or a column is missing / not numeric.
+        """
+        y = self._numeric(variable)
+        g = self._column(by, "by")
+        levels = _sorted_levels(g)
+        if len(levels) != 2:
+            raise DataError(
+                f"ttest(): column '{by}' must have exactly 2 levels, found {len(levels)}: {levels[:5]}"
+            )
+        keep = ~np.isnan(y) & g.notna().to_numpy()
+        x = np.column_stack([np.ones(self.n), np.asarray(g.to_numpy() == levels[1], dtype=float)])
+        coef, se, df = self._wls(y, x, keep)
+        t = coef[1] / se[1]
+        q = sps.t.ppf(0.5 + confidence_level / 2, df)
+        return TTestResult(
+            statistic=float(t),
+            df=float(df),
+            p=float(2 * sps.t.sf(abs(t), df)),
+            estimate=float(coef[1]),
+            se=float(se[1]),
+            ci_low=float(coef[1] - q * se[1]),
+            ci_high=float(coef[1] + q * se[1]),
+            groups=tuple(levels),
+        )
+
+    def regress(self, formula: str, *, confidence_level: float = 0.95) -> pd.DataFrame:
+        """Weighted linear regression with design-based (linearization) standard errors, as ``svyglm``.
+
+        The model matrix comes from ``patsy`` (``"y ~ C(district) + x"``; treatment coding, first level as
+        reference, so coefficients match R's). Rows with a missing value in any model variable are dropped as
+        ``na.action = na.omit`` does, and kept in the design with zero influence. Coefficients are
+        ``(X'WX)^-1 X'Wy``; the influence of respondent *i* is ``w_i e_i x_i (X'WX)^-1``. Inference uses
+        ``t`` with ``df = degf - p + 1`` (``svyglm``'s ``df.residual``); intervals are ``confint.svyglm``
+        Wald intervals with that df.
+
+        Returns
+        -------
+        DataFrame
+            ``term, estimate, se, t, p, ci_low, ci_high, df`` (one row per coefficient, patsy term names).
+
+        Raises
+        ------
+        DataError
+            The formula cannot be evaluated, or the model matrix is rank-deficient (naming the terms).
+        """
+        import patsy
+
+        try:
+            ydf, xdf = patsy.dmatrices(formula, self.frame, NA_action="drop", return_type="dataframe")
+        except patsy.PatsyError as exc:
+            raise DataError(f"regress(): cannot evaluate formula '{formula}': {exc}") from exc
+        if ydf.shape[1] != 1:
+            raise DataError(f"regress(): the response of '{formula}' must be a single numeric column")
+        pos = self.frame.index.get_indexer(ydf.index)
+        keep = np.zeros(self.n, dtype=bool)
+        keep[pos] = True
+        y = np.full(self.n, np.nan)
+        y[pos] = ydf.to_numpy()[:, 0]
+        x = np.zeros((self.n, xdf.shape[1]))
+        x[pos] = xdf.to_numpy()
+        if np.linalg.matrix_rank(xdf.to_numpy()) < xdf.shape[1]:
+            raise DataError(
+                f"regress(): the model matrix of '{formula}' is rank-deficient (terms {list(xdf.columns)})"
+            )
+        coef, se, df = self._wls(y, x, keep)
+        t = coef / se
+        q = sps.t.ppf(0.5 + confidence_level / 2, df)
+        return pd.DataFrame(
+            {
+                "term": list(xdf.columns),
+                "estimate": coef,
+                "se": se,
+                "t": t,
+                "p": 2 * sps.t.sf(np.abs(t), df),
+                "ci_low": coef - q * se,
+                "ci_high": coef + q * se,
+                "df": float(df),
+            }
+        )
+
+    def _wls(self, y: np.ndarray, x: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        w = np.where(keep, self.weights, 0.0)
+        xk, yk, wk = x[keep], y[keep], w[keep]
+        xtwx = xk.T @ (xk * wk[:, None])
+        coef = np.linalg.solve(xtwx, xk.T @ (wk * yk))
+        resid = np.zeros(self.n)
+        resid[keep] = yk - xk @ coef
+        z = (x * resid[:, None]) @ np.linalg.inv(xtwx)  # unweighted influence; _variance multiplies by w
+        z[~keep] = 0.0
+        cov = self._variance(z)
+        df = self._degf(keep) + 1 - x.shape[1]
+        return coef, np.sqrt(np.diag(cov)), df
+
+
+def _sorted_levels(col: pd.Series) -> list[Hashable]:
+    """Observed levels in R factor order: categories order for a Categorical, else sorted values."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        present = set(col.dropna().unique())
+        return [c for c in col.cat.categories if c in present]
+    return sorted(col.dropna().unique().tolist())
