@@ -1,0 +1,169 @@
+"""Simulated raw data, as the evaluation team receives it, with known truth (``fazhi-eval simulate``).
+
+``simulate_raw(config, out, seed=, scale=, plant=)`` writes::
+
+    out/public/386540716_按文本_<title>_<N>_<N>.xlsx   问卷星 按选项文本 export (.csv, UTF-8 BOM, above CSV_THRESHOLD rows)
+    out/public/纸质问卷录入.xlsx                         paper-entry sheet (item ids, codes; ~5% of responses)
+    out/staff/386541023_按序号_<title>_<N>_<N>.xlsx    问卷星 按选项序号 export (−3 = skipped)
+    out/casefiles/评查组{1..4}_案卷评查表.xlsx           case-file review sheets, one per reviewing team
+    out/checkpoints/{资料核查表,网络检索表,实地走访表}.xlsx  evaluator checkpoint sheets
+    out/population_truth.yaml                          the population margins sampled from, and the tilt
+    out/truth.json                                     seed, plants, true quality, sizes, injected problems
+
+Header styles: public text export writes matrix rows as ``N(行标题)``; the staff code export as ``第N题(行标题)``.
+
+The model (latent.py): each unit has a true quality per second-level indicator item; plants shift it. Survey
+answers (likert.py), case-file defects (casefiles.py) and checkpoint ratings (checkpoints.py) all derive from it.
+Determinism: independent random streams per part (``SeedSequence(seed).spawn``), so the case files and
+checkpoints do not change with ``scale``; fixed workbook dates; same inputs → identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from pipeline import paths
+from pipeline.config.loader import Config
+from pipeline.simulate import wjx_writer
+from pipeline.simulate.casefiles import simulate_casefiles, write_casefiles
+from pipeline.simulate.checkpoints import simulate_checkpoints
+from pipeline.simulate.demographics import ONLINE_TILT, PAPER_TILT, population_shares
+from pipeline.simulate.latent import draw_latent, load_plants
+from pipeline.simulate.public import simulate_public
+from pipeline.simulate.staff import simulate_staff
+
+__all__ = ["simulate_raw", "CSV_THRESHOLD", "PUBLIC_VID", "STAFF_VID"]
+
+#: above this many rows a questionnaire export is written as CSV (UTF-8 with BOM) instead of xlsx.
+CSV_THRESHOLD = 100_000
+PUBLIC_VID = 386540716
+STAFF_VID = 386541023
+PUBLIC_MATRIX_STYLE = "number"
+STAFF_MATRIX_STYLE = "di"
+PAPER_FILE = "纸质问卷录入.xlsx"
+
+
+def _trailing_space_numbers(config: Config, instrument: str, rng: np.random.Generator) -> frozenset[int]:
+    singles = sorted({it.number for it in config.codebook(instrument).items if it.type != "matrix"})
+    k = min(3, len(singles))
+    return frozenset(int(x) for x in rng.choice(singles, size=k, replace=False)) if k else frozenset()
+
+
+def _population_truth(config: Config, public_truth: dict, online) -> dict:  # type: ignore[no-untyped-def]
+    cb = config.codebook("public")
+    out: dict = {"universe": config.population.universe, "variables": {}}
+    for var, item_id in cb.variables.items():
+        it = cb.item(item_id)
+        if it.type != "single":
+            continue
+        pop = population_shares(it, config.population)
+        codes = online.codes[item_id]
+        sample = np.array([(codes == o.code).mean() for o in it.options])
+        out["variables"][var] = {
+            "item": item_id,
+            "categories": [o.text for o in it.options],
+            "population_share": [float(x) for x in pop],
+            "online_tilt": ONLINE_TILT.get(var),
+            "paper_tilt": PAPER_TILT.get(var),
+            "online_sample_share": [float(x) for x in sample],
+        }
+    return out
+
+
+def simulate_raw(
+    config: Config,
+    out: str | Path,
+    *,
+    seed: int,
+    scale: float = 1.0,
+    plant: str | Path | None = None,
+) -> list[Path]:
+    """Write a complete simulated raw set under ``out`` and return the files written (see module docstring)."""
+    out = Path(out)
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    plants = load_plants(plant, config.indicators, config.units)
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    latent = draw_latent(config.indicators, config.units, streams[0], plants)
+    dirs = {
+        k: out / k
+        for k in (paths.RAW_PUBLIC_DIR, paths.RAW_STAFF_DIR, paths.RAW_CASEFILE_DIR, paths.RAW_CHECKPOINT_DIR)
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    pub = simulate_public(config, latent, streams[1], scale)
+    csv = pub.online.n > CSV_THRESHOLD
+    written.append(
+        wjx_writer.write_export(
+            pub.online,
+            dirs[paths.RAW_PUBLIC_DIR],
+            mode="text",
+            vid=PUBLIC_VID,
+            csv=csv,
+            matrix_style=PUBLIC_MATRIX_STYLE,
+            trailing_space=_trailing_space_numbers(config, "public", streams[5]),
+        )
+    )
+    paper_cols = wjx_writer.paper_columns(pub.paper, pub.paper_ids, pub.paper_clerks)
+    written.append(wjx_writer.write_xlsx(paper_cols, dirs[paths.RAW_PUBLIC_DIR] / PAPER_FILE, sheet="录入"))
+
+    staff, staff_truth = simulate_staff(config, latent, streams[2], scale)
+    written.append(
+        wjx_writer.write_export(
+            staff,
+            dirs[paths.RAW_STAFF_DIR],
+            mode="code",
+            vid=STAFF_VID,
+            csv=staff.n > CSV_THRESHOLD,
+            matrix_style=STAFF_MATRIX_STYLE,
+            trailing_space=_trailing_space_numbers(config, "staff", streams[5]),
+        )
+    )
+
+    rows, case_truth = simulate_casefiles(config, latent, streams[3])
+    written += write_casefiles(rows, config, dirs[paths.RAW_CASEFILE_DIR])
+    cp_paths, cp_truth = simulate_checkpoints(config, latent, streams[4], dirs[paths.RAW_CHECKPOINT_DIR])
+    written += cp_paths
+
+    pop_path = out / paths.RAW_POPULATION
+    pop_path.write_text(
+        yaml.safe_dump(_population_truth(config, pub.truth, pub.online), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    written.append(pop_path)
+    truth = {
+        "seed": seed,
+        "scale": scale,
+        "config_digest": config.digest,
+        "formats": {
+            "public": f"按选项文本, matrix header {PUBLIC_MATRIX_STYLE!r} = 'N(行标题)', {'csv' if csv else 'xlsx'}",
+            "staff": f"按选项序号, matrix header {STAFF_MATRIX_STYLE!r} = '第N题(行标题)', skipped = -3",
+            "paper": "item ids as headers, codes; multiple choice as <id>_<code> 0/1 + <id>_other_text",
+            "casefiles": "1-2 title rows; veto 是/否; defect counts (teams 1-2: 0, teams 3-4: empty for none)",
+            "records": "survey problems are listed by 序号 (1-based, ordered by submission time)",
+        },
+        "plants": [
+            {"indicator": p.indicator, "units": list(p.units), "effect": p.effect, "label": p.label}
+            for p in plants
+        ],
+        "quality": {
+            "units": list(latent.unit_codes),
+            "items": list(latent.item_ids),
+            "baseline": latent.baseline.tolist(),
+            "planted": latent.quality.tolist(),
+        },
+        "public": pub.truth,
+        "staff": staff_truth,
+        "casefiles": case_truth,
+        "checkpoints": cp_truth,
+    }
+    truth_path = out / paths.RAW_TRUTH
+    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    written.append(truth_path)
+    return written
