@@ -45,6 +45,7 @@ import pandas as pd
 
 from pipeline.clean.items import (
     CODED_TYPES,
+    INVALID,
     SKIPPED,
     answered,
     block_items,
@@ -129,7 +130,12 @@ def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
         ip = f["ip_key"].astype("string")
         valid = ip.notna() & (ip.str.len() > 0)
         g = pd.DataFrame(
-            {"ip": ip, "sig": answer_signature(f, codebook), "t": f["submitted_at"], "rid": f["record_id"]}
+            {
+                "ip": ip,
+                "sig": answer_signature(f, codebook),
+                "t": pd.to_datetime(f["submitted_at"]),
+                "rid": f["record_id"],
+            }
         )[valid]
         grouped = g.groupby(["ip", "sig"], sort=False)
         gap = g["t"] - grouped["t"].shift()
@@ -150,7 +156,9 @@ def ip_burst(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> R
     ip = frame["ip_key"].astype("string")
     ok = ip.notna() & (ip.str.len() > 0) & frame["submitted_at"].notna()
     sizes = ip[ok].map(ip[ok].value_counts())
-    cand = frame.loc[sizes.index[sizes >= cfg.min_submissions]]
+    cand = frame.loc[sizes.index[sizes >= cfg.min_submissions]].assign(
+        submitted_at=lambda x: pd.to_datetime(x["submitted_at"])
+    )
     window = np.timedelta64(int(cfg.window_minutes * 60e9), "ns")
     parts: dict[object, list[str]] = {}
     for _, grp in cand.sort_values("submitted_at", kind="mergesort").groupby("ip_key", sort=False):
@@ -273,11 +281,14 @@ def invalid_code(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) 
             raw_bad = frame[it.id].notna() & c.isna()  # not numeric at all
             bad = raw_bad | (c.notna() & (c != SKIPPED) & ~c.isin(list(it.valid_codes)))
             for i in frame.index[bad]:
-                parts.setdefault(i, []).append(f"{it.id}={frame.at[i, it.id]}")
+                v = frame.at[i, it.id]
+                parts.setdefault(i, []).append(f"{it.id}={v}" + ("(无法匹配选项)" if c[i] == INVALID else ""))
         elif it.type == "multiple":
             cols = option_columns(it)
             block = frame[cols].apply(pd.to_numeric, errors="coerce")
-            bad = ((block.notna() & ~block.isin([0, 1])) | (frame[cols].notna() & block.isna())).any(axis=1)
+            bad = ((block.notna() & ~block.isin([0, 1, SKIPPED])) | (frame[cols].notna() & block.isna())).any(
+                axis=1
+            )
             for i in frame.index[bad]:
                 parts.setdefault(i, []).append(f"{it.id} 选项列不是 0/1")
             n_chosen = (block == 1).sum(axis=1)

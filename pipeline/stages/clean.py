@@ -1,0 +1,164 @@
+"""Clean stage: from every raw response record to the valid sample, with a reason for each exclusion.
+
+Reads ``output/01_ingest/``: ``public.parquet``, ``staff.parquet``, and when present ``casefile_reviews.parquet``,
+``checkpoints.parquet``. Writes ``output/02_clean/`` (docs/DATA_CONTRACT.md, 02_clean):
+
+- ``public.parquet``, ``staff.parquet`` — the kept records: the ingest columns (``ip_key`` dropped, see below),
+  one ``flag_<rule>`` column per rule whose action is ``flag``, and the derived variables of
+  :mod:`pipeline.clean.derive`;
+- ``exclusions.parquet`` — one row per excluded record (``instrument, record_id, source_file, source_sheet,
+  source_row, rule, reason, detail``); rules, order and defaults in ``questionnaires/cleaning.yaml``;
+- ``flow.parquet`` — raw → valid per instrument (:mod:`pipeline.clean.flow`);
+- ``casefiles.parquet`` (one row per case file, :mod:`pipeline.clean.casefiles`), ``casefile_reviews.parquet`` and
+  ``checkpoints.parquet`` (passed through).
+
+Checks: for every instrument and every ``source_file``, raw rows = kept + excluded, else DataError.
+
+Privacy: ``ip_key`` (a keyed hash of the IP) served only duplicate detection, which happens here, so it is
+dropped rather than passed on — a keyed hash of a 32-bit IPv4 space is reversible by anyone holding the key. Free
+text (fill-in items, ``<item>_other_text``, ``channel_detail``, checkpoint ``note``) is masked again with
+:func:`pipeline.io.privacy.mask_series` (idempotent; ingest masks it first) so no phone, ID-card, e-mail or IP
+leaves this stage even if an upstream table missed one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.clean.casefiles import casefile_scores
+from pipeline.clean.derive import demographics, indicator_inputs, item_scores, quiz_scores, scale_scores
+from pipeline.clean.flow import flow_table
+from pipeline.clean.items import require_columns
+from pipeline.clean.rules import Screening, exclusions_table, screen
+from pipeline.config.cleaning import CleaningRules
+from pipeline.config.codebook import Codebook
+from pipeline.config.models import Units
+from pipeline.errors import DataError
+from pipeline.io.privacy import mask_series
+from pipeline.stages.base import StageContext, write_table
+
+NAME = "clean"
+REQUIRES = ("ingest",)
+INSTRUMENTS = ("public", "staff")
+DROPPED_COLUMNS = ("ip_key",)
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """The clean stage's output for one instrument."""
+
+    kept: pd.DataFrame
+    exclusions: pd.DataFrame
+    flow: pd.DataFrame
+    screening: Screening
+
+
+def free_text_columns(frame: pd.DataFrame, codebook: Codebook) -> list[str]:
+    """Columns that may hold free text: fill-in items, ``*_other_text``, ``channel_detail``."""
+    cols = [it.id for it in codebook.items if it.type in ("text", "number") and it.id in frame.columns]
+    cols += [c for c in frame.columns if c.endswith("_other_text")]
+    if "channel_detail" in frame.columns:
+        cols.append("channel_detail")
+    return cols
+
+
+def derived_variables(
+    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
+) -> pd.DataFrame:
+    """All derived columns of one response table (see :mod:`pipeline.clean.derive`)."""
+    scores = item_scores(frame, codebook)
+    parts = [
+        demographics(frame, codebook, units),
+        scores,
+        scale_scores(scores, codebook),
+        indicator_inputs(frame, codebook, rules.indicators),
+        quiz_scores(frame, codebook),
+    ]
+    return pd.concat(parts, axis=1)
+
+
+def check_accounting(
+    raw: pd.DataFrame, kept: pd.DataFrame, exclusions: pd.DataFrame, instrument: str
+) -> None:
+    """Raise DataError unless raw rows = kept + excluded for every source file (and no record is in both)."""
+    n_raw = raw.groupby("source_file").size()
+    n_kept = kept.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
+    n_ex = exclusions.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
+    bad = n_raw[n_raw != n_kept + n_ex]
+    both = set(kept["record_id"]) & set(exclusions["record_id"])
+    if len(bad) or both or len(raw) != len(kept) + len(exclusions):
+        lines = [f"{f}: 原始 {n_raw[f]} ≠ 保留 {n_kept[f]} + 剔除 {n_ex[f]}" for f in bad.index]
+        if both:
+            lines.append(f"同时被保留和剔除的记录: {sorted(both)[:5]}")
+        raise DataError(f"{instrument}: 清洗前后记录数对不上 (raw ≠ kept + excluded): " + "; ".join(lines))
+
+
+def cleaned_responses(
+    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
+) -> CleanResult:
+    """Screen one 01_ingest response table, derive variables for the kept records, and account for every row."""
+    instrument = codebook.instrument
+    require_columns(frame, codebook)
+    frame = frame.reset_index(drop=True)
+    screening = screen(frame, codebook, rules)
+    exclusions = exclusions_table(frame, screening, instrument)
+    kept_mask = screening.kept.to_numpy()
+    base = frame.drop(columns=[c for c in DROPPED_COLUMNS if c in frame.columns])
+    for col in free_text_columns(base, codebook):
+        base[col] = mask_series(base[col])
+    derived = derived_variables(frame, codebook, units, rules)
+    clash = sorted((set(derived.columns) | set(screening.flags.columns)) & set(base.columns))
+    if clash:
+        raise DataError(
+            f"{instrument}: 派生变量与输入列重名 (derived names clash with ingest columns): {clash}"
+        )
+    kept = pd.concat([base, screening.flags, derived], axis=1).loc[kept_mask].reset_index(drop=True)
+    check_accounting(frame, kept, exclusions, instrument)
+    return CleanResult(kept, exclusions, flow_table(screening, instrument), screening)
+
+
+def _summary(result: CleanResult) -> dict[str, Any]:
+    ex = result.exclusions
+    return {
+        "raw": int(len(result.screening.excluded_by)),
+        "kept": int(len(result.kept)),
+        "excluded": int(len(ex)),
+        "by_rule": {str(k): int(v) for k, v in ex["rule"].value_counts().items()},
+        "flagged": {c: int(result.screening.flags[c].sum()) for c in result.screening.flags.columns},
+    }
+
+
+def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    cfg = ctx.config
+    summary: dict[str, Any] = {}
+    exclusions, flows = [], []
+    for instrument in INSTRUMENTS:
+        result = cleaned_responses(
+            ctx.read_table("ingest", instrument), cfg.codebook(instrument), cfg.units, cfg.cleaning
+        )
+        write_table(result.kept, dest, instrument)
+        exclusions.append(result.exclusions)
+        flows.append(result.flow)
+        summary[instrument] = _summary(result)
+    write_table(pd.concat(exclusions, ignore_index=True), dest, "exclusions")
+    write_table(pd.concat(flows, ignore_index=True), dest, "flow")
+    if ctx.has_table("ingest", "casefile_reviews"):
+        reviews = ctx.read_table("ingest", "casefile_reviews")
+        cases = casefile_scores(reviews, cfg.casefile)
+        write_table(reviews, dest, "casefile_reviews")
+        write_table(cases, dest, "casefiles")
+        summary["casefiles"] = {
+            "files": int(len(cases)),
+            "needs_third_review": int(cases["needs_third_review"].sum()),
+        }
+    if ctx.has_table("ingest", "checkpoints"):
+        checkpoints = ctx.read_table("ingest", "checkpoints")
+        if "note" in checkpoints.columns:
+            checkpoints["note"] = mask_series(checkpoints["note"])
+        write_table(checkpoints, dest, "checkpoints")
+        summary["checkpoints"] = int(len(checkpoints))
+    return summary
