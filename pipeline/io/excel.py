@@ -132,3 +132,56 @@ def _cell_text(c: object) -> str:
     if isinstance(c, float) and c.is_integer():
         return str(int(c))
     return str(c)
+
+
+def find_header_row(sheet: Sheet, is_header, *, max_rows: int = 15) -> int | None:
+    """0-based index of the first of the top ``max_rows`` rows for which ``is_header(cells)`` holds.
+
+    ``cells`` are the row's texts with a vertically merged header cell (its value sits in the row above, e.g. a
+    two-row header whose 案卷编号 spans both rows) filled in from above — so title rows and two-row headers work.
+    """
+    rows = sheet.rows[:max_rows]
+    for r, row in enumerate(rows):
+        cells = header_cells(sheet, r)
+        if is_header(cells):
+            return r
+        del row
+    return None
+
+
+def header_cells(sheet: Sheet, r: int) -> list[str]:
+    """Row ``r`` as header texts, blanks filled from a vertically merged cell above (or the row above when the
+    workbook carries no merge information, as for .xls)."""
+    row = [_cell_text(c).strip() for c in sheet.rows[r]]
+    if r == 0:
+        return row
+    above = [_cell_text(c).strip() for c in sheet.rows[r - 1]]
+    merged_from_above = {
+        c
+        for (r0, c0, r1, c1) in sheet.merged
+        for c in range(c0, c1 + 1)
+        if r0 <= r - 1 and r1 >= r and r0 < r
+    }
+    out = []
+    for c, text in enumerate(row):
+        if not text and c < len(above) and above[c] and (c in merged_from_above or not sheet.merged):
+            text = above[c]
+        out.append(text)
+    return out
+
+
+def frame_below(sheet: Sheet, header_row: int) -> pd.DataFrame:
+    """Data rows below ``header_row`` with the (merge-filled) header as column names; index = 1-based row."""
+    header = header_cells(sheet, header_row)
+    seen: dict[str, int] = {}
+    names = []
+    for h in header:  # blank or repeated headers get a suffix so that columns stay addressable
+        h = h or "_blank"
+        seen[h] = seen.get(h, 0) + 1
+        names.append(h if seen[h] == 1 else f"{h}.{seen[h]}")
+    body = sheet.rows[header_row + 1 :]
+    width = len(names)
+    body = [list(r[:width]) + [""] * (width - len(r)) for r in body]
+    frame = pd.DataFrame(body, columns=names, dtype=object).replace({"": None})
+    frame.index = pd.RangeIndex(header_row + 2, header_row + 2 + len(frame), name="source_row")
+    return frame.dropna(how="all")

@@ -1,0 +1,277 @@
+"""Stage 01_ingest: read everything under ``raw/`` into typed tables (docs/DATA_CONTRACT.md § 01_ingest).
+
+Reads ``raw/public/`` and ``raw/staff/`` (问卷星 exports in either mode, ``.xlsx``/``.xls``/``.csv``, and
+paper-entry sheets), ``raw/casefiles/`` (case-file review workbooks) and ``raw/checkpoints/`` (checkpoint sheets).
+Writes ``public.parquet``, ``staff.parquet``, ``casefile_reviews.parquet``, ``checkpoints.parquet`` and
+``_ingest_report.json`` (per file: rows, mode, encoding, warnings, invalid cells). Nothing is dropped here; raw IPs,
+序号, reviewer names never reach the output (keyed pseudonyms, see :mod:`pipeline.io.privacy`), free text is masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline import paths
+from pipeline.config import Codebook, Config
+from pipeline.errors import DataError, Location
+from pipeline.io import wjx
+from pipeline.io.casefile_sheets import read_casefile_sheet
+from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
+from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, match_export
+from pipeline.io.excel import Sheet, is_table_file, read_sheets
+from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
+from pipeline.io.privacy import UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
+from pipeline.stages.base import StageContext, write_json, write_table
+
+NAME = "ingest"
+REQUIRES: tuple[str, ...] = ()
+
+RECORD_COLUMNS = ("record_id", "source_file", "source_sheet", "source_row")
+META_OUT = (
+    "respondent",
+    "submitted_at",
+    "duration_s",
+    "channel",
+    "channel_detail",
+    "ip_key",
+    "ip_province",
+    "ip_city",
+)
+SURVEY_DIRS = {"public": paths.RAW_PUBLIC_DIR, "staff": paths.RAW_STAFF_DIR}
+
+
+@dataclass
+class IngestResult:
+    tables: dict[str, pd.DataFrame]
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if is_table_file(p)) if folder.is_dir() else []
+
+
+def _record_ids(stem: str, sheet: str, rows: pd.Index, multi_sheet: bool) -> np.ndarray:
+    prefix = f"{stem}:{sheet}:" if multi_sheet else f"{stem}:"
+    return (prefix + rows.astype(str)).to_numpy(dtype=object)
+
+
+def _with_source(frame: pd.DataFrame, path: Path, sheet: str, multi_sheet: bool) -> pd.DataFrame:
+    rows = frame.index
+    head = pd.DataFrame(
+        {
+            "record_id": _record_ids(path.stem, sheet, rows, multi_sheet),
+            "source_file": path.name,
+            "source_sheet": sheet,
+            "source_row": rows.to_numpy(dtype=np.int64),
+        },
+        index=rows,
+    )
+    return pd.concat([head, frame], axis=1).reset_index(drop=True)
+
+
+def survey_records(meta: pd.DataFrame, decoded: Decoded, mode: str, key: bytes) -> pd.DataFrame:
+    """Meta + coded answers in contract order (index = source row)."""
+    out = pd.DataFrame(index=meta.index)
+    out["respondent"] = pseudonym_series(meta["seq"], key)
+    out["submitted_at"] = meta["submitted_at"].astype("datetime64[ns]")
+    out["duration_s"] = meta["duration_s"].astype(float) if "duration_s" in meta else np.nan
+    for col in ("channel", "channel_detail"):
+        out[col] = mask_series(meta[col]).astype(object) if col in meta else None
+    if "ip" in meta:
+        out = out.join(ip_columns(meta["ip"], key))
+    else:
+        out["ip_key"], out["ip_province"], out["ip_city"] = "", UNKNOWN_PLACE, UNKNOWN_PLACE
+    out = out.join(decoded.frame)
+    out["mode"] = mode
+    return out
+
+
+def empty_survey(codebook: Codebook) -> pd.DataFrame:
+    """A zero-row survey table with every contract column."""
+    exp_meta = pd.DataFrame(
+        {
+            "seq": [],
+            "submitted_at": pd.Series([], dtype="datetime64[ns]"),
+            "duration_s": [],
+            "channel": [],
+            "channel_detail": [],
+            "ip": [],
+        }
+    )
+    cols: dict[str, pd.Series] = {}
+    for it in codebook.items:
+        if it.type == "multiple":
+            for o in it.options:
+                cols[f"{it.id}_{o.code}"] = pd.Series([], dtype="Int64")
+            if any(o.other for o in it.options):
+                cols[f"{it.id}_other_text"] = pd.Series([], dtype=object)
+        elif it.type in ("single", "matrix"):
+            cols[it.id] = pd.Series([], dtype="Int64")
+            if any(o.other for o in it.options):
+                cols[f"{it.id}_other_text"] = pd.Series([], dtype=object)
+        else:
+            cols[it.id] = pd.Series([], dtype="Float64" if it.type == "number" else object)
+    rec = survey_records(exp_meta, Decoded(pd.DataFrame(cols), []), "text", b"")
+    head = pd.DataFrame(
+        {"record_id": [], "source_file": [], "source_sheet": [], "source_row": pd.Series([], dtype=np.int64)}
+    )
+    return pd.concat([head, rec.reset_index(drop=True)], axis=1)
+
+
+def ingest_survey_file(path: Path, codebook: Codebook, key: bytes, *, strict: bool = False):
+    """(records, report entry) of one survey file: a 问卷星 export or a paper-entry workbook."""
+    sheets = read_sheets(path)
+    parsed: list[tuple[Sheet, str, Any]] = []
+    for sh in sheets:
+        if sh.rows and wjx.looks_like_export(sh.rows[0]):
+            parsed.append((sh, "wjx", None))
+        elif sh.frame is None and (hr := find_paper_header(sh, codebook)) is not None:
+            parsed.append((sh, "paper", hr))
+    if not parsed:
+        raise DataError(
+            f"既不是问卷星导出也不是纸质录入表 (neither a 问卷星 export nor a paper-entry sheet of {codebook.instrument}): "
+            "expected a header with 序号 and '1、题干' columns, or the item-id header of "
+            f"`fazhi-eval template {codebook.instrument}`",
+            Location(file=path.name),
+        )
+    frames, entries = [], []
+    multi = len(parsed) > 1
+    for sh, kind, hr in parsed:
+        if kind == "wjx":
+            export = wjx.export_from_sheet(sh)
+            match = match_export(export, codebook)
+            decoded = decode_export(export, codebook, match, strict=strict)
+            records = survey_records(export.meta, decoded, export.mode, key)
+            entry = {
+                "mode": export.mode,
+                "mode_source": export.mode_source,
+                "encoding": export.encoding,
+                "warnings": export.warnings + match.warnings,
+            }
+        else:
+            meta, decoded = read_paper_sheet(sh, codebook, hr, strict=strict)
+            meta["duration_s"] = np.nan
+            meta["channel"] = PAPER_CHANNEL
+            meta["channel_detail"] = None
+            records = survey_records(meta, decoded, "paper", key)
+            entry = {"mode": "paper", "mode_source": "header", "encoding": None, "warnings": []}
+        frames.append(_with_source(records, path, sh.name, multi))
+        entry.update(
+            file=path.name,
+            sheet=sh.name,
+            instrument=codebook.instrument,
+            rows=len(records),
+            invalid_cells=[i.as_dict() for i in decoded.issues],
+            n_invalid_cells=sum(len(i.rows) for i in decoded.issues),
+        )
+        entries.append(entry)
+    return frames, entries
+
+
+def _ingest_sheets(folder: Path, reader, what: str, report: list[dict]) -> list[pd.DataFrame]:
+    frames = []
+    for path in _files(folder):
+        sheets = read_sheets(path)
+        got = [(sh, reader(sh)) for sh in sheets]
+        got = [(sh, f) for sh, f in got if f is not None]
+        if not got:
+            raise DataError(f"不是{what} (not a {what} sheet): no header row found", Location(file=path.name))
+        for sh, f in got:
+            frames.append(_with_source(f, path, sh.name, len(got) > 1))
+            report.append({"file": path.name, "sheet": sh.name, "kind": what, "rows": len(f), "warnings": []})
+    return frames
+
+
+def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    if not frames:
+        return empty
+    out = pd.concat(frames, ignore_index=True)
+    dup = out["record_id"].duplicated()
+    if dup.any():
+        raise DataError(
+            f"记录编号重复 (duplicate record_id '{out.loc[dup, 'record_id'].iloc[0]}'): two raw files "
+            "with the same name stem? Rename one."
+        )
+    return out
+
+
+def ingest_raw(raw: Path, config: Config, *, key: bytes, strict: bool = False) -> IngestResult:
+    """Pure-ish core of the stage: read ``raw/`` and return the four tables and the report (writes nothing)."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise DataError(f"原始数据目录不存在 (raw data folder not found): {raw}")
+    tables: dict[str, pd.DataFrame] = {}
+    files: list[dict[str, Any]] = []
+    for instrument, sub in SURVEY_DIRS.items():
+        codebook = config.codebook(instrument)
+        frames: list[pd.DataFrame] = []
+        for path in _files(raw / sub):
+            f, entries = ingest_survey_file(path, codebook, key, strict=strict)
+            frames += f
+            files += entries
+        empty = empty_survey(codebook)
+        table = _concat(frames, empty)
+        tables[instrument] = table[list(empty.columns)] if frames else empty
+    cf_report: list[dict] = []
+    cf = _ingest_sheets(
+        raw / paths.RAW_CASEFILE_DIR,
+        lambda sh: read_casefile_sheet(sh, config.casefile, config.units, key),
+        "案卷评查表",
+        cf_report,
+    )
+    tables["casefile_reviews"] = _concat(cf, _empty_casefile(config))
+    cp_report: list[dict] = []
+    cp = _ingest_sheets(
+        raw / paths.RAW_CHECKPOINT_DIR,
+        lambda sh: read_checkpoint_sheet(sh, config.indicators, config.units),
+        "核查表",
+        cp_report,
+    )
+    tables["checkpoints"] = _concat(cp, _empty_checkpoints())
+    files += cf_report + cp_report
+    if not files:
+        raise DataError(
+            f"{raw} 下没有可读取的文件 (no input files): expected .xlsx/.xls/.csv in "
+            f"{', '.join([paths.RAW_PUBLIC_DIR, paths.RAW_STAFF_DIR, paths.RAW_CASEFILE_DIR, paths.RAW_CHECKPOINT_DIR])}/"
+        )
+    report = {
+        "invalid_code": INVALID_CODE,
+        "invalid_code_meaning": "answer not among the codebook options; clean excludes the record (see DATA_CONTRACT)",
+        "rows": {name: len(t) for name, t in tables.items()},
+        "n_invalid_cells": sum(f.get("n_invalid_cells", 0) for f in files),
+        "files": files,
+    }
+    return IngestResult(tables=tables, report=report)
+
+
+def _empty_casefile(config: Config) -> pd.DataFrame:
+    cols = list(RECORD_COLUMNS) + ["case_id", "unit", "case_type", "reviewer"]
+    cols += [v.code for v in config.casefile.vetoes] + [
+        d.code for c in config.casefile.categories for d in c.defects
+    ]
+    cols += ["typed_score", "score", "grade", "score_mismatch"]
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+
+
+def _empty_checkpoints() -> pd.DataFrame:
+    cols = list(RECORD_COLUMNS) + ["unit", "point", "source", "rating", "score", "note"]
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+
+
+def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    result = ingest_raw(
+        ctx.raw, ctx.config, key=project_key(ctx.config.digest), strict=bool(ctx.options.get("strict_codes"))
+    )
+    for name, table in result.tables.items():
+        write_table(table, dest, name)
+    write_json(result.report, Path(dest) / "_ingest_report.json")
+    return {
+        "rows": result.report["rows"],
+        "n_invalid_cells": result.report["n_invalid_cells"],
+        "files": len(result.report["files"]),
+    }
