@@ -127,11 +127,8 @@ def simulate_casefiles(config: Config, latent: Latent, rng: np.random.Generator)
                 typed = score
                 if rng.random() < MISTYPE_RATE:
                     s = f"{int(score)}"
-                    typed = (
-                        float(s[::-1])
-                        if len(s) == 2 and s[0] != s[1]
-                        else score + float(rng.choice([-5, 5, 10]))
-                    )
+                    swap = len(s) == 2 and 0 < abs(int(s[0]) - int(s[1])) <= 2  # 87 → 78
+                    typed = float(s[::-1]) if swap else score + float(rng.choice([-5, 5, 10]))
                     typed = min(typed, std.total_points)
                     mistyped.append(
                         {"case_id": case_id, "reviewer": team_names[team][r], "true": score, "typed": typed}
