@@ -38,6 +38,7 @@ R_DROP_MIN = 0.30
 ALPHA_GAIN_MAX = 0.02
 
 _CI_METHODS = ("feldt", "bootstrap", "duhachek")
+_BLOCK = 65_536  # rows per block when centring
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -139,7 +140,7 @@ class _Prepared:
     w: np.ndarray | None  # n weights, or None
     items: tuple[str, ...]
     reversed_: tuple[str, ...]
-    raw: pd.DataFrame  # complete cases as answered (before reflection)
+    raw: np.ndarray  # complete cases as answered (before reflection)
     n_dropped: int
     scale_range: tuple[float, float] | None
     notes: tuple[str, ...]
@@ -154,7 +155,10 @@ def _prepare(
     missing: str = "listwise",
     min_items: int = 2,
 ) -> _Prepared:
-    """Validate, drop incomplete rows (listwise), reflect reverse-keyed items. Never mutates ``items``."""
+    """Validate, drop incomplete rows (listwise), reflect reverse-keyed items. Never mutates ``items``.
+
+    Works on one float copy of the data (a million rows in a few tens of milliseconds).
+    """
     if not isinstance(items, pd.DataFrame):
         raise DataError(f"items must be a pandas DataFrame of item columns, got {type(items).__name__}")
     if missing != "listwise":
@@ -172,64 +176,81 @@ def _prepare(
     unknown = [r for r in reverse if r not in cols]
     if unknown:
         raise DataError(f"reverse-keyed item(s) {', '.join(map(str, unknown))} not among the item columns")
-    frame = items.copy()
-    frame.columns = cols
-    for c in cols:
-        if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])):
-            coerced = pd.to_numeric(frame[c], errors="coerce")
-            bad = coerced.isna() & frame[c].notna()
-            if bad.any():
-                raise DataError(
-                    f"item column {c} is not numeric: value {frame[c][bad].iloc[0]!r} "
-                    "(recode answer labels to numeric codes first)"
-                )
-            frame[c] = coerced
-        frame[c] = frame[c].astype(float)
-        if np.isinf(frame[c].to_numpy()).any():
-            raise DataError(f"item column {c} contains infinite values")
 
-    ok = frame.notna().all(axis=1).to_numpy()
+    numeric = [pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt) for dt in items.dtypes]
+    if all(numeric):
+        x = items.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    else:
+        columns = []
+        for j, c in enumerate(cols):
+            s = items.iloc[:, j]
+            if not numeric[j]:
+                coerced = pd.to_numeric(s, errors="coerce")
+                bad = coerced.isna() & s.notna()
+                if bad.any():
+                    raise DataError(
+                        f"item column {c} is not numeric: value {s[bad].iloc[0]!r} "
+                        "(recode answer labels to numeric codes first)"
+                    )
+                s = coerced
+            columns.append(s.to_numpy(dtype=float, na_value=np.nan))
+        x = np.column_stack(columns)
+    if np.isfinite(x).all(axis=0).all():  # the common case: one cheap column-wise pass
+        ok = np.ones(x.shape[0], dtype=bool)
+    else:
+        inf = np.isinf(x).any(axis=0)
+        if inf.any():
+            raise DataError(f"item column {cols[int(np.argmax(inf))]} contains infinite values")
+        ok = ~np.isnan(x).any(axis=1)
     w = None
     if weights is not None:
         if isinstance(weights, pd.Series):
             if not weights.index.equals(items.index):
                 raise DataError("weights: Series index does not match the rows of items")
-            wv = weights.to_numpy(dtype=float)
+            wv = weights.to_numpy(dtype=float, na_value=np.nan)
         else:
             wv = np.asarray(weights, dtype=float)
-        if wv.ndim != 1 or wv.shape[0] != len(frame):
-            raise DataError(f"weights: length {wv.size} does not match the {len(frame)} rows of items")
+        if wv.ndim != 1 or wv.shape[0] != x.shape[0]:
+            raise DataError(f"weights: length {wv.size} does not match the {x.shape[0]} rows of items")
         if np.any(wv[~np.isnan(wv)] < 0) or np.isinf(wv).any():
             raise DataError("weights: sampling weights must be finite and non-negative")
         ok = ok & ~np.isnan(wv)
         w = wv[ok]
-    n_dropped = int((~ok).sum())
-    frame = frame.loc[ok]
-    if len(frame) < 3:
+    n_dropped = int(ok.size - np.count_nonzero(ok))
+    if n_dropped:
+        x = x[ok]
+    if x.shape[0] < 3:
         raise DataError(
-            f"only {len(frame)} complete response(s) on items {', '.join(cols)} after listwise deletion"
+            f"only {x.shape[0]} complete response(s) on items {', '.join(cols)} after listwise deletion"
         )
     if w is not None and w.sum() <= 0:
         raise DataError("weights: all weights of the complete cases are zero")
 
+    lo_obs, hi_obs = x.min(axis=0), x.max(axis=0)
+    flat = np.flatnonzero(lo_obs == hi_obs)
+    if flat.size:
+        raise DataError(
+            f"item column {cols[flat[0]]} has no variance among the {x.shape[0]} complete responses"
+        )
     notes: list[str] = []
     used_range: tuple[float, float] | None = None
-    x = frame.to_numpy(dtype=float)
     if scale_range is not None:
         lo, hi = float(scale_range[0]), float(scale_range[1])
         if not lo < hi:
             raise DataError(f"scale_range {scale_range!r} must be (min, max) with min < max")
-        for j, c in enumerate(cols):
-            bad = (x[:, j] < lo) | (x[:, j] > hi)
-            if bad.any():
-                raise DataError(
-                    f"item column {c}: value {x[bad, j][0]:g} outside the scale range {lo:g}-{hi:g} "
-                    "(recode non-substantive answers such as 99 to missing first)"
-                )
+        bad = np.flatnonzero((lo_obs < lo) | (hi_obs > hi))
+        if bad.size:
+            j = bad[0]
+            value = lo_obs[j] if lo_obs[j] < lo else hi_obs[j]
+            raise DataError(
+                f"item column {cols[j]}: value {value:g} outside the scale range {lo:g}-{hi:g} "
+                "(recode non-substantive answers such as 99 to missing first)"
+            )
         used_range = (lo, hi)
+    raw = x
     if reverse:
         if used_range is None:
-            used_range = (float(np.min(x)), float(np.max(x)))
+            used_range = (float(lo_obs.min()), float(hi_obs.max()))
             notes.append(
                 f"scale_range not given: reverse-keyed items reflected on the observed range "
                 f"{used_range[0]:g}-{used_range[1]:g} (min + max - x)"
@@ -237,11 +258,6 @@ def _prepare(
         idx = [cols.index(r) for r in reverse]
         x = x.copy()
         x[:, idx] = used_range[0] + used_range[1] - x[:, idx]
-
-    sd = x.std(axis=0)
-    flat = [c for c, s in zip(cols, sd, strict=True) if not s > 0]
-    if flat:
-        raise DataError(f"item column {flat[0]} has no variance among the {len(x)} complete responses")
     if n_dropped:
         notes.append(f"listwise deletion: {n_dropped} row(s) with a missing item or weight dropped")
     return _Prepared(
@@ -249,7 +265,7 @@ def _prepare(
         w=w,
         items=tuple(cols),
         reversed_=tuple(reverse),
-        raw=frame,
+        raw=raw,
         n_dropped=n_dropped,
         scale_range=used_range,
         notes=tuple(notes),
@@ -258,14 +274,23 @@ def _prepare(
 
 # --------------------------------------------------------------------------------------------- core
 def _cov(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """(Weighted) covariance matrix with divisor n - 1 (as ``cov`` and ``survey::svyvar``)."""
-    n = x.shape[0]
+    """(Weighted) covariance matrix with divisor n - 1 (as ``cov`` and ``survey::svyvar``).
+
+    Unweighted: one matrix product, ``(X'X - n m m') / (n - 1)``; its relative rounding error is about
+    ``eps * mean^2 / var`` (~1e-15 for response scales), and it needs no centred copy of a million rows.
+    Weighted: centred in row blocks.
+    """
+    n, k = x.shape
     if w is None:
-        xc = x - x.mean(axis=0)
-        return (xc.T @ xc) / (n - 1)
+        mean = x.mean(axis=0)
+        return (x.T @ x - n * np.outer(mean, mean)) / (n - 1)
     ws = w / w.sum()
-    xc = x - ws @ x
-    return (xc.T * ws) @ xc * (n / (n - 1))
+    mean = ws @ x
+    c = np.zeros((k, k))
+    for start in range(0, n, _BLOCK):
+        xc = x[start : start + _BLOCK] - mean
+        c += (xc.T * ws[start : start + _BLOCK]) @ xc
+    return c * (n / (n - 1))
 
 
 def _kish(w: np.ndarray | None, n: int) -> float:
@@ -647,14 +672,25 @@ def item_analysis(
     alpha_del = np.array([_alpha_from_cov(c[np.ix_(keep[j], keep[j])]) for j in range(k)])
 
     # response frequencies, as answered
-    raw = p.raw.to_numpy(dtype=float)
-    values = np.unique(raw)
-    if p.scale_range is not None or scale_range is not None:
-        lo, hi = p.scale_range if p.scale_range is not None else scale_range
-        if float(lo).is_integer() and float(hi).is_integer():
-            values = np.union1d(values, np.arange(lo, hi + 1))
+    raw = p.raw
     wts = np.ones(n) if p.w is None else p.w
-    freq = {f"freq_{v:g}": (wts[:, None] * (raw == v)).sum(axis=0) / wts.sum() for v in values}
+    lo_obs, hi_obs = float(raw.min()), float(raw.max())
+    lo_i, hi_i = lo_obs, hi_obs
+    if p.scale_range is not None:
+        lo_i, hi_i = min(lo_i, p.scale_range[0]), max(hi_i, p.scale_range[1])
+    if lo_i.is_integer() and hi_i.is_integer() and hi_i - lo_i <= 1000 and np.all(raw == np.round(raw)):
+        # integer codes: one bincount pass per item
+        size = int(hi_i - lo_i) + 1
+        counts = np.column_stack(
+            [np.bincount((raw[:, j] - lo_i).astype(np.intp), weights=wts, minlength=size) for j in range(k)]
+        )
+        values = lo_i + np.arange(size)
+        keep = counts.sum(axis=1) > 0
+        if p.scale_range is not None:
+            keep |= (values >= p.scale_range[0]) & (values <= p.scale_range[1])
+        freq = {f"freq_{v:g}": counts[i] / wts.sum() for i, v in enumerate(values) if keep[i]}
+    else:
+        freq = {f"freq_{v:g}": (wts[:, None] * (raw == v)).sum(axis=0) / wts.sum() for v in np.unique(raw)}
 
     rows = []
     for j, name in enumerate(p.items):
