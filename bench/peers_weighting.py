@@ -122,7 +122,6 @@ def run(n_rows: int = 1_000_000, seed: int = 0) -> list[dict]:
         w = r.weights
         design_plain = stats.SurveyDesign(frame, weights=w)
         ours_s, _ = _best_of(lambda: design_plain.mean("scale_a", by="district"))
-        peer_s, _ = _best_of(lambda: frame.assign(_w=w * frame["scale_a"]).groupby("district")[["_w"]].sum())
         peer_s2, _ = _best_of(lambda: frame.groupby("district")["scale_a"].mean())
         records.append(
             {

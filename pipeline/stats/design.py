@@ -363,34 +363,84 @@ class SurveyDesign:
             )
         return col.to_numpy(dtype=float, na_value=np.nan)
 
-    def _groups(self, by: str | None) -> tuple[list[Hashable], list[np.ndarray]]:
+    def _groups(self, by: str | None) -> tuple[list[Hashable], np.ndarray]:
+        """Domain levels (R factor order) and each row's domain code (-1: missing ``by`` value)."""
         if by is None:
-            return [None], [np.ones(self.n, dtype=bool)]
+            return [None], np.zeros(self.n, dtype=np.intp)
         col = self._column(by, "by")
-        levels = _sorted_levels(col)
-        values = col.to_numpy()
-        masks = [np.asarray(values == lev, dtype=bool) & col.notna().to_numpy() for lev in levels]
-        return levels, masks
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = col.cat.codes.to_numpy().astype(np.intp)
+            observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(col.cat.categories)))
+            remap = np.full(len(col.cat.categories) + 1, -1, dtype=np.intp)
+            remap[observed] = np.arange(observed.size)
+            return [col.cat.categories[i] for i in observed], remap[codes]
+        codes, uniques = pd.factorize(col, sort=True, use_na_sentinel=True)
+        return list(uniques), codes.astype(np.intp, copy=False)
 
-    def _kish(self, mask: np.ndarray) -> float:
-        w = self.weights[mask]
-        return float(w.sum() ** 2 / np.square(w).sum()) if w.size else float("nan")
+    def _group_degf(self, gcode: np.ndarray, n_groups: int) -> np.ndarray:
+        """``degf`` of each domain's subset design: its respondents minus the strata they fall in."""
+        inside = gcode >= 0
+        rows = np.bincount(gcode[inside], minlength=n_groups)
+        pairs = np.unique(gcode[inside] * self._n_h.size + self._strata_codes[inside])
+        strata = np.bincount(pairs // self._n_h.size, minlength=n_groups)
+        return rows - strata, rows
 
-    def _domain_means(self, y: np.ndarray, masks: list[np.ndarray]):
-        """Ratio means of ``y`` in each domain and their linearization covariance."""
-        valid = ~np.isnan(y)
-        y0 = np.where(valid, y, 0.0)
-        ests, ns, neffs, zs = [], [], [], []
-        for m in masks:
-            d = m & valid
-            wd = self.weights[d].sum()
-            est = float((self.weights * y0)[d].sum() / wd) if wd > 0 else float("nan")
-            ests.append(est)
-            ns.append(int(d.sum()))
-            neffs.append(self._kish(d))
-            zs.append(np.where(d, (y0 - est) / wd, 0.0) if wd > 0 else np.zeros(self.n))
-        cov = self._variance(np.column_stack(zs))
-        return np.asarray(ests), np.sqrt(np.diag(cov)), np.asarray(ns), np.asarray(neffs)
+    def _domain_variance(self, g: np.ndarray, v: np.ndarray, n_groups: int) -> np.ndarray:
+        """Variances of ``sum_i w_i z_ig`` with ``z_ig = v_i`` if row i is in domain g, else 0.
+
+        Same result as :meth:`_variance` on the dense n x G matrix (tested), computed from sums over
+        stratum x calibration cell x domain so that the cost is O(n), not O(n G).
+        """
+        w, h, n_h = self.weights, self._strata_codes, self._n_h
+        n_strata = n_h.size
+        inside = g >= 0
+        gi, hi, wi = g[inside], h[inside], w[inside]
+        wv = wi * v[inside]
+        if self._cal is None:
+            key = hi * n_groups + gi
+            s1 = np.bincount(key, weights=wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
+            s2 = np.bincount(key, weights=wv * wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
+        else:
+            cal = self._cal
+            cell, a, sw0c = cal["cell"], cal["A"], cal["sqrt_w0_cell"]
+            n_cells = sw0c.size
+            ci = cell[inside]
+            w0v = self.base_weights[inside] * v[inside]
+            cell_sums = np.bincount(ci * n_groups + gi, weights=w0v, minlength=n_cells * n_groups)
+            cell_sums = cell_sums.reshape(n_cells, n_groups)
+            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
+            fit = a @ beta  # fitted calibration value per cell and domain; e_ig = z_ig - fit[cell_i, g]
+            hc = h * n_cells + cell
+            size_hc = n_strata * n_cells
+            bw = np.bincount(hc, weights=w, minlength=size_hc).reshape(n_strata, n_cells)
+            bw2 = np.bincount(hc, weights=w * w, minlength=size_hc).reshape(n_strata, n_cells)
+            key = (hi * n_cells + ci) * n_groups + gi
+            size = size_hc * n_groups
+            a0 = np.bincount(key, weights=wv, minlength=size).reshape(n_strata, n_cells, n_groups)
+            a1 = np.bincount(key, weights=wv * wv, minlength=size).reshape(n_strata, n_cells, n_groups)
+            a2 = np.bincount(key, weights=wv * wi, minlength=size).reshape(n_strata, n_cells, n_groups)
+            s1 = a0.sum(axis=1) - bw @ fit
+            s2 = a1.sum(axis=1) - 2 * np.einsum("hcg,cg->hg", a2, fit) + bw2 @ (fit * fit)
+        scale = self._fpc_factor * n_h / (n_h - 1.0)
+        return (scale[:, None] * (s2 - s1 * s1 / n_h[:, None])).sum(axis=0)
+
+    def _domain_means(self, y: np.ndarray, gcode: np.ndarray, n_groups: int):
+        """Ratio means of ``y`` in each domain, their linearization SEs, respondents used and Kish n_eff."""
+        w = self.weights
+        valid = ~np.isnan(y) & (gcode >= 0)
+        g = np.where(valid, gcode, -1)
+        gv = g[valid]
+        sw = np.bincount(gv, weights=w[valid], minlength=n_groups)
+        sw2 = np.bincount(gv, weights=w[valid] ** 2, minlength=n_groups)
+        swy = np.bincount(gv, weights=w[valid] * y[valid], minlength=n_groups)
+        n = np.bincount(gv, minlength=n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = swy / sw
+            neff = sw**2 / sw2
+        v = np.zeros(self.n)
+        v[valid] = (y[valid] - est[gv]) / sw[gv]
+        var = self._domain_variance(g, v, n_groups)
+        return est, np.sqrt(np.maximum(var, 0.0)), n, neff
 
     @staticmethod
     def _frame_out(variable, by, levels, columns: dict[str, Any]) -> pd.DataFrame:
@@ -415,7 +465,10 @@ class SurveyDesign:
         variable : str
             Numeric column. Missing values are dropped (domain estimation, see the class notes).
         by : str, optional
-            Domain column; one row per level (sorted), each a domain of the full design.
+            Domain column; one row per observed level, each a domain of the full design. Order: category
+            order for a Categorical (as R factor levels), else sorted values (code-point order for strings,
+            which equals R's locale collation for digits and same-case ASCII, not for mixed case).
+            Rows with a missing ``by`` value belong to no domain.
         confidence_level : float
             Coverage of the normal interval.
 
@@ -431,8 +484,8 @@ class SurveyDesign:
             The column is missing or not numeric.
         """
         y = self._numeric(variable)
-        levels, masks = self._groups(by)
-        est, se, n, neff = self._domain_means(y, masks)
+        levels, gcode = self._groups(by)
+        est, se, n, neff = self._domain_means(y, gcode, len(levels))
         z = sps.norm.ppf(0.5 + confidence_level / 2)
         return self._frame_out(
             variable,
@@ -492,14 +545,13 @@ class SurveyDesign:
         if not (col == level).any():
             raise DataError(f"column '{variable}': level {level!r} does not occur in the data")
         y = np.where(col.isna().to_numpy(), np.nan, (col == level).to_numpy(dtype=float, na_value=0.0))
-        levels, masks = self._groups(by)
-        est, se, n, neff = self._domain_means(y, masks)
+        levels, gcode = self._groups(by)
+        est, se, n, neff = self._domain_means(y, gcode, len(levels))
         alpha = 1.0 - confidence_level
-        lo, hi, dfs = [], [], []
+        lo, hi = [], []
         calibrated = self._cal is not None
-        for p, s, m, ne in zip(est, se, masks, neff, strict=True):
-            df = self._degf(m)
-            dfs.append(df)
+        dfs, group_rows = self._group_degf(gcode, len(levels))
+        for p, s, df, rows, ne in zip(est, se, dfs, group_rows, neff, strict=True):
             var = s * s
             if method == "logit":
                 if df <= 0 or not np.isfinite(p):
@@ -515,7 +567,7 @@ class SurveyDesign:
                 continue
             n_star = p * (1 - p) / var if var > 0 else ne
             if method == "beta":
-                n_rows = self.n if calibrated or by is None else int(m.sum())
+                n_rows = self.n if calibrated or by is None else int(rows)
                 if df > 0 and n_rows > 1:
                     n_star = n_star * (sps.t.ppf(alpha / 2, n_rows - 1) / sps.t.ppf(alpha / 2, df)) ** 2
                 else:
@@ -564,19 +616,12 @@ class SurveyDesign:
         DataError
             A column is missing or has fewer than 2 observed levels.
         """
-        rcol, ccol = self._column(row, "row"), self._column(col, "column")
-        rlev, clev = _sorted_levels(rcol), _sorted_levels(ccol)
+        rlev, rcode = self._groups(row)
+        clev, ccode = self._groups(col)
         if len(rlev) < 2 or len(clev) < 2:
             raise DataError(f"chisq(): '{row}' and '{col}' each need at least 2 observed levels")
         nr, nc = len(rlev), len(clev)
-        valid = (rcol.notna() & ccol.notna()).to_numpy()
-        rv, cv = rcol.to_numpy(), ccol.to_numpy()
-        rcode = np.full(self.n, -1)
-        ccode = np.full(self.n, -1)
-        for i, lev in enumerate(rlev):
-            rcode[np.asarray(rv == lev, dtype=bool) & valid] = i
-        for j, lev in enumerate(clev):
-            ccode[np.asarray(cv == lev, dtype=bool) & valid] = j
+        valid = (rcode >= 0) & (ccode >= 0)
         cell = np.where(valid, rcode + nr * ccode, -1)  # rows vary fastest, as interaction(rows, cols)
         k = nr * nc
         w = self.weights
@@ -631,14 +676,13 @@ class SurveyDesign:
             ``by`` does not have exactly 2 observed levels, or a column is missing / not numeric.
         """
         y = self._numeric(variable)
-        g = self._column(by, "by")
-        levels = _sorted_levels(g)
+        levels, gcode = self._groups(by)
         if len(levels) != 2:
             raise DataError(
                 f"ttest(): column '{by}' must have exactly 2 levels, found {len(levels)}: {levels[:5]}"
             )
-        keep = ~np.isnan(y) & g.notna().to_numpy()
-        x = np.column_stack([np.ones(self.n), np.asarray(g.to_numpy() == levels[1], dtype=float)])
+        keep = ~np.isnan(y) & (gcode >= 0)
+        x = np.column_stack([np.ones(self.n), (gcode == 1).astype(float)])
         coef, se, df = self._wls(y, x, keep)
         t = coef[1] / se[1]
         q = sps.t.ppf(0.5 + confidence_level / 2, df)
@@ -676,12 +720,14 @@ class SurveyDesign:
         import patsy
 
         try:
-            ydf, xdf = patsy.dmatrices(formula, self.frame, NA_action="drop", return_type="dataframe")
+            ydf, xdf = patsy.dmatrices(
+                formula, self.frame.reset_index(drop=True), NA_action="drop", return_type="dataframe"
+            )
         except patsy.PatsyError as exc:
             raise DataError(f"regress(): cannot evaluate formula '{formula}': {exc}") from exc
         if ydf.shape[1] != 1:
             raise DataError(f"regress(): the response of '{formula}' must be a single numeric column")
-        pos = self.frame.index.get_indexer(ydf.index)
+        pos = ydf.index.to_numpy()  # row positions (the frame was evaluated with a fresh RangeIndex)
         keep = np.zeros(self.n, dtype=bool)
         keep[pos] = True
         y = np.full(self.n, np.nan)
@@ -720,11 +766,3 @@ class SurveyDesign:
         cov = self._variance(z)
         df = self._degf(keep) + 1 - x.shape[1]
         return coef, np.sqrt(np.diag(cov)), df
-
-
-def _sorted_levels(col: pd.Series) -> list[Hashable]:
-    """Observed levels in R factor order: categories order for a Categorical, else sorted values."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        present = set(col.dropna().unique())
-        return [c for c in col.cat.categories if c in present]
-    return sorted(col.dropna().unique().tolist())
