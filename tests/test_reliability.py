@@ -71,6 +71,7 @@ def test_weighted_alpha_matches_survey_svycralpha(likert, ref):
     assert res.weighted
     assert res.alpha == pytest.approx(ref["svycralpha"], abs=TOL)
     assert res.alpha != pytest.approx(unweighted.alpha, abs=1e-4)
+    assert res.alpha_unweighted == pytest.approx(ref["raw_alpha"], abs=TOL)  # reported beside
     assert res.n_eff < res.n
 
 
@@ -203,3 +204,11 @@ def test_bad_weights_are_rejected(likert):
 def test_unknown_ci_method_is_rejected(likert):
     with pytest.raises(DataError, match="ci"):
         stats.cronbach_alpha(likert[ITEMS], ci="wald")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from pipeline.stats import reliability
+
+    assert doctest.testmod(reliability).failed == 0

@@ -129,3 +129,11 @@ def test_singular_correlation_matrix_is_rejected_naming_an_item(data):
 def test_efa_rejects_too_many_factors(data):
     with pytest.raises(DataError, match="n_factors"):
         validity.efa(data, 8)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from pipeline.stats import validity
+
+    assert doctest.testmod(validity).failed == 0

@@ -71,6 +71,9 @@ class AlphaResult:
         Number of items.
     weighted : bool
         Whether sampling weights were applied.
+    alpha_unweighted : float
+        Raw alpha of the same respondents without weights, to report beside the weighted one (equals
+        ``alpha`` when unweighted).
     n_eff : float
         Kish effective sample size used for the interval (equals ``n`` when unweighted).
     missing : str
@@ -94,6 +97,7 @@ class AlphaResult:
     n_dropped: int
     k: int
     weighted: bool
+    alpha_unweighted: float
     n_eff: float
     missing: str = "listwise"
     scale_range: tuple[float, float] | None = None
@@ -458,9 +462,10 @@ def cronbach_alpha(
         n_dropped=p.n_dropped,
         k=k,
         weighted=p.w is not None,
+        alpha_unweighted=alpha if p.w is None else float(_alpha_from_cov(_cov(p.x, None))),
         n_eff=n_eff,
         missing=missing,
-        scale_range=p.scale_range if p.reversed_ else scale_range,
+        scale_range=p.scale_range,
         notes=p.notes,
     )
 
@@ -575,7 +580,7 @@ def omega_total(
         n_dropped=p.n_dropped,
         k=p.x.shape[1],
         missing=missing,
-        scale_range=p.scale_range if p.reversed_ else scale_range,
+        scale_range=p.scale_range,
         notes=p.notes,
     )
 
