@@ -242,6 +242,13 @@ def test_same_respondent_is_a_duplicate_and_the_first_submission_is_kept():
     assert hits(frame, "duplicate") == [2, 4]
 
 
+def test_same_serial_in_two_wjx_surveys_is_not_a_duplicate_but_twin_exports_are():
+    files = ["111_按文本_a.xlsx", "222_按文本_b.xlsx", "111_按序号_a.xlsx", "paper1.xlsx", "paper2.xlsx"]
+    frame = public_frame(5, respondent=["s1", "s1", "s1", "p9", "p9"], source_file=files)
+    frame.loc[3:, "mode"] = "paper"
+    assert hits(frame, "duplicate") == [2, 4]
+
+
 def test_later_row_submitted_earlier_is_the_one_kept():
     times = [pd.Timestamp("2024-05-02 10:00"), pd.Timestamp("2024-05-01 10:00")]
     frame = public_frame(2, respondent=["a", "a"], submitted_at=times)

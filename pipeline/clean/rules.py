@@ -9,7 +9,8 @@ order of :data:`pipeline.config.cleaning.RULE_ORDER` and assigns each record to 
 Rules (defaults in questionnaires/cleaning.yaml):
 
 ``duplicate``
-    Same ``respondent`` pseudonym, or same ``ip_key`` with identical answers (every answer column) submitted
+    Same ``respondent`` pseudonym within one survey (:func:`respondent_scope`: a 问卷星 survey id, or all paper
+    entries), or same ``ip_key`` with identical answers (every answer column) submitted
     within ``window_minutes`` of the previous such submission. Records are ordered by ``submitted_at`` (missing
     last), then ``source_file``, ``source_row``; the first is kept.
 ``ip_burst``
@@ -105,6 +106,22 @@ def submission_order(frame: pd.DataFrame) -> pd.Index:
     return keys.sort_values(list(keys.columns), na_position="last", kind="mergesort").index
 
 
+_VID = r"^(\d+)_"
+
+
+def respondent_scope(frame: pd.DataFrame) -> pd.Series:
+    """Within what a ``respondent`` pseudonym is unique: the 问卷星 survey id (the leading digits of an export's
+    file name, shared by its 按文本/按序号 twins) for online records; one scope ``paper`` for all paper entries (a
+    paper id is unique across the project, so the same form entered twice in two sheets is caught); else the
+    file. 问卷星's 序号 restarts at 1 in every survey, so pseudonyms from two surveys must not be compared."""
+    files = frame["source_file"].astype("string")
+    vid = files.str.extract(_VID, expand=False)
+    scope = ("wjx:" + vid).fillna("file:" + files)
+    if "mode" in frame.columns:
+        scope = scope.mask(frame["mode"].astype("string") == "paper", "paper")
+    return scope.astype(str)
+
+
 def answer_signature(frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
     """A 64-bit hash per record of every answer column (equal hashes = identical answers)."""
     cols = [c for it in codebook.items for c in (option_columns(it) if it.type == "multiple" else [it.id])]
@@ -122,8 +139,9 @@ def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
     if cfg.by_respondent:
         resp = f["respondent"].astype("string")
         valid = resp.notna() & (resp.str.len() > 0)
-        dup = f["respondent"].where(valid).duplicated(keep="first") & valid
-        first = f["record_id"].groupby(resp.where(valid)).transform("first")
+        key = (respondent_scope(f) + "|" + resp).where(valid)
+        dup = key.duplicated(keep="first") & valid
+        first = f["record_id"].groupby(key).transform("first")
         for i in f.index[dup]:
             parts.setdefault(i, []).append(f"同一答卷人，保留 {first[i]}")
     if cfg.by_ip and "ip_key" in f.columns:
