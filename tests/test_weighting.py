@@ -204,3 +204,17 @@ def test_large_frames_coded_in_parallel_give_the_same_weights(sample, population
     np.testing.assert_allclose(
         r.weights.to_numpy(), np.tile(sample["w_d"].to_numpy(), copies) / copies, rtol=WEIGHT_RTOL
     )
+
+
+def test_post_fit_check_fails_loudly_when_weighted_margins_miss_targets():
+    from pipeline.stats import weighting
+
+    frame = pd.DataFrame({"g": ["F", "M", "M"]})
+    margins, _, _ = weighting._prepare_margins(frame, {"g": {"F": 10.0, "M": 20.0}}, 3.0, None)
+    with pytest.raises(ConvergenceError, match=r"post-fit check failed: margin g, category 'M'"):
+        weighting._independent_check(margins, np.array([10.0, 10.0, 9.0]), 1e-10)
+
+
+def test_count_margins_disagreeing_with_total_are_rejected(sample, population):
+    with pytest.raises(DataError, match=r"margin district sums to 200000.0 but total= gives 150000.0"):
+        stats.rake(sample, _main_margins(population), total=150000.0)

@@ -163,9 +163,18 @@ class SurveyDesign:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> from pipeline import stats
-    >>> d = stats.SurveyDesign(frame, weights=r.weights, calibrated_on=["district", "gender", "age_group"])
-    >>> d.mean("scale_a", by="district")  # doctest: +SKIP
+    >>> df = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "g": ["a", "a", "b", "b"]})
+    >>> d = stats.SurveyDesign(df, weights=[1.0, 1.0, 2.0, 2.0])
+    >>> d.mean("y")[["estimate", "se"]].round(6).values.tolist()
+    [[2.833333, 0.59663]]
+    >>> d.mean("y", by="g")[["g", "estimate", "se"]].round(6).values.tolist()
+    [['a', 1.5, 0.408248], ['b', 3.5, 0.408248]]
+
+    R: ``svymean(~y, svydesign(ids = ~1, weights = ~w, data = df))`` gives 2.8333, SE 0.5966, and
+    ``svyby(~y, ~g, ..., svymean)`` gives SE 0.4082482905 in both groups. For a raked sample pass
+    ``weights=stats.rake(...).weights`` and ``calibrated_on=[...]`` (the raking variables).
     """
 
     def __init__(
@@ -440,7 +449,8 @@ class SurveyDesign:
         v = np.zeros(self.n)
         v[valid] = (y[valid] - est[gv]) / sw[gv]
         var = self._domain_variance(g, v, n_groups)
-        return est, np.sqrt(np.maximum(var, 0.0)), n, neff
+        se = np.where(n > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)  # empty domain: no estimate
+        return est, se, n, neff
 
     @staticmethod
     def _frame_out(variable, by, levels, columns: dict[str, Any]) -> pd.DataFrame:

@@ -421,9 +421,10 @@ def rake(
     Notes
     -----
     Missing values in raking variables are rejected, not imputed. Respondents are collapsed to units that
-    share every margin category (and base weight) so each sweep costs O(units), not O(n); the final weights
-    are expanded back to rows. After the fit the weighted margins are recomputed with ``pandas.groupby``
-    on the original columns as an independent check.
+    share every raking column's value (and base weight) so each sweep costs O(units), not O(n); the final
+    weights are expanded back to rows. After the fit the weighted margins are recomputed row by row
+    (``bincount`` of the final row weights over the observed values, matched to the targets by value, not
+    through the unit table) as an independent check.
 
     References
     ----------
