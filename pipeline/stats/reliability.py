@@ -649,7 +649,8 @@ def item_analysis(
     Raises
     ------
     DataError
-        As :func:`cronbach_alpha`; needs at least three items (alpha if deleted needs two left).
+        As :func:`cronbach_alpha`. A two-item scale is accepted; its ``alpha_if_deleted`` is NaN (one item
+        has no alpha) and never flagged.
 
     Examples
     --------
@@ -659,7 +660,7 @@ def item_analysis(
     'scale_alpha_low;r_drop_negative;alpha_if_deleted_higher'
     """
     p = _prepare(
-        items, reverse=reverse, scale_range=scale_range, weights=weights, missing=missing, min_items=3
+        items, reverse=reverse, scale_range=scale_range, weights=weights, missing=missing, min_items=2
     )
     n, k = p.x.shape
     c = _cov(p.x, p.w)
@@ -674,7 +675,11 @@ def item_analysis(
     rest_var = total - 2 * col + diag  # variance of the sum of the other items
     r_drop = (col - diag) / np.sqrt(diag * rest_var)
     keep = ~np.eye(k, dtype=bool)
-    alpha_del = np.array([_alpha_from_cov(c[np.ix_(keep[j], keep[j])]) for j in range(k)])
+    alpha_del = (
+        np.array([_alpha_from_cov(c[np.ix_(keep[j], keep[j])]) for j in range(k)])
+        if k > 2
+        else np.full(k, np.nan)
+    )
 
     # response frequencies, as answered
     raw = p.raw
