@@ -69,6 +69,7 @@ def finalize_online(resp: Responses, rng: np.random.Generator, rates: OnlineRate
     later = rng.integers(60, 600, n_dup).astype("timedelta64[s]")
     full.meta["submitted"][n:] = resp.meta["submitted"][orig] + later
     full.meta["duration"][n:] = durations(rng, n_dup, median)
+    full.meta["_speeder"][n:] = False  # a resubmission takes normal time
 
     order = np.lexsort((np.arange(len(index)), full.meta["submitted"]))
     final = full.take(order)
