@@ -277,3 +277,6 @@ def test_simulated_casefiles_one_row_per_file(simulated_run):
     assert len(cases) == truth["casefiles"]["n_files"] == cases["case_id"].nunique()
     assert (cases["n_reviewers"] >= 2).sum() == truth["casefiles"]["double_scored"]
     assert set(truth["casefiles"]["veto_files"]) <= set(cases.loc[cases["veto"], "case_id"])
+    reviews = pd.read_parquet(base / "output" / "02_clean" / "casefile_reviews.parquet")
+    single = cases[cases["n_reviewers"] == 1].merge(reviews[["case_id", "grade"]], on="case_id")
+    assert (single["grade_x"] == single["grade_y"]).all()  # same grading rule as ingest's recompute_scores
