@@ -24,6 +24,7 @@ from pipeline.stats import comparisons
 REF_DIR = Path(__file__).parent / "reference" / "compare"
 TOL = 1e-6  # agreement with R / pingouin (absolute, on statistics, df, p-values and CIs)
 TUKEY_FIT_TOL = 1e-8  # Chebyshev fit of the studentized-range quantile vs scipy's ppf
+SR_TOL = 1e-9  # our fixed-quadrature studentized-range tail vs scipy (adaptive) and the exact t identity
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +87,32 @@ def test_games_howell_matches_pingouin_pairwise_gameshowell(df):
     close(gh["hedges_g"], peer["hedges"], tol=0.05)  # pingouin uses an approximate J; ours is exact
 
 
-@pytest.mark.parametrize("k", [2, 8])
-def test_tukey_quantile_fit_matches_scipy_ppf(k):
-    df_values = np.array([9.0, 10.5, 27.3, 150.0, 4321.0, 99_999.0, 2e5, 4.0])
+def test_studentized_range_sf_with_two_groups_equals_the_t_distribution():
+    # Q_{2,ν} = √2·|T_ν|, an exact independent check at any ν (including beyond scipy's asymptotic switch)
+    t = np.array([0.3, 1.0, 2.0, 3.5, 6.0])
+    for df in (2.0, 9.0, 57.3, 4000.0, 2e5, np.inf):
+        close(comparisons._studentized_range_sf(np.sqrt(2) * t, 2, df), 2 * st.t.sf(t, df), tol=SR_TOL)
+
+
+@pytest.mark.parametrize("k", [3, 8, 20])
+def test_studentized_range_sf_matches_scipy(k):
+    q = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0])
+    for df in (2.0, 9.0, 45.5, 300.0, 9e4):
+        close(comparisons._studentized_range_sf(q, k, df), st.studentized_range.sf(q, k, df), tol=SR_TOL)
+
+
+def test_tukey_quantile_fit_matches_scipy_ppf_and_the_t_quantile():
+    df_values = np.array([4.0, 9.0, 10.5, 27.3, 150.0, 4321.0, 99_999.0])
     close(
-        comparisons._tukey_quantile(0.95, k, df_values),
-        st.studentized_range.ppf(0.95, k, df_values),
-        tol=TUKEY_FIT_TOL,
+        comparisons._tukey_quantile(0.95, 8, df_values),
+        st.studentized_range.ppf(0.95, 8, df_values),
+        TUKEY_FIT_TOL,
+    )
+    df_values = np.append(df_values, [2e5, 1e7])
+    close(
+        comparisons._tukey_quantile(0.95, 2, df_values),
+        np.sqrt(2) * st.t.ppf(0.975, df_values),
+        TUKEY_FIT_TOL,
     )
 
 
@@ -392,3 +412,19 @@ def test_weighted_family_with_surveydesign_matches_r(df, ref):
     wald = table[table.test == "svy_wald_f"].iloc[0]
     close([wald.statistic, wald.df2, wald.p], [s["wald"]["F"], s["wald"]["df2"], s["wald"]["p"]])
     close(table[table.test == "svy_contrast"].se, pd.DataFrame(s["contrasts"])["se"])
+
+
+def test_weighted_categorical_family_matches_r_svychisq_and_svyby(df, ref):
+    design_mod = pytest.importorskip(
+        "pipeline.stats.design", reason="pipeline/stats/design.py not written yet"
+    )
+    design = design_mod.SurveyDesign(df, weights="w", strata="stratum")
+    table = stats.compare_groups(df, dv="cat3", by="district", design=design)
+    R = ref["survey_categorical"]
+    rs = table[table.test == "rao_scott"].iloc[0]
+    close([rs.statistic, rs.df1, rs.df2, rs.p], [R["F"], R["ndf"], R["ddf"], R["p"]])
+    high = table[(table.test == "svy_proportion") & (table.level == "high")]
+    close(high.estimate, R["high_share"])
+    close(high.se, R["high_share_se"])
+    assert table.weighted.all()
+    assert high.set_index("group_a").loc["D1", "flag"] == "small"

@@ -193,7 +193,14 @@ for (u in units) {
                   means = unname(coef(bb)), vcov = unname(vcov(bb)))
 }
 out$survey_unit_vs_rest <- unname(uw)
+# design-based categorical: Rao-Scott F and domain proportions of cat3 == "high"
+rs <- svychisq(~district + cat3, des, statistic = "F")
+ph <- svyby(~high, ~district, update(des, high = as.numeric(cat3 == "high")), svymean)
+out$survey_categorical <- list(F = unname(rs$statistic), ndf = unname(rs$parameter[1]),
+                               ddf = unname(rs$parameter[2]), p = unname(rs$p.value),
+                               high_share = unname(coef(ph)), high_share_se = unname(SE(ph)))
 out$session <- list(R = R.version.string, survey = as.character(packageVersion("survey")),
                     jsonlite = as.character(packageVersion("jsonlite")))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(here, "reference.json"))
 cat("wrote", file.path(here, "reference.json"), "\n")
+
