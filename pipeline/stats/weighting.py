@@ -336,10 +336,9 @@ def _collapse(
         dims.append(len(buniq))
     size = float(np.prod(np.asarray(dims, dtype=float)))
     if size <= 4 * base.size + 1_000_000:
-        key = np.ravel_multi_index(tuple(codes), tuple(dims))
-        present = np.bincount(key, minlength=int(size)) > 0
-        keys = np.flatnonzero(present)
-        unit = (np.cumsum(present) - 1)[key]
+        # dense table of all combinations: the combination index is the unit (empty units weigh nothing)
+        unit = np.ravel_multi_index(tuple(codes), tuple(dims))
+        keys = np.arange(int(size))
     else:  # too many combinations for a dense table: hash the observed ones
         frame_codes = pd.DataFrame(dict(enumerate(codes)))
         unit, uniq = pd.factorize(pd.MultiIndex.from_frame(frame_codes))
@@ -456,10 +455,11 @@ def rake(
     unit, n_units, unit_codes = _collapse(margin_list, columns, base, constant_base)
     unit_rows = np.bincount(unit, minlength=n_units).astype(float)
     _check_respondents(margin_list, unit_codes, unit_rows)
+    # units are split by base weight, so each unit's mean base weight is its rows' base weight
     if constant_base:
-        unit_base = np.full(n_units, base[0])
-    else:  # units are split by base weight, so the mean is that weight
-        unit_base = np.bincount(unit, weights=base, minlength=n_units) / unit_rows
+        unit_base = np.where(unit_rows > 0, base[0], 0.0)
+    else:
+        unit_base = np.bincount(unit, weights=base, minlength=n_units) / np.maximum(unit_rows, 1.0)
 
     row_w = unit_base.copy()  # per-row weight within each unit
     upper = None if cap is None else cap * pop_total / n
