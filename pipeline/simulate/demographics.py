@@ -24,7 +24,9 @@ DEFAULT_SHARES: dict[str, list[float]] = {
 }
 ONLINE_TILT: dict[str, list[float]] = {
     "gender": [0.92, 1.08],
-    "age_group": [2.0, 1.5, 1.1, 0.75, 0.4, 0.15],
+    # strong enough that raking matters, mild enough that weights stay in the 0.3–3 range the domain brief
+    # expects for online samples (domain.md §7), so a cap of 5 x mean is feasible at a city's sample size
+    "age_group": [1.5, 1.3, 1.05, 0.85, 0.6, 0.4],
     "education": [0.35, 0.8, 1.6, 2.3, 3.5],
 }
 PAPER_TILT: dict[str, list[float]] = {
