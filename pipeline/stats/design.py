@@ -536,8 +536,9 @@ class SurveyDesign:
           ``svyciprop`` has no Wilson method; checked against ``statsmodels.proportion_confint(
           method="wilson")`` at ``n*``.
 
-        When ``p`` is 0 or 1 the design variance is 0; ``n*`` is then taken as the Kish effective sample size
-        (R returns NaN or a degenerate interval).
+        When ``p`` is 0 or 1 the design variance is 0: ``"logit"`` then gives the degenerate interval
+        ``[p, p]``; ``"beta"`` and ``"wilson"`` take ``n*`` as the Kish effective sample size of the domain
+        (R returns NaN or a degenerate interval there).
 
         Returns
         -------
