@@ -1,0 +1,170 @@
+"""Stage 03_weight: survey weights for both questionnaires, with diagnostics.
+
+Reads ``02_clean/public.parquet`` and ``02_clean/staff.parquet``; writes
+
+- ``public_weights.parquet`` (``record_id, weight``): raking of the public sample to the population margins of
+  ``questionnaires/population.yaml`` (``rake_on``), trimmed at ``weight_cap`` × mean weight and re-raked;
+- ``staff_weights.parquet`` (``record_id, unit, weight``): unit headcount / respondents of the unit;
+- ``margins.parquet``: achieved vs target margin per raking variable and category;
+- ``diagnostics.parquet``: tidy ``instrument, scope, statistic, value`` (iterations, converged, deff, n_eff,
+  weight quantiles, max/min ratio, trimmed count), overall and per district / unit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline import stats
+from pipeline.config import Codebook, Config
+from pipeline.errors import DataError
+from pipeline.stages.base import StageContext, write_table
+
+NAME = "weight"
+REQUIRES = ("clean",)
+
+INTERACTION_SEPARATOR = "×"
+
+
+def margin_key(variable: str | list[str]) -> str | tuple[str, ...]:
+    """The column (or tuple of columns) a margin applies to."""
+    return tuple(variable) if isinstance(variable, list) else variable
+
+
+def population_margins(config: Config) -> dict[str | tuple[str, ...], dict[Any, float]]:
+    """The ``rake_on`` margins of population.yaml, keyed the way the cleaned frame stores the variables.
+
+    The YAML keys categories by option text; the cleaned frame holds the option text, except for options that
+    stand for a unit (districts), where it holds the unit code. Interaction keys join texts with ``×``.
+    """
+    codebook = config.codebook("public")
+    by_variable = {margin_key(m.variable): m for m in config.population.margins}
+    margins: dict[str | tuple[str, ...], dict[Any, float]] = {}
+    for wanted in config.population.rake_on:
+        key = margin_key(wanted)
+        margin = by_variable[key]
+        variables = list(key) if isinstance(key, tuple) else [key]
+        converters = [_frame_value(codebook, v) for v in variables]
+        targets: dict[Any, float] = {}
+        for label, target in margin.targets.items():
+            parts = label.split(INTERACTION_SEPARATOR) if len(variables) > 1 else [label]
+            values = tuple(conv(p.strip()) for conv, p in zip(converters, parts, strict=True))
+            targets[values if len(values) > 1 else values[0]] = target
+        margins[key] = targets
+    return margins
+
+
+def _frame_value(codebook: Codebook, variable: str):
+    item = codebook.by_variable(variable)
+    unit_by_text = {o.text: o.unit for o in item.options if o.unit}
+    return lambda text: unit_by_text.get(text, text)
+
+
+def public_weights(responses: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, stats.RakeResult]:
+    """Rake the cleaned public responses to the configured population margins."""
+    margins = population_margins(config)
+    columns: list[str] = []
+    for key in margins:
+        columns.extend(key if isinstance(key, tuple) else [key])
+    frame = responses[["record_id", *dict.fromkeys(columns)]].copy()
+    for col in dict.fromkeys(columns):
+        frame[col] = frame[col].astype(object)
+    result = stats.rake(frame, margins=margins, cap=config.population.weight_cap)
+    weights = pd.DataFrame(
+        {"record_id": responses["record_id"].to_numpy(), "weight": result.weights.to_numpy()}
+    )
+    return weights, result
+
+
+def staff_weights(responses: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Unit headcount divided by the unit's respondents (a design stratified by unit)."""
+    totals = {u.code: float(u.headcount) for u in config.units.units}
+    present = set(responses["unit"].astype(str))
+    totals = {code: n for code, n in totals.items() if code in present}
+    w = stats.cell_weights(responses.assign(unit=responses["unit"].astype(str)), cell="unit", totals=totals)
+    return pd.DataFrame(
+        {
+            "record_id": responses["record_id"].to_numpy(),
+            "unit": responses["unit"].astype(str),
+            "weight": np.asarray(w),
+        }
+    )
+
+
+def weight_diagnostics(instrument: str, weights: pd.Series, groups: pd.Series | None) -> pd.DataFrame:
+    """Tidy diagnostics (``instrument, scope, statistic, value``), overall and per group."""
+    rows: list[dict[str, Any]] = []
+
+    def describe(scope: str, w: np.ndarray) -> None:
+        w = w[np.isfinite(w)]
+        if w.size == 0:
+            return
+        n_eff = w.sum() ** 2 / np.square(w).sum()
+        stats_ = {
+            "n": float(w.size),
+            "sum_weight": float(w.sum()),
+            "n_eff": float(n_eff),
+            "deff_kish": float(w.size / n_eff),
+            "min": float(w.min()),
+            "p05": float(np.quantile(w, 0.05)),
+            "p25": float(np.quantile(w, 0.25)),
+            "median": float(np.median(w)),
+            "p75": float(np.quantile(w, 0.75)),
+            "p95": float(np.quantile(w, 0.95)),
+            "max": float(w.max()),
+            "max_min_ratio": float(w.max() / w.min()) if w.min() > 0 else float("inf"),
+        }
+        rows.extend(
+            {"instrument": instrument, "scope": scope, "statistic": k, "value": v} for k, v in stats_.items()
+        )
+
+    values = weights.to_numpy(dtype=float)
+    describe("overall", values)
+    if groups is not None:
+        for g, idx in pd.Series(range(len(values))).groupby(groups.astype(str).to_numpy()).groups.items():
+            describe(str(g), values[np.asarray(idx)])
+    return pd.DataFrame(rows)
+
+
+def rake_diagnostics(result: stats.RakeResult) -> pd.DataFrame:
+    rows = {
+        "iterations": float(result.iterations),
+        "converged": float(result.converged),
+        "max_margin_error": float(result.max_margin_error),
+        "n_trimmed": float(result.n_trimmed),
+    }
+    return pd.DataFrame(
+        [{"instrument": "public", "scope": "overall", "statistic": k, "value": v} for k, v in rows.items()]
+    )
+
+
+def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    public = ctx.read_table("clean", "public")
+    staff = ctx.read_table("clean", "staff")
+    if public.empty:
+        raise DataError("02_clean/public.parquet 没有有效样本 (no valid public responses to weight)")
+    pw, rake = public_weights(public, ctx.config)
+    sw = staff_weights(staff, ctx.config)
+    diagnostics = pd.concat(
+        [
+            rake_diagnostics(rake),
+            weight_diagnostics("public", pw["weight"], public["district"]),
+            weight_diagnostics("staff", sw["weight"], sw["unit"]),
+        ],
+        ignore_index=True,
+    )
+    write_table(pw, dest, "public_weights")
+    write_table(sw, dest, "staff_weights")
+    write_table(rake.margins, dest, "margins")
+    write_table(diagnostics, dest, "diagnostics")
+    return {
+        "public_n": len(pw),
+        "public_iterations": rake.iterations,
+        "public_deff": round(float(rake.deff), 4),
+        "public_n_eff": round(float(rake.n_eff), 1),
+        "public_trimmed": int(rake.n_trimmed),
+        "staff_n": len(sw),
+    }
