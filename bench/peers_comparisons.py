@@ -53,7 +53,8 @@ def run(n_rows: int = 1_000_000, seed: int = 0) -> list[dict]:
 
     ours_s, ours = _best_of(lambda: stats.games_howell(frame, dv="score", between="district"))
     peer_s, peer = _best_of(lambda: pg.pairwise_gameshowell(data=frame, dv="score", between="district"))
-    np.testing.assert_allclose(ours["p"].to_numpy(), peer["pval"].to_numpy(), atol=1e-8)
+    # ours integrates the exact finite-df tail; scipy (pingouin) switches to the ν = ∞ formula above 1e5
+    np.testing.assert_allclose(ours["p"].to_numpy(), peer["pval"].to_numpy(), atol=1e-6)
     records.append(
         {
             "task": "Games–Howell, 8 groups (28 pairs; ours + CIs and g CIs)",

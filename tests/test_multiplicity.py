@@ -47,3 +47,14 @@ def test_adjust_across_applies_bh_over_all_tables_without_mutating_them():
 def test_adjust_across_rejects_a_table_without_p():
     with pytest.raises(DataError, match="'p'"):
         stats.adjust_across([pd.DataFrame({"q": [0.1]})])
+
+
+def test_adjustments_agree_with_statsmodels_multipletests_on_random_p_values():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.random.default_rng(3).uniform(0, 0.2, 57) ** 2
+    p[[4, 9]] = p[2]  # ties
+    np.testing.assert_allclose(stats.holm(p), multipletests(p, method="holm")[1], rtol=0, atol=TOL)
+    np.testing.assert_allclose(
+        stats.benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], rtol=0, atol=TOL
+    )

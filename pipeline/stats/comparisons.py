@@ -69,6 +69,7 @@ from pipeline.stats.effect_sizes import (
     EffectSize,
     cramers_v_from_chi2,
     epsilon_squared_from_h,
+    hedges_g_arrays,
     hedges_g_from_moments,
     omega_squared_from_sums,
     rank_biserial_from_u,
@@ -466,7 +467,7 @@ def _studentized_range_isf(alpha: float, k: int, df: np.ndarray) -> np.ndarray:
         lo = np.where(flip, hi, lo)
         f_lo = np.where(flip, f_hi, f_lo / 2)
         hi, f_hi = q, f_q
-        if np.all(np.abs(hi - lo) < 1e-12 * (1 + np.abs(hi))) or np.all(f_q == 0):
+        if np.all((np.abs(hi - lo) < 1e-12 * (1 + np.abs(hi))) | (np.abs(f_q) < 1e-14)):
             break
     return hi
 
@@ -525,15 +526,10 @@ def _games_howell_table(labels, n, mean, var, m2, confidence_level: float, effec
         }
     )
     if effect:
-        gs = [
-            hedges_g_from_moments(
-                mean[a], mean[b], var[a], var[b], int(n[a]), int(n[b]), confidence_level=confidence_level
-            )
-            for a, b in zip(i, j, strict=True)
-        ]
-        table["hedges_g"] = [g.estimate for g in gs]
-        table["hedges_g_ci_low"] = [g.ci_low for g in gs]
-        table["hedges_g_ci_high"] = [g.ci_high for g in gs]
+        g, g_lo, g_hi = hedges_g_arrays(
+            mean[i], mean[j], var[i], var[j], n[i], n[j], confidence_level=confidence_level
+        )
+        table["hedges_g"], table["hedges_g_ci_low"], table["hedges_g_ci_high"] = g, g_lo, g_hi
     return table
 
 
@@ -1224,6 +1220,18 @@ def unit_vs_rest(
         m2_r = np.maximum(m2_p - m2_u - (mean_r - mean_u) ** 2 * n_u * n_r / n_p, 0.0)
         var_u, var_r = m2_u / (n_u - 1), m2_r / (n_r - 1)
         diff, se, t, df, p, lo, hi = _welch_t(mean_u, mean_r, var_u, var_r, n_u, n_r, confidence_level)
+    testable = (np.minimum(n_u, n_r) >= max(min_n, 2)) & ((var_u > 0) | (var_r > 0))
+    g, g_lo, g_hi = np.full((3, k), np.nan)
+    if testable.any():
+        g[testable], g_lo[testable], g_hi[testable] = hedges_g_arrays(
+            mean_u[testable],
+            mean_r[testable],
+            var_u[testable],
+            var_r[testable],
+            n_u[testable],
+            n_r[testable],
+            confidence_level=confidence_level,
+        )
     rows = []
     for i, lab in enumerate(labels):
         flag, reason = _flag(min(n_u[i], n_r[i]), small_n, min_n)
@@ -1236,11 +1244,9 @@ def unit_vs_rest(
             if flag != "suppressed":
                 row.update(reason="方差为0，无法检验")
         else:
-            g = hedges_g_from_moments(mean_u[i], mean_r[i], var_u[i], var_r[i], int(n_u[i]), int(n_r[i]),
-                                      confidence_level=confidence_level)  # fmt: skip
             row.update(estimate=diff[i], se=se[i], ci_low=lo[i], ci_high=hi[i], statistic=t[i], df1=df[i],
-                       p=p[i], effect_name="hedges_g", effect=g.estimate, effect_ci_low=g.ci_low,
-                       effect_ci_high=g.ci_high)  # fmt: skip
+                       p=p[i], effect_name="hedges_g", effect=g[i], effect_ci_low=g_lo[i],
+                       effect_ci_high=g_hi[i])  # fmt: skip
         rows.append(row)
     return _finish(rows, UNIT_COLUMNS, {"welch_t"})
 

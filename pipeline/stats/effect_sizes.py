@@ -33,6 +33,7 @@ __all__ = [
     "epsilon_squared",
     "epsilon_squared_from_h",
     "hedges_g",
+    "hedges_g_arrays",
     "hedges_g_from_moments",
     "omega_squared",
     "omega_squared_from_sums",
@@ -222,6 +223,65 @@ def _hedges_j(df: float) -> float:
     return math.exp(special.gammaln(df / 2) - 0.5 * math.log(df / 2) - special.gammaln((df - 1) / 2))
 
 
+def _nct_cdf(t: np.ndarray, df: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    # scipy's nct.cdf returns NaN far in the tails; there the cdf is 0 (δ ≫ t) or 1 (δ ≪ t)
+    value = st.nct.cdf(t, df, delta)
+    return np.where(np.isnan(value), np.where(delta > t, 0.0, 1.0), value)
+
+
+def _nct_ncp_bound(t_obs: np.ndarray, df: np.ndarray, target: float) -> np.ndarray:
+    """δ with ``P(T_ν(δ) ≤ t_obs) = target``, vectorised Illinois (regula falsi) on a bracketing interval."""
+    step = 4.0 * np.sqrt(1 + t_obs**2 / (2 * df))  # ≈ 4 SE of the noncentrality
+    lo, hi = t_obs - step, t_obs + step
+    f_lo = _nct_cdf(t_obs, df, lo) - target
+    f_hi = _nct_cdf(t_obs, df, hi) - target
+    while (f_lo < 0).any() or (f_hi > 0).any():  # cdf decreases in δ: need f(lo) ≥ 0 ≥ f(hi)
+        lo = np.where(f_lo < 0, lo - step, lo)
+        hi = np.where(f_hi > 0, hi + step, hi)
+        f_lo = _nct_cdf(t_obs, df, lo) - target
+        f_hi = _nct_cdf(t_obs, df, hi) - target
+    for _ in range(200):
+        mid = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        mid = np.where(np.isfinite(mid), mid, (lo + hi) / 2)
+        f_mid = _nct_cdf(t_obs, df, mid) - target
+        flip = np.sign(f_mid) != np.sign(f_hi)
+        lo = np.where(flip, hi, lo)
+        f_lo = np.where(flip, f_hi, f_lo / 2)
+        hi, f_hi = mid, f_mid
+        if np.all((np.abs(hi - lo) < 1e-12 * (1 + np.abs(hi))) | (np.abs(f_mid) < 1e-15)):
+            break
+    return hi
+
+
+def hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, *, confidence_level: float = 0.95):
+    """Vectorised Hedges' g and its noncentral-t CI for many pairs at once (see :func:`hedges_g_from_moments`).
+
+    Returns ``(g, ci_low, ci_high)`` arrays; NaN where a pair has n < 2 in a group or zero pooled variance.
+    Used by Games–Howell tables and :func:`~pipeline.stats.comparisons.unit_vs_rest`, where one scalar root
+    search per pair would dominate the run time.
+    """
+    _check_level(confidence_level)
+    mean_x, mean_y, var_x, var_y, n_x, n_y = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (mean_x, mean_y, var_x, var_y, n_x, n_y))
+    )
+    df = n_x + n_y - 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sp = np.sqrt(((n_x - 1) * var_x + (n_y - 1) * var_y) / df)
+        d = (mean_x - mean_y) / sp
+        scale = np.sqrt(1 / n_x + 1 / n_y)
+    ok = (n_x >= 2) & (n_y >= 2) & (sp > 0) & np.isfinite(d)
+    g = np.full(d.shape, np.nan)
+    lo, hi = g.copy(), g.copy()
+    if ok.any():
+        j = np.exp(special.gammaln(df[ok] / 2) - 0.5 * np.log(df[ok] / 2) - special.gammaln((df[ok] - 1) / 2))
+        t_obs = d[ok] / scale[ok]
+        alpha = 1 - confidence_level
+        g[ok] = j * d[ok]
+        lo[ok] = j * _nct_ncp_bound(t_obs, df[ok], 1 - alpha / 2) * scale[ok]
+        hi[ok] = j * _nct_ncp_bound(t_obs, df[ok], alpha / 2) * scale[ok]
+    return g, lo, hi
+
+
 def hedges_g_from_moments(
     mean_x: float,
     mean_y: float,
@@ -242,43 +302,19 @@ def hedges_g_from_moments(
     CI: t = d / √(1/n_x + 1/n_y); the noncentralities δ with ``P(T_ν(δ) ≤ t) = 1 − α/2`` and ``α/2`` give
     the bounds J·δ·√(1/n_x + 1/n_y) (Steiger & Fouladi 1997; as R ``effectsize::hedges_g``).
     The pooled SD is used even when the test is Welch's t: g is a standardised difference, not a test.
+    Zero pooled variance gives NaN.
+
+    Raises
+    ------
+    DataError
+        A group with fewer than two observations, or a confidence level outside (0, 1).
     """
     _check_level(confidence_level)
     if n_x < 2 or n_y < 2:
         raise DataError(f"Hedges' g needs at least two observations per group (n={n_x}, {n_y})")
-    df = n_x + n_y - 2
-    sp = math.sqrt(((n_x - 1) * var_x + (n_y - 1) * var_y) / df)
-    if sp == 0:
-        return EffectSize("hedges_g", math.nan, math.nan, math.nan, confidence_level, "zero variance")
-    d = (mean_x - mean_y) / sp
-    j = _hedges_j(df)
-    scale = math.sqrt(1 / n_x + 1 / n_y)
-    t_obs = d / scale
-    alpha = 1 - confidence_level
-
-    def fun(delta: float, target: float) -> float:
-        # scipy's nct.cdf returns NaN far in the tails; there the cdf is 0 (δ ≫ t) or 1 (δ ≪ t)
-        value = st.nct.cdf(t_obs, df, delta)
-        if np.isnan(value):
-            value = 0.0 if delta > t_obs else 1.0
-        return value - target
-
-    def bound(target: float) -> float:
-        step = 4.0 * math.sqrt(1 + t_obs**2 / (2 * df))  # ≈ 4 SE of the noncentrality
-        lo, hi = t_obs - step, t_obs + step
-        while fun(lo, target) < 0:
-            lo -= step
-        while fun(hi, target) > 0:
-            hi += step
-        return optimize.brentq(fun, lo, hi, args=(target,), xtol=1e-12, rtol=1e-13)
-
+    g, lo, hi = hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, confidence_level=confidence_level)
     return EffectSize(
-        "hedges_g",
-        j * d,
-        j * bound(1 - alpha / 2) * scale,
-        j * bound(alpha / 2) * scale,
-        confidence_level,
-        "noncentral t inversion, times J",
+        "hedges_g", float(g), float(lo), float(hi), confidence_level, "noncentral t inversion, times J"
     )
 
 
