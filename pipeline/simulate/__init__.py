@@ -164,6 +164,7 @@ def simulate_raw(
         "checkpoints": cp_truth,
     }
     truth_path = out / paths.RAW_TRUTH
-    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    indent = 1 if pub.online.n <= CSV_THRESHOLD else None  # a huge truth file is read by programs only
+    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=indent), encoding="utf-8")
     written.append(truth_path)
     return written

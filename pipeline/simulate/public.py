@@ -29,6 +29,7 @@ from pipeline.simulate.responses import Responses
 
 N_ONLINE = 2850
 N_PAPER = 150
+MAX_PAPER = 2000  # a paper-entry sheet stays a hand-typed workbook whatever the scale
 MIN_PER_DISTRICT = 200
 SPEEDER_RATE = 0.03
 STRAIGHT_RATE = 0.02
@@ -131,7 +132,7 @@ def simulate_public(config: Config, latent: Latent, rng: np.random.Generator, sc
     likert_grid = choices.matrix_likert_ids(cb)
 
     # --- paper sample: older, rural, entered by clerks; ~5% of all public responses
-    n_paper = max(int(round(N_PAPER * scale)), 5)
+    n_paper = min(max(int(round(N_PAPER * scale)), 5), MAX_PAPER)
     p_share = shares * np.array([2.0 if x.endswith("县") else 0.6 for x in names])
     p_sizes = rng.multinomial(n_paper, p_share / p_share.sum())
     paper, p_district = _respondents(config, latent, rng, p_sizes, PAPER_TILT)

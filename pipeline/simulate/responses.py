@@ -47,6 +47,7 @@ IP_PREFIXES_OTHER = [
     ("39.144", "青海-西宁"),
     ("116.224", "上海-上海"),
 ]
+_OCTETS = np.array([str(k) for k in range(256)], dtype=object)
 CHANNELS = np.array(["微信", "手机提交", "链接"], dtype=object)
 
 
@@ -122,8 +123,8 @@ def ips(rng: np.random.Generator, n: int, outside_share: float) -> np.ndarray:
         np.array([c for _, c in IP_PREFIXES_OTHER], dtype=object)[ko],
         np.array([c for _, c in IP_PREFIXES_GANSU], dtype=object)[kg],
     )
-    c = rng.integers(0, 256, n).astype(str).astype(object)
-    d = rng.integers(1, 255, n).astype(str).astype(object)
+    c = _OCTETS[rng.integers(0, 256, n)]
+    d = _OCTETS[rng.integers(1, 255, n)]
     return pre + "." + c + "." + d + "(" + loc + ")"
 
 
