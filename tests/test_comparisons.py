@@ -428,3 +428,12 @@ def test_weighted_categorical_family_matches_r_svychisq_and_svyby(df, ref):
     close(high.se, R["high_share_se"])
     assert table.weighted.all()
     assert high.set_index("group_a").loc["D1", "flag"] == "small"
+
+
+def test_constant_group_is_left_out_of_the_family_with_its_reason(df):
+    data = df.copy()
+    data.loc[data.district == "D3", "y"] = 70.0
+    table = stats.compare_groups(data, dv="y", by="district")
+    welch = table[table.test == "welch_anova"].iloc[0]
+    assert "方差为0" in welch.reason and "D3" in welch.reason and "样本量不足10" not in welch.reason
+    assert not table.contrast.str.contains("D3 vs|vs D3").any()

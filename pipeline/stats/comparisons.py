@@ -44,8 +44,10 @@ only; this module computes no design variance itself. It needs::
         .df     : int             design degrees of freedom, #PSU − #strata (R ``degf(design)``)
 
 where ``by`` is a column name of the design's frame or a Series aligned on its index (NaN = outside every
-domain but kept for the variance, i.e. zero weight, as R ``svyby``/``subset``). For categorical outcomes it
-calls ``design.chisq(a, b)`` (Rao–Scott) and reads ``statistic, df1, df2, pvalue``.
+domain but kept for the variance, i.e. zero weight, as R ``svyby``/``subset``); ``vcov`` may also be a bare
+matrix in the order of ``means``. For categorical outcomes it calls ``design.chisq(dv, by)`` (Rao–Scott F;
+reads ``statistic``, ``ndf``/``df1``, ``ddf``/``df2``, ``pvalue``) and ``design.proportion(dv, level, by=by)``
+(domain shares with logit intervals, ``n`` and ``n_eff``), both of which exist today.
 """
 
 from __future__ import annotations
@@ -801,7 +803,10 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level) -> lis
         row.update(flag=flag, reason=reason)
         rows.append(row)
     keep = (g.n >= min_n) & (g.m2 > 0)
-    excluded = _excluded_reason(g.labels[~keep], min_n)
+    excluded = _excluded_reason(g.labels[g.n < min_n], min_n)
+    flat = g.labels[(g.n >= min_n) & (g.m2 <= 0)]
+    if len(flat):  # Welch weights n/s² are undefined for a constant group
+        excluded = "；".join(r for r in (excluded, f"已排除方差为0的组：{'、'.join(map(str, flat))}") if r)
     labels, n, mean, m2 = g.labels[keep], g.n[keep], g.mean[keep], g.m2[keep]
     var = m2 / (n - 1)
     n_total = int(n.sum())
@@ -936,9 +941,13 @@ def _domain_means(design, var: str, by) -> Any:
         )
     res = method(var, by)
     means = pd.Series(res.means, dtype=float)
-    vcov = pd.DataFrame(res.vcov).loc[means.index, means.index]
-    n = pd.Series(res.n).reindex(means.index)
-    n_eff = pd.Series(res.n_eff).reindex(means.index)
+    if isinstance(res.vcov, pd.DataFrame):
+        vcov = res.vcov.loc[means.index, means.index]
+    else:  # a bare matrix is taken in the order of ``means``
+        vcov = pd.DataFrame(np.asarray(res.vcov, dtype=float), index=means.index, columns=means.index)
+    n = pd.Series(res.n, index=None if isinstance(res.n, pd.Series) else means.index).reindex(means.index)
+    n_eff = pd.Series(res.n_eff, index=None if isinstance(res.n_eff, pd.Series) else means.index)
+    n_eff = n_eff.reindex(means.index)
     return means, vcov, n, n_eff, float(res.df)
 
 
