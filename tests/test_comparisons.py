@@ -437,3 +437,11 @@ def test_constant_group_is_left_out_of_the_family_with_its_reason(df):
     welch = table[table.test == "welch_anova"].iloc[0]
     assert "方差为0" in welch.reason and "D3" in welch.reason and "样本量不足10" not in welch.reason
     assert not table.contrast.str.contains("D3 vs|vs D3").any()
+
+
+def test_weighted_unit_vs_rest_with_surveydesign_matches_r_svycontrast(df, ref):
+    design = _survey_design(df)
+    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type", design=design, min_n=0)
+    R = pd.DataFrame(ref["survey_unit_vs_rest"])
+    close(table.estimate, R["estimate"])
+    close(table.se, R["se"])
