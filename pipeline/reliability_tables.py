@@ -868,15 +868,19 @@ def third_review(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.DataFr
     return out.reset_index(drop=True)[THIRD_REVIEW_COLUMNS]
 
 
-def misassigned_flags(loadings: pd.DataFrame) -> pd.DataFrame:
-    """One flag (:data:`FLAG_COLUMNS`) per item that loads highest on another scale's EFA factor."""
+def misassigned_flags(loadings: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
+    """One flag (:data:`FLAG_COLUMNS`) per item that loads highest on another scale's EFA factor.
+
+    ``codebook`` (optional) supplies the scales' names for ``scale_name``.
+    """
+    names = {s.id: s.name for s in codebook.questionnaire.scales} if codebook is not None else {}
     efa = loadings[(loadings["method"] == "efa_oblimin") & loadings["misassigned"].astype(bool)]
     efa = efa[efa["factor"] == efa["primary_factor"]]
     rows = [
         {
             "instrument": r["instrument"],
             "scale": r["scale"],
-            "scale_name": "",
+            "scale_name": names.get(r["scale"], ""),
             "item": r["item"],
             "flag_code": "loads_on_other_scale",
             "reason": r["flag"],

@@ -46,7 +46,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         flags.append(res.flags)
         validity.append(v)
         loadings.append(lo)
-        flags.append(rt.misassigned_flags(lo))
+        flags.append(rt.misassigned_flags(lo, codebook))
     if ctx.has_table("clean", "casefile_reviews"):
         reviews = ctx.read_table("clean", "casefile_reviews")
     else:
