@@ -20,6 +20,7 @@ DataError. ``strict=True`` raises DataError on the first invalid cell instead.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.errors import DataError
 from pipeline.io import wjx
-from pipeline.io.privacy import mask_series
+from pipeline.io.privacy import mask_series, mask_text
 
 INVALID_CODE = -9
 """Written for an answer that is not a codebook option (documented in docs/DATA_CONTRACT.md)."""
@@ -208,16 +209,18 @@ class _Collector:
     def __init__(self, export: wjx.WjxExport, strict: bool):
         self.export, self.strict, self.issues = export, strict, []
 
-    def add(self, item: CodebookItem, column: str, bad: pd.Series, n_answered: int) -> None:
-        """``bad``: the raw cells (index = source row) that are invalid."""
-        if bad.empty:
+    def add(self, item: CodebookItem, column: str, col: pd.Series, bad: np.ndarray, n_answered: int) -> None:
+        """``bad``: boolean mask over ``col`` of the invalid cells."""
+        if not bad.any():
             return
+        cells = col[bad].astype(object)
         expected = [f"{o.code}={o.text}" for o in item.options]
-        first_row, first_val = int(bad.index[0]), bad.iloc[0]
-        too_many = len(bad) >= MIN_INVALID_FOR_ERROR and len(bad) > MAX_INVALID_SHARE * max(n_answered, 1)
+        first_row, first_val = int(cells.index[0]), cells.iloc[0]
+        n_bad = len(cells)
+        too_many = n_bad >= MIN_INVALID_FOR_ERROR and n_bad > MAX_INVALID_SHARE * max(n_answered, 1)
         if self.strict or too_many:
             what = (
-                f"{len(bad)} of {n_answered} answers are not options of {item.id}"
+                f"{n_bad} of {n_answered} answers are not options of {item.id}"
                 if too_many
                 else f"'{first_val}' is not an option of {item.id}"
             )
@@ -225,141 +228,150 @@ class _Collector:
                 f"未知选项 (unknown option): {what} (first: '{first_val}'); expected one of {expected}",
                 self.export.location(row=first_row, column=column),
             )
-        for value, rows in bad.groupby(bad.astype(str), sort=False).groups.items():
+        for value, rows in cells.groupby(cells.astype(str), sort=False).groups.items():
             self.issues.append(Issue(item.id, column, str(value), [int(r) for r in rows], expected))
 
 
-def _is_skip_text(norm: str) -> bool:
-    return norm in {"(跳过)", "跳过"}
+_SKIP_NORM = frozenset({"(跳过)", "跳过"})
+_EMPTY_NORM = frozenset({"(空)", "空", ""})
+_NA = object()
+"""Per-distinct-value result meaning 'not answered'."""
 
 
-def _is_empty_text(norm: str) -> bool:
-    return norm in {"(空)", "空", ""}
-
-
-def _decode_single_text(col: pd.Series, item: CodebookItem, coll: _Collector, column: str):
-    """Text mode single choice / matrix row → (Int64 codes, other text or None)."""
-    codes_idx, uniques = pd.factorize(wjx.as_text(col), use_na_sentinel=True)
-    lookup = _option_lookup(item)
-    other_codes = {o.code for o in item.options if o.other}
-    ucode = np.empty(len(uniques) + 1, dtype=float)
-    uother = np.empty(len(uniques) + 1, dtype=object)
-    ucode[-1], uother[-1] = np.nan, None  # index -1 = empty cell
-    for k, u in enumerate(uniques):
-        base, other = wjx.split_other(u)
-        n = wjx.normalize(base)
+def _single_value(
+    u: object, item: CodebookItem, lookup: dict[str, int], mode: str
+) -> tuple[float, str | None]:
+    """(code or NaN, other text) of one distinct cell of a single-choice/matrix column."""
+    text = wjx._to_text(u)
+    if not text:
+        return np.nan, None
+    if mode == "code":
+        f = wjx._to_float(u)
+        if f in item.valid_codes:
+            return f, None
+        if f in wjx.SKIPPED_CODES:
+            return SKIPPED_CODE, None
+    base, other = wjx.split_other(text)
+    n = wjx.normalize(base)
+    if mode == "text":
         code = lookup.get(n, lookup.get(wjx.normalize_option(base)))
-        if code is None and _is_skip_text(n):
-            code = SKIPPED_CODE
-        elif code is None and _is_empty_text(n):
-            code = np.nan
-        elif code is None:
-            code = INVALID_CODE
-        ucode[k] = code
-        uother[k] = other if code in other_codes else None
-    codes = pd.Series(ucode[codes_idx], index=col.index)
-    bad = codes == INVALID_CODE
-    coll.add(item, column, col[bad], int(codes.notna().sum()))
-    return codes.astype("Int64"), pd.Series(uother[codes_idx], index=col.index, dtype=object)
+        if code is not None:
+            is_other = any(o.other and o.code == code for o in item.options)
+            return float(code), (other if is_other else None)
+    if n in _SKIP_NORM:
+        return SKIPPED_CODE, None
+    if n in _EMPTY_NORM:
+        return np.nan, None
+    return INVALID_CODE, None
 
 
-def _decode_single_code(col: pd.Series, item: CodebookItem, coll: _Collector, column: str):
-    num = wjx.numeric(col)
-    present = col.notna() & (wjx.as_text(col).notna())
-    valid = np.isin(num, list(item.valid_codes))
-    skipped = np.isin(num, list(wjx.SKIPPED_CODES))
-    text = wjx.as_text(col)
-    skip_text = (
-        text.map(lambda s: _is_skip_text(wjx.normalize(s)), na_action="ignore").fillna(False).astype(bool)
+def _decode_single(col: pd.Series, item: CodebookItem, coll: _Collector, column: str, mode: str):
+    """Single choice / matrix row → (Int64 codes, other text), one evaluation per distinct cell."""
+    codes, uniques = wjx.factorize(col)
+    lookup = _option_lookup(item)
+    res = [_single_value(u, item, lookup, mode) for u in uniques]
+    values = wjx.spread(codes, [r[0] for r in res], np.nan, float)
+    other = wjx.spread(codes, [r[1] for r in res], None)
+    bad = values == INVALID_CODE
+    coll.add(item, column, col, bad, int((~np.isnan(values)).sum()))
+    return (
+        pd.Series(values, index=col.index).astype("Int64"),
+        pd.Series(other, index=col.index, dtype=object),
     )
-    empty_text = text.map(lambda s: wjx.normalize(s) == "(空)", na_action="ignore").fillna(False).astype(bool)
-    out = pd.Series(np.nan, index=col.index)
-    out[valid] = num[valid]
-    out[skipped | skip_text] = SKIPPED_CODE
-    bad = present & ~valid & ~skipped & ~skip_text & ~empty_text
-    out[bad] = INVALID_CODE
-    coll.add(item, column, col[bad], int(present.sum()))
-    return out.astype("Int64"), pd.Series(None, index=col.index, dtype=object)
 
 
 def _decode_multi_text(
     col: pd.Series, item: CodebookItem, coll: _Collector, column: str
 ) -> dict[str, pd.Series]:
-    text = wjx.as_text(col)
-    n = len(col)
-    codes = [o.code for o in item.options]
-    pos_of = {c: k for k, c in enumerate(codes)}
+    """``┋``-joined choices → one 0/1 column per option: each distinct answer string is split once into a row of
+    the option matrix, then rows are gathered by the factorised codes."""
+    codes, uniques = wjx.factorize(col)
+    opt_codes = [o.code for o in item.options]
+    pos_of = {c: k for k, c in enumerate(opt_codes)}
     lookup = _option_lookup(item)
     other_code = next((o.code for o in item.options if o.other), None)
-    mat = np.zeros((n, len(codes)), dtype=np.int64)
-    row_pos = np.arange(n)
-    norm_text = text.map(wjx.normalize, na_action="ignore")
-    skipped = norm_text.map(_is_skip_text, na_action="ignore").fillna(False).to_numpy(dtype=bool)
-    empty = text.isna().to_numpy() | norm_text.map(_is_empty_text, na_action="ignore").fillna(False).to_numpy(
-        bool
-    )
-    answered = ~skipped & ~empty
-    other_text = np.full(n, None, dtype=object)
-    invalid_row = np.zeros(n, dtype=bool)
-    if answered.any():
-        parts = text[answered].str.split(f"[{wjx.SEPARATOR_MULTI}{wjx.SEPARATOR_RANK}]", regex=True)
-        rows = np.repeat(row_pos[answered], parts.str.len().to_numpy())
-        flat = pd.Series(np.concatenate(parts.to_numpy()) if len(parts) else [], dtype=object)
-        idx, uniques = pd.factorize(flat)
-        ucode = np.empty(len(uniques), dtype=np.int64)
-        uother = np.empty(len(uniques), dtype=object)
-        for k, u in enumerate(uniques):
-            base, oth = wjx.split_other(str(u).strip())
-            c = lookup.get(wjx.normalize(base), lookup.get(wjx.normalize_option(base), INVALID_CODE))
-            ucode[k], uother[k] = c, (oth if c == other_code else None)
-        pcode = ucode[idx]
-        ok = pcode != INVALID_CODE
-        mat[rows[ok], [pos_of[c] for c in pcode[ok]]] = 1
-        invalid_row[rows[~ok]] = True
-        has_other = np.array([o is not None for o in uother[idx]], dtype=bool)
-        other_text[rows[has_other]] = uother[idx][has_other]
-    out = pd.DataFrame(mat, index=col.index, columns=[f"{item.id}_{c}" for c in codes]).astype("Int64")
-    out[~answered] = pd.NA
-    out[skipped] = pd.NA
-    out[invalid_row] = INVALID_CODE
-    coll.add(item, column, col[invalid_row], int(answered.sum()))
-    res = {c: out[c] for c in out.columns}
+    k = len(opt_codes)
+    umat = np.zeros((len(uniques) + 1, k), dtype=float)
+    uother = np.full(len(uniques) + 1, None, dtype=object)
+    uinvalid = np.zeros(len(uniques) + 1, dtype=bool)
+    umat[-1] = np.nan  # empty cell: not answered
+    for j, u in enumerate(uniques):
+        text = wjx._to_text(u)
+        n = wjx.normalize(text) if text else ""
+        if n in _SKIP_NORM or n in _EMPTY_NORM:
+            umat[j] = np.nan
+            continue
+        for part in re.split(f"[{wjx.SEPARATOR_MULTI}{wjx.SEPARATOR_RANK}]", text):
+            base, oth = wjx.split_other(part.strip())
+            c = lookup.get(wjx.normalize(base), lookup.get(wjx.normalize_option(base)))
+            if c is None:
+                uinvalid[j] = True
+                continue
+            umat[j, pos_of[c]] = 1
+            if c == other_code and oth:
+                uother[j] = oth
+        if uinvalid[j]:
+            umat[j] = INVALID_CODE
+    mat = umat[codes]
+    answered = ~np.isnan(mat[:, 0])
+    coll.add(item, column, col, uinvalid[codes], int(answered.sum()))
+    res = {
+        f"{item.id}_{c}": pd.Series(mat[:, pos], index=col.index).astype("Int64") for c, pos in pos_of.items()
+    }
     if other_code is not None:
-        res[f"{item.id}_other_text"] = pd.Series(other_text, index=col.index, dtype=object)
+        res[f"{item.id}_other_text"] = pd.Series(uother[codes], index=col.index, dtype=object)
     return res
+
+
+def _multi_code_value(u: object, is_other: bool) -> tuple[float, str | None]:
+    text = wjx._to_text(u)
+    if not text:
+        return np.nan, None
+    f = wjx._to_float(u)
+    if f in (0, 1):
+        return f, None
+    if f in wjx.SKIPPED_CODES or wjx.normalize(text) in _SKIP_NORM:
+        return np.nan, None
+    if is_other and np.isnan(f):  # some exports put the 其他 fill-in text in the 0/1 column
+        return 1.0, text
+    return INVALID_CODE, None
 
 
 def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector) -> dict[str, pd.Series]:
     item = ic.item
+    idx = export.cells.index
     other_code = next((o.code for o in item.options if o.other), None)
     res: dict[str, pd.Series] = {}
-    other_text = pd.Series(None, index=export.cells.index, dtype=object)
+    other_text = pd.Series(None, index=idx, dtype=object)
     for o in item.options:
         name = f"{item.id}_{o.code}"
         colname = ic.option_columns.get(o.code)
         if colname is None:
-            res[name] = pd.Series(pd.NA, index=export.cells.index, dtype="Int64")
+            res[name] = pd.Series(pd.NA, index=idx, dtype="Int64")
             continue
         col = export.cells[colname]
-        num = wjx.numeric(col)
-        out = pd.Series(np.nan, index=col.index)
-        ok = num.isin([0, 1])
-        out[ok] = num[ok]
-        text = wjx.as_text(col)
-        fill = num.isna() & text.notna()
-        skip_text = text.map(lambda s: _is_skip_text(wjx.normalize(s)), na_action="ignore").fillna(False)
-        fill &= ~skip_text.astype(bool)
-        if o.code == other_code and fill.any():  # some exports put the 其他 fill-in text in the 0/1 column
-            out[fill] = 1
-            other_text[fill] = text[fill]
-            fill[:] = False
-        bad = fill | (num.notna() & ~ok & ~num.isin(list(wjx.SKIPPED_CODES)))
-        out[bad] = INVALID_CODE
-        coll.add(item, colname, col[bad], int(col.notna().sum()))
-        res[name] = out.astype("Int64")
+        codes, uniques = wjx.factorize(col)
+        vals = [_multi_code_value(u, o.code == other_code) for u in uniques]
+        values = wjx.spread(codes, [v[0] for v in vals], np.nan, float)
+        if o.code == other_code:
+            other_text = pd.Series(wjx.spread(codes, [v[1] for v in vals], None), index=idx, dtype=object)
+        coll.add(item, colname, col, values == INVALID_CODE, int((~np.isnan(values)).sum()))
+        res[name] = pd.Series(values, index=idx).astype("Int64")
     if other_code is not None:
         res[f"{item.id}_other_text"] = other_text
     return res
+
+
+def _fill_in(col: pd.Series) -> pd.Series:
+    """Fill-in text: 问卷星 markers → None, the rest masked (once per distinct text)."""
+
+    def one(u: object) -> str | None:
+        text = wjx._to_text(u)
+        if not text or wjx.normalize(text) in (_SKIP_NORM | _EMPTY_NORM):
+            return None
+        return mask_text(text)
+
+    return wjx.per_unique(col, one)
 
 
 def decode_export(
@@ -376,8 +388,7 @@ def decode_export(
             if ic is None:
                 cols[it.id] = pd.Series(pd.NA, index=idx, dtype="Int64")
                 continue
-            decode = _decode_single_text if export.mode == "text" else _decode_single_code
-            codes, other = decode(export.cells[ic.column], it, coll, ic.column)
+            codes, other = _decode_single(export.cells[ic.column], it, coll, ic.column, export.mode)
             cols[it.id] = codes
             if any(o.other for o in it.options):
                 cols[f"{it.id}_other_text"] = mask_series(other)
@@ -397,8 +408,5 @@ def decode_export(
             cols[it.id] = wjx.numeric(col).astype("Float64")
         else:  # fill-in text
             col = export.cells[ic.column] if ic else pd.Series(None, index=idx, dtype=object)
-            text = wjx.as_text(col)
-            marker = text.map(lambda s: wjx.normalize(s) in {"(空)", "(跳过)"}, na_action="ignore")
-            text = text.where(~marker.fillna(False).astype(bool), None)
-            cols[it.id] = mask_series(text)
+            cols[it.id] = _fill_in(col)
     return Decoded(frame=pd.DataFrame(cols, index=idx), issues=coll.issues)

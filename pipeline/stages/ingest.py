@@ -143,7 +143,7 @@ def ingest_survey_file(path: Path, codebook: Codebook, key: bytes, *, strict: bo
     multi = len(parsed) > 1
     for sh, kind, hr in parsed:
         if kind == "wjx":
-            export = wjx.export_from_sheet(sh)
+            export = wjx.export_from_sheet(sh, guess_kinds=False)
             match = match_export(export, codebook)
             decoded = decode_export(export, codebook, match, strict=strict)
             records = survey_records(export.meta, decoded, export.mode, key)

@@ -1,0 +1,281 @@
+"""Codebook matching and decoding of 问卷星 exports, paper sheets, and the ingest stage end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.config import load_config
+from pipeline.errors import DataError
+from pipeline.io import codebook_match as cm
+from pipeline.io import wjx
+from pipeline.io.excel import read_sheets
+from pipeline.io.paper import find_paper_header, read_paper_sheet
+from pipeline.io.templates import write_template
+from pipeline.stages import ingest
+from pipeline.stages.base import StageContext, run_stage
+from tests.fixtures.ingest.small import EXPECTED, META, code_export, codebook, text_export
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
+
+
+def _write(frame: pd.DataFrame, path: Path, encoding: str = "utf-8-sig") -> Path:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False, encoding=encoding)
+    else:
+        frame.to_excel(path, index=False)
+    return path
+
+
+def _decode(path: Path, **kw) -> cm.Decoded:
+    export = wjx.read_export(path)
+    return cm.decode_export(export, codebook(), **kw)
+
+
+def _expected_frame() -> pd.DataFrame:
+    return pd.DataFrame(EXPECTED, index=pd.RangeIndex(2, 6, name="source_row")).astype("Int64")
+
+
+@pytest.mark.parametrize("maker", [text_export, code_export], ids=["text", "code"])
+@pytest.mark.parametrize(("suffix", "encoding"), [(".xlsx", None), (".csv", "utf-8-sig"), (".csv", "gbk")])
+def test_both_modes_decode_to_the_same_codes(tmp_path, maker, suffix, encoding):
+    path = _write(maker(), tmp_path / f"export{suffix}", encoding or "utf-8")
+    got = _decode(path)
+    assert got.issues == []
+    pd.testing.assert_frame_equal(got.frame[list(EXPECTED)], _expected_frame(), check_dtype=True)
+    assert got.frame["P28"].tolist()[:2] == ["我的邮箱 [邮箱]", None]  # masked; (空) → empty
+
+
+def test_other_text_is_kept_masked(tmp_path):
+    got = _decode(_write(text_export(), tmp_path / "t.xlsx"))
+    assert got.frame["P27_other_text"].tolist() == [None, "电话[电话]联系我", None, None]
+
+
+def test_code_mode_other_column_holding_the_fill_in_text_counts_as_chosen(tmp_path):
+    frame = code_export(**{"第3题(其他【请注明】)": [0, "宠物", -3, 0]})
+    got = _decode(_write(frame, tmp_path / "c.xlsx"))
+    assert got.frame["P27_3"].tolist()[:2] == [0, 1]
+    assert got.frame["P27_other_text"].tolist()[1] == "宠物"
+
+
+@pytest.mark.parametrize(
+    ("q1", "q2"),
+    [
+        ("Q1 您所在的县区", "Q2.您的年龄段"),
+        ("第1题 您所在的县区", "第2题：您的年龄段"),
+        ("1. 您所在的县区", "2．您的年龄段"),
+        ("１、您所在的县区 ", "2、 您的 年龄段"),
+    ],
+)
+def test_numbering_styles_and_spacing_match(tmp_path, q1, q2):
+    frame = text_export().rename(columns={"1、您所在的县区": q1, "2、您的年龄段 ": q2})
+    got = _decode(_write(frame, tmp_path / "t.xlsx"))
+    assert got.frame["D_age_group"].tolist() == EXPECTED["D_age_group"]
+
+
+def test_matrix_rows_in_di_style_match(tmp_path):
+    frame = text_export().rename(
+        columns={"4(依法办事(含窗口))": "第4题（依法办事（含窗口））", "4(信息公开)": "第4题(信息公开)"}
+    )
+    got = _decode(_write(frame, tmp_path / "t.xlsx"))
+    assert got.frame["P01"].tolist()[:3] == [5, 99, -3]
+
+
+def test_unknown_option_text_becomes_invalid_code_and_is_reported(tmp_path):
+    frame = text_export(**{"2、您的年龄段 ": ["18-29", "40+", "三十多", "18–29"]})
+    got = _decode(_write(frame, tmp_path / "t.xlsx"))
+    assert got.frame["D_age_group"].tolist() == [1, 3, cm.INVALID_CODE, 1]
+    (issue,) = got.issues
+    assert (issue.item, issue.value, issue.rows, issue.column) == (
+        "D_age_group",
+        "三十多",
+        [4],
+        "2、您的年龄段 ",
+    )
+    assert "1=18–29" in issue.expected
+
+
+def test_strict_mode_raises_naming_file_row_column_and_expected_options(tmp_path):
+    frame = text_export(**{"2、您的年龄段 ": ["18-29", "40+", "三十多", "18–29"]})
+    path = _write(frame, tmp_path / "t.xlsx")
+    with pytest.raises(DataError) as err:
+        _decode(path, strict=True)
+    msg = str(err.value)
+    for part in ("t.xlsx", "工作表 Sheet1", "第 4 行", "列 2、您的年龄段", "三十多", "1=18–29"):
+        assert part in msg
+
+
+def test_unknown_option_in_multiple_choice_marks_the_row_invalid(tmp_path):
+    frame = text_export(
+        **{"3、最需改进的方面（最多选3项）": ["行政执法┋不存在", "其他〖x〗", "(跳过)", "行政执法"]}
+    )
+    got = _decode(_write(frame, tmp_path / "t.xlsx"))
+    assert got.frame.loc[2, ["P27_1", "P27_2", "P27_3"]].tolist() == [cm.INVALID_CODE] * 3
+    assert got.issues[0].rows == [2]
+
+
+def test_invalid_codes_in_code_mode(tmp_path):
+    frame = code_export(**{"2、您的年龄段": [1, 7, 2, "abc"]})
+    got = _decode(_write(frame, tmp_path / "c.xlsx"))
+    assert got.frame["D_age_group"].tolist() == [1, cm.INVALID_CODE, 2, cm.INVALID_CODE]
+
+
+def test_a_column_of_mostly_unknown_options_is_a_mismatch_error(tmp_path):
+    frame = pd.concat([text_export()] * 3, ignore_index=True)
+    frame["2、您的年龄段 "] = "青年"
+    with pytest.raises(DataError, match=r"第 2 行.*12 of 12 answers are not options of D_age_group"):
+        _decode(_write(frame, tmp_path / "t.xlsx"))
+
+
+def test_export_of_another_questionnaire_is_rejected(tmp_path):
+    frame = pd.DataFrame({**META, "1、手机部数": ["1部"] * 4, "2、手机价格": ["0-799元"] * 4})
+    with pytest.raises(DataError, match=r"t\.xlsx.*another questionnaire.*1、您所在的县区"):
+        _decode(_write(frame, tmp_path / "t.xlsx"))
+
+
+def test_missing_required_column_is_named(tmp_path):
+    frame = text_export().drop(columns=["4(信息公开)"])
+    with pytest.raises(DataError, match=r"t\.xlsx.*missing required column.*P02.*信息公开"):
+        _decode(_write(frame, tmp_path / "t.xlsx"))
+
+
+def test_missing_optional_column_is_a_warning(tmp_path):
+    export = wjx.read_export(_write(text_export().drop(columns=["5、意见建议"]), tmp_path / "t.xlsx"))
+    match = cm.match_export(export, codebook())
+    assert match.missing == ["P28"] and match.warnings
+    assert cm.decode_export(export, codebook(), match).frame["P28"].isna().all()
+
+
+def test_option_column_unknown_to_the_codebook_is_an_error(tmp_path):
+    frame = code_export().rename(columns={"第3题(行政执法)": "第3题(交通管理)"})
+    with pytest.raises(DataError, match=r"列 第3题\(交通管理\).*expected one of"):
+        _decode(_write(frame, tmp_path / "c.xlsx"))
+
+
+# ------------------------------------------------------------------------------------------- shipped config
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(CONFIG_DIR)
+
+
+def test_paper_template_round_trip(tmp_path, config):
+    path = write_template(config, "public", tmp_path / "paper.xlsx")
+    wb = load_workbook(path)
+    ws = wb["录入"]
+    header = [c.value for c in ws[1]]
+    assert ws.data_validations.dataValidation, "drop-down lists present"
+    cb = config.codebook("public")
+    values = {"问卷编号": "A001", "调查日期": "2023/7/12"}
+    for it in cb.items:
+        if it.type in ("single", "matrix"):
+            values[it.id] = it.options[0].code
+        elif it.type == "multiple":
+            values[f"{it.id}_{it.options[0].code}"] = 1
+    values["P28"] = "联系我 13912345678"
+    for c, name in enumerate(header, start=1):
+        ws.cell(row=2, column=c, value=values.get(name))
+    wb.save(path)
+    (sheet,) = [s for s in read_sheets(path) if s.name == "录入"]
+    meta, decoded = read_paper_sheet(sheet, cb, find_paper_header(sheet, cb))
+    assert decoded.frame.loc[2, "P01"] == cb.item("P01").options[0].code
+    assert decoded.frame.loc[2, "P28"] == "联系我 [电话]"
+    assert meta.loc[2, "submitted_at"] == pd.Timestamp("2023-07-12")
+
+
+@pytest.mark.parametrize("kind", ["staff", "casefile", "checkpoints"])
+def test_other_templates_have_validation_lists(tmp_path, config, kind):
+    path = write_template(config, kind, tmp_path / f"{kind}.xlsx")
+    ws = load_workbook(path).worksheets[0]
+    assert len(ws.data_validations.dataValidation) >= 2
+
+
+def test_cli_maps_data_error_to_exit_2_without_output(tmp_path, capsys):
+    from pipeline.cli import main
+
+    raw = tmp_path / "raw"
+    (raw / "public").mkdir(parents=True)
+    (raw / "public" / "bad.xlsx").write_bytes(b"not a workbook")
+    code = main(["ingest", "--raw", str(raw), "--out", str(tmp_path / "out"), "--config", str(CONFIG_DIR)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "bad.xlsx" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "01_ingest").exists()
+
+
+# ------------------------------------------------------------------------------------------- end to end
+
+PERSONAL = {
+    "ip": re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"),
+    "phone": re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
+    "id": re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"),
+    "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),
+}
+
+
+def _raw_rows(path: Path) -> int:
+    """Data rows of a raw survey file counted independently of the ingest code (non-empty rows below the header)."""
+    if path.suffix == ".csv":
+        return len(pd.read_csv(path, dtype=str, encoding="utf-8-sig").dropna(how="all"))
+    wb = load_workbook(path, read_only=True)
+    ws = wb.worksheets[0]
+    return sum(
+        1 for row in ws.iter_rows(min_row=2, values_only=True) if any(v not in (None, "") for v in row)
+    )
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory, config):
+    simulate = pytest.importorskip("pipeline.simulate")
+    raw = tmp_path_factory.mktemp("raw")
+    simulate.simulate_raw(config, raw, seed=7, scale=0.1, plant=None)
+    out = tmp_path_factory.mktemp("out")
+    ctx = StageContext(raw=raw, out=out, config_dir=CONFIG_DIR)
+    summary = run_stage(ingest, ctx)
+    return raw, out / "01_ingest", summary
+
+
+def test_simulated_raw_ingests_every_row(simulated):
+    raw, out, _ = simulated
+    for instrument in ("public", "staff"):
+        table = pd.read_parquet(out / f"{instrument}.parquet")
+        expected = sum(
+            _raw_rows(p) for p in sorted((raw / instrument).iterdir()) if p.suffix in (".xlsx", ".csv")
+        )
+        assert len(table) == expected > 0
+        assert table["record_id"].is_unique
+        assert table["submitted_at"].dtype == "datetime64[ns]"
+    report = json.loads((out / "_ingest_report.json").read_text(encoding="utf-8"))
+    assert report["rows"]["casefile_reviews"] > 0 and report["rows"]["checkpoints"] > 0
+
+
+def test_simulated_output_holds_no_ip_phone_id_or_email(simulated):
+    _, out, _ = simulated
+    for path in out.iterdir():
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            text = "\n".join(
+                frame[c].dropna().astype(str).str.cat(sep="\n")
+                for c in frame.columns
+                if frame[c].dtype == object
+            )
+        else:
+            text = path.read_text(encoding="utf-8")
+        for what, pattern in PERSONAL.items():
+            hits = pattern.findall(text)
+            assert not hits, f"{path.name}: {what} found: {hits[:3]}"
+
+
+def test_simulated_casefile_mismatches_match_the_planted_typos(simulated):
+    raw, out, _ = simulated
+    truth = json.loads((raw / "truth.json").read_text(encoding="utf-8"))
+    reviews = pd.read_parquet(out / "casefile_reviews.parquet")
+    assert int(reviews["score_mismatch"].sum()) == len(truth["casefiles"]["mistyped_scores"])
+    assert np.all((reviews["score"] >= 0) & (reviews["score"] <= 100))
