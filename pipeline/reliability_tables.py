@@ -135,6 +135,9 @@ THIRD_REVIEW_COLUMNS = [
     "tolerance",
     "grade_1",
     "grade_2",
+    "score_beyond_tolerance",
+    "grades_differ",
+    "veto_disputed",
     "reason",
 ]
 
@@ -833,9 +836,16 @@ def reviewer_agreement(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.
 
 
 def third_review(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.DataFrame:
-    """Files scored by exactly two reviewers whose scores differ by more than ``double_scoring_tolerance``.
+    """Double-scored files (exactly two reviewers) that need a third review under casefile.yaml.
 
-    One row per file (:data:`THIRD_REVIEW_COLUMNS`), largest difference first, with a Chinese ``reason``.
+    The issue's rule is the score one: the two totals differ by more than ``double_scoring_tolerance``
+    (``score_beyond_tolerance``). casefile.yaml (and 02_clean ``casefiles.needs_third_review``) also sends a file
+    to a third reviewer when the grades differ (``grades_differ``) or a veto is disputed (``veto_disputed``:
+    one reviewer records a veto code the other does not); such files are listed too, each with its reasons,
+    so that ``third_review[third_review.score_beyond_tolerance]`` is the strict score-only list.
+
+    Returns one row per file (:data:`THIRD_REVIEW_COLUMNS`), largest score difference first, with the Chinese
+    ``reason`` naming every rule met.
     """
     tol = standard.double_scoring_tolerance
     r = _slotted(reviews)
@@ -858,13 +868,34 @@ def third_review(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.DataFr
     )
     out["score_diff"] = (out["score_1"] - out["score_2"]).abs()
     out["tolerance"] = float(tol)
-    out["grade_1"] = first["grade"].astype(object).to_numpy()
-    out["grade_2"] = second["grade"].astype(object).to_numpy()
-    out = out[out["score_diff"] > tol].sort_values("score_diff", ascending=False, kind="stable")
-    out["reason"] = [
-        f"两名评查员评分相差{d:g}分（{a:g} 对 {b:g}），超过允许的{tol:g}分，需第三人复评或合议"
-        for d, a, b in zip(out["score_diff"], out["score_1"], out["score_2"], strict=True)
-    ]
+    out["grade_1"] = first["grade"].astype(object).where(first["grade"].notna(), None).to_numpy()
+    out["grade_2"] = second["grade"].astype(object).where(second["grade"].notna(), None).to_numpy()
+    out["score_beyond_tolerance"] = (out["score_diff"] > tol).to_numpy()
+    out["grades_differ"] = (out["grade_1"] != out["grade_2"]).to_numpy()
+    vetoes = [v.code for v in standard.vetoes if v.code in first.columns]
+    disputed = []
+    for case in first.index:
+        a = pd.to_numeric(first.loc[case, vetoes], errors="coerce").fillna(0).gt(0)
+        b = pd.to_numeric(second.loc[case, vetoes], errors="coerce").fillna(0).gt(0)
+        disputed.append([c for c in vetoes if a[c] != b[c]])
+    out["veto_disputed"] = [bool(d) for d in disputed]
+    reasons = []
+    for k in range(len(out)):
+        row = out.iloc[k]
+        parts = []
+        if row["score_beyond_tolerance"]:
+            parts.append(
+                f"两名评查员评分相差{row['score_diff']:g}分（{row['score_1']:g} 对 {row['score_2']:g}），"
+                f"超过允许的{tol:g}分"
+            )
+        if row["grades_differ"]:
+            parts.append(f"等级不一致（{row['grade_1']} 对 {row['grade_2']}）")
+        if disputed[k]:
+            parts.append(f"否决项有争议（{'、'.join(disputed[k])}）")
+        reasons.append("；".join(parts) + "，需第三人复评或合议" if parts else "")
+    out["reason"] = reasons
+    keep = out["score_beyond_tolerance"] | out["grades_differ"] | out["veto_disputed"]
+    out = out[keep].sort_values("score_diff", ascending=False, kind="stable")
     return out.reset_index(drop=True)[THIRD_REVIEW_COLUMNS]
 
 

@@ -212,7 +212,20 @@ def test_third_review_lists_files_whose_scores_differ_beyond_tolerance():
     assert list(third.columns) == rt.THIRD_REVIEW_COLUMNS
     assert third["case_id"].tolist() == ["A1", "A4"]
     assert third["score_diff"].tolist() == [tol + 5, 15.0]
-    assert third["reason"].str.contains("第三人复评").all()
+    assert third["score_beyond_tolerance"].all() and third["reason"].str.contains("第三人复评").all()
+
+
+def test_third_review_also_lists_grade_and_veto_disputes_within_tolerance():
+    reviews = review_rows(
+        {"B1": [85, 83], "B2": [88, 86], "B3": [70, 70]},
+        {"B1": ["良好", "良好"], "B2": ["优秀", "良好"], "B3": ["合格", "合格"]},
+        V02={"B1": [1, 0]},
+    )
+    third = rt.third_review(reviews, CONFIG.casefile).set_index("case_id")
+    assert sorted(third.index) == ["B1", "B2"]
+    assert not third["score_beyond_tolerance"].any()
+    assert third.loc["B1", "veto_disputed"] and "V02" in third.loc["B1", "reason"]
+    assert third.loc["B2", "grades_differ"] and "等级不一致" in third.loc["B2", "reason"]
 
 
 def test_agreement_reports_icc_forms_kappas_and_nan_for_a_constant_flag():

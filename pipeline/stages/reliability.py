@@ -12,7 +12,8 @@ present) and ``03_weight/public_weights.parquet``, ``03_weight/staff_weights.par
   raising alpha by > .02, items loading on another scale's factor, statistics that could not be estimated);
 - ``validity.parquet`` (KMO, Bartlett, EFA, CFA; tidy) and ``loadings.parquet`` (EFA pattern, CFA std);
 - ``agreement.parquet`` — ICC, Cohen's/weighted/Fleiss' kappa, percent agreement of double-scored case files;
-- ``third_review.parquet`` — double-scored files whose two scores differ beyond the tolerance.
+- ``third_review.parquet`` — double-scored files whose two scores differ beyond the tolerance (and, as
+  casefile.yaml asks, those whose grades differ or whose veto is disputed; one boolean column per rule).
 
 ``ctx.options["n_boot"]`` overrides the number of bootstrap replicates (default 2000).
 """
@@ -72,6 +73,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         "scales_analysed": len(scales),
         "flags": len(tables["flags"]),
         "files_needing_third_review": len(third),
+        "files_scores_beyond_tolerance": int(third["score_beyond_tolerance"].sum()) if len(third) else 0,
         "double_scored_files": int(
             agreement.loc[
                 (agreement["measure"] == "double_scoring") & (agreement["statistic"] == "n_files"), "estimate"
