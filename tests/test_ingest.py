@@ -279,3 +279,80 @@ def test_simulated_casefile_mismatches_match_the_planted_typos(simulated):
     reviews = pd.read_parquet(out / "casefile_reviews.parquet")
     assert int(reviews["score_mismatch"].sum()) == len(truth["casefiles"]["mistyped_scores"])
     assert np.all((reviews["score"] >= 0) & (reviews["score"] <= 100))
+
+
+def test_excel_datetime_cells_and_minute_durations_in_an_xlsx_export(tmp_path):
+    import datetime as dt
+
+    frame = text_export()
+    frame["提交答卷时间"] = [dt.datetime(2023, 7, 12, 10, 23, 45)] * 4
+    frame["所用时间"] = ["2分5秒", "125秒", "1分0秒", "59秒"]
+    export = wjx.read_export(_write(frame, tmp_path / "t.xlsx"))
+    assert export.meta["submitted_at"].iloc[0] == pd.Timestamp("2023-07-12 10:23:45")
+    assert export.meta["duration_s"].tolist() == [125, 125, 60, 59]
+
+
+def test_empty_marker_in_a_single_choice_is_not_answered(tmp_path):
+    frame = text_export(**{"2、您的年龄段 ": ["(空)", "40+", "（跳过）", "18–29"]})
+    got = _decode(_write(frame, tmp_path / "t.xlsx"))
+    assert got.frame["D_age_group"].tolist() == [pd.NA, 3, cm.SKIPPED_CODE, 1]
+
+
+def test_staff_export_in_the_public_folder_is_rejected_as_another_questionnaire(simulated, tmp_path, config):
+    raw, _, _ = simulated
+    (staff_file,) = [p for p in (raw / "staff").iterdir() if p.suffix in (".xlsx", ".csv")]
+    wrong = tmp_path / "raw"
+    (wrong / "public").mkdir(parents=True)
+    (wrong / "public" / staff_file.name).write_bytes(staff_file.read_bytes())
+    with pytest.raises(DataError, match=rf"{re.escape(staff_file.name)}.*another questionnaire"):
+        ingest.ingest_raw(wrong, config, key=b"k" * 32)
+
+
+def test_raw_folder_without_inputs_is_an_error(tmp_path, config):
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(DataError, match="no input files"):
+        ingest.ingest_raw(tmp_path / "raw", config, key=b"k")
+    with pytest.raises(DataError, match="raw data folder not found"):
+        ingest.ingest_raw(tmp_path / "nowhere", config, key=b"k")
+
+
+def test_two_raw_files_with_the_same_stem_are_an_error(simulated, tmp_path, config):
+    raw, _, _ = simulated
+    (src,) = [p for p in (raw / "staff").iterdir() if p.suffix == ".xlsx"]
+    twin = tmp_path / "raw"
+    (twin / "staff").mkdir(parents=True)
+    (twin / "staff" / src.name).write_bytes(src.read_bytes())
+    frame = pd.read_excel(src, dtype=str, engine="calamine")
+    frame.to_csv(twin / "staff" / f"{src.stem}.csv", index=False, encoding="gbk")
+    with pytest.raises(DataError, match="duplicate record_id"):
+        ingest.ingest_raw(twin, config, key=b"k")
+
+
+def test_invalid_answers_reach_the_report(simulated):
+    _, out, summary = simulated
+    report = json.loads((out / "_ingest_report.json").read_text(encoding="utf-8"))
+    listed = sum(i["n"] for f in report["files"] for i in f.get("invalid_cells", []))
+    assert listed == report["n_invalid_cells"] == summary["n_invalid_cells"]
+    public = pd.read_parquet(out / "public.parquet")
+    coded = public.select_dtypes("Int64")
+    assert int((coded == cm.INVALID_CODE).sum().sum()) >= report["n_invalid_cells"] - sum(
+        i["n"] for f in report["files"] if f.get("instrument") == "staff" for i in f.get("invalid_cells", [])
+    )
+
+
+def test_similar_matrix_rows_match_exactly_not_fuzzily(tmp_path):
+    frame = text_export()
+    # swap the column order: each row must still find its own label, not the most similar one first
+    cols = list(frame.columns)
+    i, j = cols.index("4(依法办事(含窗口))"), cols.index("4(信息公开)")
+    cols[i], cols[j] = cols[j], cols[i]
+    got = _decode(_write(frame[cols], tmp_path / "t.xlsx"))
+    assert got.frame["P01"].tolist()[:2] == [5, 99] and got.frame["P02"].tolist()[:2] == [4, 1]
+
+
+def test_best_label_prefers_exact_and_refuses_ties():
+    cands = [("您对公安机关执法的满意程度", "a"), ("您对公安机关办案的满意程度", "b")]
+    assert cm._best_label("您对公安机关办案的满意程度", cands) == "b"
+    assert cm._best_label("您对公安机关办案的满意程度 ", cands) == "b"
+    assert cm._best_label("您对公安机关工作的满意程度", cands) is None  # equally close to both
+    assert cm._best_label("完全不同的题目", cands) is None

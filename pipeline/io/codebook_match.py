@@ -94,6 +94,25 @@ def _same_text(a: str | None, b: str | None) -> bool:
     return difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio() >= STEM_SIMILARITY
 
 
+def _best_label(target: str | None, candidates: list[tuple[str, str]]) -> str | None:
+    """Column whose label equals ``target`` after normalisation; else the single most similar one above
+    :data:`STEM_SIMILARITY` (rows of one matrix can differ by a word, so exact matches always win)."""
+    nt = wjx.normalize(target)
+    for lbl, col in candidates:
+        if wjx.normalize(lbl) == nt:
+            return col
+    scored = sorted(
+        (
+            (difflib.SequenceMatcher(None, nt, wjx.normalize(lbl), autojunk=False).ratio(), col)
+            for lbl, col in candidates
+        ),
+        reverse=True,
+    )
+    if scored and scored[0][0] >= STEM_SIMILARITY and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1]
+    return None
+
+
 def _same_option(a: str, b: str) -> bool:
     return wjx.normalize_option(a) == wjx.normalize_option(b)
 
@@ -112,6 +131,7 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
     required column (naming the file and the expected headers)."""
     found: dict[str, ItemColumns] = {}
     problems: list[str] = []
+    option_errors: list[DataError] = []
     used: set[str] = set()
     for number, items in codebook.questions_by_number().items():
         q = export.questions.get(number)
@@ -124,7 +144,7 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
                 problems.append(f"第{number}题 应为矩阵题 (matrix expected), found '{q.column}'")
                 continue
             for it in items:
-                col = next((c for lbl, c in q.subs if _same_text(lbl, it.row_text)), None)
+                col = _best_label(it.row_text, [(lbl, c) for lbl, c in q.subs if c not in used])
                 if col is None:
                     problems.append(
                         f"{it.id}: 找不到矩阵行 (matrix row not found) '{expected_header(it, export.mode)}'"
@@ -142,16 +162,27 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
             continue
         if it.type == "multiple" and q.subs and (export.mode == "code" or q.column is None):
             cols: dict[int, str] = {}
+            unknown: list[str] = []
             for lbl, col in q.subs:
                 opt = next((o for o in it.options if _same_option(lbl, o.text)), None)
                 if opt is None:
-                    raise DataError(
+                    unknown.append(col)
+                else:
+                    cols[opt.code] = col
+                    used.add(col)
+            if not cols:  # no label is an option: another question under this number
+                problems.append(
+                    f"第{number}题 选项列与问卷不符 (option columns differ): found '{q.subs[0][1]}'"
+                )
+                continue
+            for col in unknown:  # raised only if the export otherwise matches (see below)
+                option_errors.append(
+                    DataError(
                         f"选项列与问卷不符 (option column not in codebook {codebook.instrument}.{it.id}): "
                         f"expected one of {[o.text for o in it.options]}",
                         export.location(row=1, column=col),
                     )
-                cols[opt.code] = col
-                used.add(col)
+                )
             found[it.id] = ItemColumns(it, option_columns=cols)
         elif q.column is not None and stem_ok:
             found[it.id] = ItemColumns(it, column=q.column)
@@ -168,6 +199,8 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
             f"Expected e.g. '{expected_header(codebook.items[0], export.mode)}'. First problems: {sample}",
             export.location(row=1),
         )
+    if option_errors:
+        raise option_errors[0]
     missing = [it for it in codebook.items if it.id not in found]
     required = [it for it in missing if it.required]
     if required:
