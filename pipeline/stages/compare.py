@@ -1,0 +1,49 @@
+"""Stage 05_compare: group comparisons, each unit against its peers, and demographically adjusted district gaps.
+
+Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``02_clean/casefiles.parquet`` and
+``03_weight/public_weights.parquet``; writes (columns in ``docs/DATA_CONTRACT.md``, section 05_compare)
+
+- ``comparisons.parquet``: every family (one outcome × one grouping) — public survey design-based (raking
+  weights, Wald F, Rao–Scott χ², pairwise contrasts) with the unweighted tests (Welch ANOVA, Kruskal–Wallis,
+  Games–Howell, χ²) alongside; staff survey and case files unweighted;
+- ``unit_vs_peers.parquet``: each district / department against the rest of its unit type;
+- ``adjusted.parquet``: weighted district gaps without and with gender, age group and education controls;
+- ``families.parquet``: one row per family (the Holm scope).
+
+``p_holm`` is Holm within a family, ``p_bh`` Benjamini–Hochberg over every p-value of the three result tables.
+Small groups: thresholds are keyword defaults of :func:`pipeline.comparison_tables.comparison_tables`
+(``small_n=30``, ``min_n=10``; weighted analyses use the Kish effective n); a run may override them with
+``ctx.options["compare_small_n"]`` / ``["compare_min_n"]``. Suppressed groups have NaN estimates,
+``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.comparison_tables import MIN_N, SMALL_N, comparison_tables
+from pipeline.stages.base import StageContext, write_table
+
+NAME = "compare"
+REQUIRES = ("clean", "weight")
+
+
+def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    casefiles = (
+        ctx.read_table("clean", "casefiles") if ctx.has_table("clean", "casefiles") else pd.DataFrame()
+    )
+    tables = comparison_tables(
+        ctx.read_table("clean", "public"),
+        ctx.read_table("weight", "public_weights"),
+        ctx.read_table("clean", "staff"),
+        casefiles,
+        ctx.config,
+        small_n=int(ctx.options.get("compare_small_n", SMALL_N)),
+        min_n=int(ctx.options.get("compare_min_n", MIN_N)),
+    )
+    for name in ("comparisons", "unit_vs_peers", "adjusted", "families"):
+        write_table(getattr(tables, name), dest, name)
+    return tables.summary()
