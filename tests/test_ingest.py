@@ -356,3 +356,28 @@ def test_best_label_prefers_exact_and_refuses_ties():
     assert cm._best_label("您对公安机关办案的满意程度 ", cands) == "b"
     assert cm._best_label("您对公安机关工作的满意程度", cands) is None  # equally close to both
     assert cm._best_label("完全不同的题目", cands) is None
+
+
+def test_simulated_output_holds_no_person_names(simulated):
+    """Names typed into the raw sheets (评查人, 核查人, 录入员) appear in no output file."""
+    raw, out, _ = simulated
+    names: set[str] = set()
+    for path in (
+        list((raw / "casefiles").iterdir())
+        + list((raw / "checkpoints").iterdir())
+        + list((raw / "public").iterdir())
+    ):
+        if path.suffix != ".xlsx":
+            continue
+        for sheet in read_sheets(path):
+            for r, row in enumerate(sheet.rows[:6]):
+                for c, cell in enumerate(row):
+                    if cell in ("评查人", "核查人", "录入员"):
+                        names |= {str(x[c]) for x in sheet.rows[r + 1 :] if c < len(x) and x[c]}
+    assert len(names) >= 3
+    blob = "\n".join(
+        pd.read_parquet(p).astype(str).to_csv() if p.suffix == ".parquet" else p.read_text(encoding="utf-8")
+        for p in out.iterdir()
+    )
+    leaked = sorted(n for n in names if n in blob)
+    assert not leaked, f"names in output: {leaked[:5]}"

@@ -69,7 +69,7 @@ class Issue:
         return {
             "item": self.item,
             "column": self.column,
-            "value": self.value,
+            "value": mask_text(self.value),  # a typist may have put a phone number into a choice column
             "n": len(self.rows),
             "rows": self.rows[:20],
             "expected": self.expected,
