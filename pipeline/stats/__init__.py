@@ -12,4 +12,4 @@ from pipeline.stats.effect_sizes import EffectSize, cramers_v, epsilon_squared, 
 from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm  # noqa: E402,F401
 from pipeline.stats.comparisons import ChiSquareResult, OmnibusResult, TwoSampleResult, chi2_independence, compare_groups, games_howell, kruskal, mann_whitney, unit_vs_rest, welch_anova, welch_ttest  # noqa: E402,F401
 from pipeline.stats.validity import BartlettResult, CFAResult, EFAResult, KMOResult, bartlett_sphericity, cfa, efa, kmo, misassigned_items  # noqa: E402,F401
-from pipeline.stats.design import ChisqResult, SurveyDesign, TTestResult  # noqa: F401
+from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult  # noqa: F401

@@ -34,7 +34,7 @@ from scipy import stats as sps
 
 from pipeline.errors import DataError
 
-__all__ = ["SurveyDesign", "ChisqResult", "TTestResult"]
+__all__ = ["SurveyDesign", "ChisqResult", "DomainMeans", "TTestResult"]
 
 CalibrationKey = str | tuple[str, ...]
 
@@ -109,6 +109,30 @@ class TTestResult:
     def pvalue(self) -> float:
         """Alias of ``p`` (scipy naming)."""
         return self.p
+
+
+@dataclass(frozen=True)
+class DomainMeans:
+    """Domain means with their full linearization covariance (``svyby(..., covmat = TRUE)``).
+
+    Attributes
+    ----------
+    means : pandas.Series
+        Weighted mean per domain, indexed by domain label (R factor order).
+    vcov : pandas.DataFrame
+        Covariance matrix of the means (labels on both axes); domains of one design are correlated
+        through strata and calibration.
+    n, n_eff : pandas.Series
+        Respondents used and Kish effective sample size per domain.
+    df : int
+        Design degrees of freedom of the whole design, ``n_psu - n_strata`` (R ``degf(design)``).
+    """
+
+    means: pd.Series
+    vcov: pd.DataFrame
+    n: pd.Series
+    n_eff: pd.Series
+    df: int
 
 
 def _columns_of(key: CalibrationKey) -> list[str]:
@@ -372,11 +396,16 @@ class SurveyDesign:
             )
         return col.to_numpy(dtype=float, na_value=np.nan)
 
-    def _groups(self, by: str | None) -> tuple[list[Hashable], np.ndarray]:
+    def _groups(self, by: str | pd.Series | None) -> tuple[list[Hashable], np.ndarray]:
         """Domain levels (R factor order) and each row's domain code (-1: missing ``by`` value)."""
         if by is None:
             return [None], np.zeros(self.n, dtype=np.intp)
-        col = self._column(by, "by")
+        if isinstance(by, pd.Series):
+            if not by.index.equals(self.frame.index):
+                raise DataError(f"by Series '{by.name}' must be aligned to the design frame's index")
+            col = by
+        else:
+            col = self._column(by, "by")
         if isinstance(col.dtype, pd.CategoricalDtype):
             codes = col.cat.codes.to_numpy().astype(np.intp)
             observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(col.cat.categories)))
@@ -395,7 +424,7 @@ class SurveyDesign:
         return rows - strata, rows
 
     def _domain_variance(self, g: np.ndarray, v: np.ndarray, n_groups: int) -> np.ndarray:
-        """Variances of ``sum_i w_i z_ig`` with ``z_ig = v_i`` if row i is in domain g, else 0.
+        """Covariance matrix of ``sum_i w_i z_ig`` with ``z_ig = v_i`` if row i is in domain g, else 0.
 
         Same result as :meth:`_variance` on the dense n x G matrix (tested), computed from sums over
         stratum x calibration cell x domain so that the cost is O(n), not O(n G).
@@ -408,7 +437,8 @@ class SurveyDesign:
         if self._cal is None:
             key = hi * n_groups + gi
             s1 = np.bincount(key, weights=wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
-            s2 = np.bincount(key, weights=wv * wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
+            sq = np.bincount(key, weights=wv * wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
+            s2 = np.einsum("hg,gk->hgk", sq, np.eye(n_groups))  # domains are disjoint: no cross products
         else:
             cal = self._cal
             cell, a, sw0c = cal["cell"], cal["A"], cal["sqrt_w0_cell"]
@@ -429,9 +459,16 @@ class SurveyDesign:
             a1 = np.bincount(key, weights=wv * wv, minlength=size).reshape(n_strata, n_cells, n_groups)
             a2 = np.bincount(key, weights=wv * wi, minlength=size).reshape(n_strata, n_cells, n_groups)
             s1 = a0.sum(axis=1) - bw @ fit
-            s2 = a1.sum(axis=1) - 2 * np.einsum("hcg,cg->hg", a2, fit) + bw2 @ (fit * fit)
+            cross = np.einsum("hcg,ck->hgk", a2, fit)  # sum w^2 z_ig fit[c_i, k]
+            s2 = (
+                np.einsum("hg,gk->hgk", a1.sum(axis=1), np.eye(n_groups))
+                - cross
+                - cross.transpose(0, 2, 1)
+                + np.einsum("hc,cg,ck->hgk", bw2, fit, fit)
+            )
         scale = self._fpc_factor * n_h / (n_h - 1.0)
-        return (scale[:, None] * (s2 - s1 * s1 / n_h[:, None])).sum(axis=0)
+        centred = s2 - np.einsum("hg,hk->hgk", s1, s1) / n_h[:, None, None]
+        return np.einsum("h,hgk->gk", scale, centred)
 
     def _domain_means(self, y: np.ndarray, gcode: np.ndarray, n_groups: int):
         """Ratio means of ``y`` in each domain, their linearization SEs, respondents used and Kish n_eff."""
@@ -448,15 +485,21 @@ class SurveyDesign:
             neff = sw**2 / sw2
         v = np.zeros(self.n)
         v[valid] = (y[valid] - est[gv]) / sw[gv]
-        var = self._domain_variance(g, v, n_groups)
-        se = np.where(n > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)  # empty domain: no estimate
-        return est, se, n, neff
+        cov = self._domain_variance(g, v, n_groups)
+        se = np.where(n > 0, np.sqrt(np.maximum(np.diag(cov), 0.0)), np.nan)  # empty domain: no estimate
+        return est, se, n, neff, cov
 
     @staticmethod
-    def _frame_out(variable, by, levels, columns: dict[str, Any]) -> pd.DataFrame:
+    def _by_name(by: str | pd.Series | None) -> str | None:
+        if by is None or isinstance(by, str):
+            return by
+        return str(by.name) if by.name is not None else "group"
+
+    @classmethod
+    def _frame_out(cls, variable, by, levels, columns: dict[str, Any]) -> pd.DataFrame:
         out = {"variable": [variable] * len(levels)}
         if by is not None:
-            out[by] = list(levels)
+            out[cls._by_name(by)] = list(levels)
         out.update(columns)
         return pd.DataFrame(out)
 
@@ -464,7 +507,9 @@ class SurveyDesign:
     # estimators
     # ----------------------------------------------------------------------------------------------------------
 
-    def mean(self, variable: str, *, by: str | None = None, confidence_level: float = 0.95) -> pd.DataFrame:
+    def mean(
+        self, variable: str, *, by: str | pd.Series | None = None, confidence_level: float = 0.95
+    ) -> pd.DataFrame:
         """Weighted mean (Hájek ratio ``sum w y / sum w``) with its linearization standard error.
 
         As ``svymean(~variable, design, na.rm = TRUE)`` and ``svyby(~variable, ~by, design, svymean,
@@ -474,8 +519,9 @@ class SurveyDesign:
         ----------
         variable : str
             Numeric column. Missing values are dropped (domain estimation, see the class notes).
-        by : str, optional
-            Domain column; one row per observed level, each a domain of the full design. Order: category
+        by : str or Series, optional
+            Domain column (or a Series aligned to the frame's index); one row per observed level, each a
+            domain of the full design. Order: category
             order for a Categorical (as R factor levels), else sorted values (code-point order for strings,
             which equals R's locale collation for digits and same-case ASCII, not for mixed case).
             Rows with a missing ``by`` value belong to no domain.
@@ -495,7 +541,7 @@ class SurveyDesign:
         """
         y = self._numeric(variable)
         levels, gcode = self._groups(by)
-        est, se, n, neff = self._domain_means(y, gcode, len(levels))
+        est, se, n, neff, _ = self._domain_means(y, gcode, len(levels))
         z = sps.norm.ppf(0.5 + confidence_level / 2)
         return self._frame_out(
             variable,
@@ -511,12 +557,37 @@ class SurveyDesign:
             },
         )
 
+    def domain_means_vcov(self, variable: str, by: str | pd.Series) -> DomainMeans:
+        """Domain means of ``variable`` and their full covariance matrix, for contrasts between domains.
+
+        The same estimates as :meth:`mean` with ``by``; the covariance is that of
+        ``svyby(~variable, ~by, design, svymean, covmat = TRUE, na.rm = TRUE)`` (``vcov()`` of the result).
+        ``by`` may be a column name or a Series aligned to the frame's index (missing = in no domain, kept
+        in the design with zero influence).
+
+        Raises
+        ------
+        DataError
+            The column is missing or not numeric; ``by`` is misaligned.
+        """
+        y = self._numeric(variable)
+        levels, gcode = self._groups(by)
+        est, _, n, neff, cov = self._domain_means(y, gcode, len(levels))
+        index = pd.Index(levels, name=self._by_name(by))
+        return DomainMeans(
+            means=pd.Series(est, index=index, name=variable),
+            vcov=pd.DataFrame(cov, index=index, columns=index),
+            n=pd.Series(n, index=index, name="n"),
+            n_eff=pd.Series(neff, index=index, name="n_eff"),
+            df=self.degf,
+        )
+
     def proportion(
         self,
         variable: str,
         level: Hashable = 1,
         *,
-        by: str | None = None,
+        by: str | pd.Series | None = None,
         method: Literal["logit", "beta", "wilson"] = "logit",
         confidence_level: float = 0.95,
     ) -> pd.DataFrame:
@@ -557,7 +628,7 @@ class SurveyDesign:
             raise DataError(f"column '{variable}': level {level!r} does not occur in the data")
         y = np.where(col.isna().to_numpy(), np.nan, (col == level).to_numpy(dtype=float, na_value=0.0))
         levels, gcode = self._groups(by)
-        est, se, n, neff = self._domain_means(y, gcode, len(levels))
+        est, se, n, neff, _ = self._domain_means(y, gcode, len(levels))
         alpha = 1.0 - confidence_level
         lo, hi = [], []
         calibrated = self._cal is not None

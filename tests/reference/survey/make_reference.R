@@ -77,6 +77,28 @@ s$w_d <- weights(des_d)
 
 full <- function(x) unname(as.numeric(x))
 
+# Covariance of the domain means. svyby(covmat = TRUE) fails with na.rm = TRUE in survey 4.1.1 ("number of
+# items to replace is not a multiple of replacement length"), so the domain means are written as ratios
+# sum(w y 1[domain, observed]) / sum(w 1[domain, observed]) and svyratio(covmat = TRUE) gives their covariance.
+domain_vcov <- function(des, groups) {
+  v <- des$variables
+  ok <- !is.na(v$scale_a)
+  num <- sprintf("y_%s", groups)
+  den <- sprintf("d_%s", groups)
+  extra <- list()
+  for (i in seq_along(groups)) {
+    inside <- ok & v$district == groups[i]
+    extra[[num[i]]] <- ifelse(inside, v$scale_a, 0)
+    extra[[den[i]]] <- as.numeric(inside)
+  }
+  des2 <- des
+  des2$variables <- cbind(v, as.data.frame(extra))
+  r <- svyratio(make.formula(num), make.formula(den), des2, covmat = TRUE)
+  keep <- paste(num, den, sep = "/")
+  V <- vcov(r)[keep, keep]
+  full(t(V))  # row-major
+}
+
 estimates <- function(des) {
   out <- list()
   m <- svymean(~scale_a, des, na.rm = TRUE)
@@ -85,7 +107,8 @@ estimates <- function(des) {
   b <- svyby(~scale_a, ~district, des, svymean, na.rm = TRUE)
   bci <- confint(b)
   out$mean_by_district <- list(group = as.character(b$district), estimate = full(coef(b)), se = full(SE(b)),
-                               ci_low = full(bci[, 1]), ci_high = full(bci[, 2]))
+                               ci_low = full(bci[, 1]), ci_high = full(bci[, 2]),
+                               vcov = domain_vcov(des, as.character(b$district)))
   for (method in c("logit", "beta")) {
     p <- svyciprop(~I(aware == 1), des, method = method, na.rm = TRUE)
     pb <- svyby(~I(aware == 1), ~district, des, svyciprop, method = method, vartype = c("se", "ci"), na.rm = TRUE)
