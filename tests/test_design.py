@@ -307,3 +307,19 @@ def test_fast_domain_variance_equals_the_dense_linearization(sample, name):
     dense[valid, g[valid]] = v[valid]
     fast, slow = d._domain_variance(g, v, len(levels)), d._variance(dense)
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12 * np.abs(slow).max())
+
+
+def test_proportion_of_a_text_level_equals_that_of_the_numeric_code(sample):
+    text = sample.assign(aware_text=sample["aware"].map({0: "no", 1: "yes"}))
+    d_num = _design(sample, "d")
+    d_txt = stats.SurveyDesign(
+        text,
+        weights=text["w_d"],
+        strata="stratum",
+        calibrated_on=[("district", "gender"), "age_group"],
+        base_weights=text["w0"],
+    )
+    a = d_num.proportion("aware", level=1, by="district", method="beta")
+    b = d_txt.proportion("aware_text", level="yes", by="district", method="beta")
+    _close(a["estimate"], b["estimate"], 1e-12)
+    _close(a["ci_high"], b["ci_high"], 1e-12)

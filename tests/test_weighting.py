@@ -246,3 +246,15 @@ def test_many_categories_use_hashed_units_and_agree_with_plain_ipf():
         margins[col] = (target / target.sum() * 10_000).to_dict()
     r = stats.rake(frame, margins, tol=1e-11, max_iter=500)
     np.testing.assert_allclose(r.weights.to_numpy(), _plain_ipf(frame, margins), rtol=1e-8)
+
+
+def test_cap_with_base_weights_and_interaction_margin_holds_and_keeps_margins(sample, population):
+    margins = {
+        ("district", "gender"): _margin(population, "district:gender"),
+        "age_group": _margin(population, "age_group"),
+    }
+    r = stats.rake(sample, margins, base_weights=sample["w0"], cap=1.8, tol=1e-10)
+    w = r.weights
+    assert w.max() / w.mean() <= 1.8 * (1 + 1e-9)
+    assert r.max_margin_error <= 1e-10 + 1e-9
+    assert r.n_trimmed == int(np.isclose(w, 1.8 * w.mean(), rtol=1e-9).sum()) > 0
