@@ -401,7 +401,9 @@ def rake(
     cap : float, optional
         Maximum ``w_i / mean(w)``. Units that would exceed ``cap * total / n`` are held at the cap and the
         remaining units absorb the margin differences (bounded IPF, repeated until both the margins hold
-        within ``tol`` and no weight exceeds the cap). ``n_trimmed`` in the result counts them.
+        within ``tol`` and no weight exceeds the cap). ``n_trimmed`` in the result counts them. This is not
+        R's ``trimWeights()`` (which trims without re-raking) nor ``calibrate(bounds = )`` (which bounds the
+        ratio to the base weight), so capped weights have no R reference.
 
     Returns
     -------
