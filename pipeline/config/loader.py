@@ -92,7 +92,8 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
         problems.append(f"{path.name}: 不是 UTF-8 编码 (not UTF-8: {exc.reason} at byte {exc.start})")
         return _UNREADABLE
     try:
-        return yaml.safe_load(text)
+        # libyaml's C loader is ~10x faster than the pure-Python one on these files; same safe subset
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

@@ -333,19 +333,37 @@ def _feldt(alpha: float, n: float, k: int, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+_BOOT_CELLS = 20_000_000  # replicate-by-respondent count cells held in memory at once
+
+
 def _bootstrap(
     x: np.ndarray, w: np.ndarray | None, n_boot: int, level: float, seed: int
 ) -> tuple[float, float]:
-    """Percentile bootstrap over respondents (weights travel with their respondent)."""
+    """Percentile bootstrap over respondents (weights travel with their respondent).
+
+    Resampling rows is the same as multiplying each respondent's weight by its multinomial count, and alpha
+    depends on the (weighted) covariance only through a ratio, so the divisor cancels. Each replicate's alpha
+    therefore needs only four weighted sums: of the items, of the squared items, of the total and of the
+    squared total. They are computed for a block of replicates at once as matrix products (counts × data),
+    instead of one covariance matrix per replicate in a Python loop.
+    """
     rng = np.random.default_rng(seed)
-    n = x.shape[0]
-    base = np.ones(n) if w is None else w
+    n, k = x.shape
+    base = np.ones(n) if w is None else np.asarray(w, dtype=float)
+    total = x.sum(axis=1)
+    data = np.column_stack([x, np.square(x).sum(axis=1), total, np.square(total)])
     stats = np.empty(n_boot)
-    for b in range(n_boot):
-        # resampling rows == multiplying each respondent's weight by its multinomial count
-        counts = rng.multinomial(n, np.full(n, 1.0 / n))
-        keep = counts > 0
-        stats[b] = _alpha_from_cov(_cov(x[keep], (base * counts)[keep]))
+    block = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
+    for start in range(0, n_boot, block):
+        size = min(block, n_boot - start)
+        # n draws with replacement per replicate, counted per respondent (a multinomial(n, 1/n) vector)
+        draws = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+        v = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n) * base
+        sums = (v @ data) / v.sum(axis=1, keepdims=True)
+        means = sums[:, :k]
+        item_var = sums[:, k] - np.square(means).sum(axis=1)
+        total_var = sums[:, k + 2] - np.square(sums[:, k + 1])
+        stats[start : start + size] = k / (k - 1) * (1 - item_var / total_var)
     a = 1 - level
     low, high = np.quantile(stats, [a / 2, 1 - a / 2])
     return float(low), float(high)
