@@ -381,3 +381,14 @@ def test_simulated_output_holds_no_person_names(simulated):
     )
     leaked = sorted(n for n in names if n in blob)
     assert not leaked, f"names in output: {leaked[:5]}"
+
+
+def test_codebook_corrects_a_misleading_file_name(tmp_path):
+    path = _write(code_export(), tmp_path / "123_按文本_小问卷_4_4.xlsx")
+    export = wjx.read_export(path)
+    assert export.mode == "text"  # what the name says
+    match = cm.match_export(export, codebook())
+    assert export.mode == "code" and export.mode_source == "codebook"
+    assert any("file name says text mode" in w for w in match.warnings)
+    got = cm.decode_export(export, codebook(), match)
+    pd.testing.assert_frame_equal(got.frame[list(EXPECTED)], _expected_frame())

@@ -126,9 +126,55 @@ def expected_header(item: CodebookItem, mode: str) -> str:
     return f"{item.number}、{item.question_text}"
 
 
+MODE_VOTE_SHARE = 0.8
+"""Share of choice columns that must agree before the codebook overrides the export's detected mode."""
+
+
+def vote_mode(export: wjx.WjxExport, codebook: Codebook) -> str | None:
+    """``text`` or ``code`` as the codebook sees the choice columns: a column votes ``text`` when its answers are
+    option texts and ``code`` when they are option codes. None when too few columns agree."""
+    votes = {"text": 0, "code": 0}
+    for number, items in codebook.questions_by_number().items():
+        q = export.questions.get(number)
+        if q is None or items[0].type not in ("single", "matrix"):
+            continue
+        it = items[0]
+        cols = [q.column] if it.type == "single" and q.column else [c for _, c in q.subs][: len(items)]
+        texts = {wjx.normalize_option(o.text) for o in it.options} | {
+            wjx.normalize(o.text) for o in it.options
+        }
+        for col in cols:
+            _, uniques = wjx.factorize(export.cells[col])
+            as_text = [wjx.normalize(wjx.split_other(str(u))[0]) for u in uniques[:50]]
+            n_text = sum(t in texts for t in as_text)
+            n_code = sum(wjx._to_float(u) in it.valid_codes for u in uniques[:50])
+            if n_text > n_code:
+                votes["text"] += 1
+            elif n_code > n_text:
+                votes["code"] += 1
+    total = votes["text"] + votes["code"]
+    if total == 0:
+        return None
+    best = max(votes, key=votes.get)  # type: ignore[arg-type]
+    return best if votes[best] >= MODE_VOTE_SHARE * total else None
+
+
 def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
     """Find every codebook item's column(s) in the export; DataError for another questionnaire or a missing
-    required column (naming the file and the expected headers)."""
+    required column (naming the file and the expected headers).
+
+    The export's mode is checked against the codebook first (:func:`vote_mode`): when the answers clearly are
+    option texts (or codes) the mode is set accordingly, with a warning if that contradicts the file name.
+    """
+    mode_warnings: list[str] = []
+    voted = vote_mode(export, codebook)
+    if voted is not None and voted != export.mode:
+        if export.mode_source == "file name":
+            mode_warnings.append(
+                f"文件名显示为 {export.mode} 模式，但答案是选项{'文本' if voted == 'text' else '序号'} "
+                f"(file name says {export.mode} mode, answers are {voted}s): read as {voted}"
+            )
+        export.mode, export.mode_source = voted, "codebook"  # type: ignore[assignment]
     found: dict[str, ItemColumns] = {}
     problems: list[str] = []
     option_errors: list[DataError] = []
@@ -210,7 +256,9 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
             export.location(row=1),
         )
     unused = [c for c in export.cells.columns if c not in used]
-    warnings = [f"可选题 {it.id} 不在导出中 (optional item absent; left empty)" for it in missing]
+    warnings = mode_warnings + [
+        f"可选题 {it.id} 不在导出中 (optional item absent; left empty)" for it in missing
+    ]
     warnings += [
         f"列 '{c}' 不属于问卷 {codebook.instrument}，未读入 (column not in codebook)" for c in unused
     ]
