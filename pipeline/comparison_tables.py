@@ -263,14 +263,14 @@ def _two_group_rows(frame: pd.DataFrame, dv: str, by: str, min_n: int, small_n: 
     base.update(family=f"{dv} ~ {by}", dv=dv, by=by, contrast=f"{a} vs {b}", group_a=a, group_b=b, level=None,
                 n=len(x) + len(y), n_a=len(x), n_b=len(y), weighted=False, flag="small" if small else "",
                 reason=f"样本量不足{small_n}，结果仅供参考" if small else "")  # fmt: skip
-    rows = []
+    rows = []  # alternative tests of the family's one hypothesis: p_holm = p, as the omnibus rows
     wt = stats.welch_ttest(x, y)
     rows.append({**base, "test": "welch_t", "estimate": wt.difference, "se": wt.se, "ci_low": wt.ci_low,
-                 "ci_high": wt.ci_high, "statistic": wt.statistic, "df1": wt.df, "p": wt.pvalue,
+                 "ci_high": wt.ci_high, "statistic": wt.statistic, "df1": wt.df, "p": wt.pvalue, "p_holm": wt.pvalue,
                  "effect_name": "hedges_g", "effect": wt.effect.estimate, "effect_ci_low": wt.effect.ci_low,
                  "effect_ci_high": wt.effect.ci_high})  # fmt: skip
     mw = stats.mann_whitney(x, y)
-    rows.append({**base, "test": "mann_whitney", "statistic": mw.statistic, "p": mw.pvalue,
+    rows.append({**base, "test": "mann_whitney", "statistic": mw.statistic, "p": mw.pvalue, "p_holm": mw.pvalue,
                  "effect_name": "rank_biserial", "effect": mw.effect.estimate})  # fmt: skip
     return rows
 
