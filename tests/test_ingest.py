@@ -392,3 +392,49 @@ def test_codebook_corrects_a_misleading_file_name(tmp_path):
     assert any("file name says text mode" in w for w in match.warnings)
     got = cm.decode_export(export, codebook(), match)
     pd.testing.assert_frame_equal(got.frame[list(EXPECTED)], _expected_frame())
+
+
+def test_casefile_template_round_trip(tmp_path, config):
+    from pipeline.io.casefile_sheets import read_casefile_sheet
+
+    path = write_template(config, "casefile", tmp_path / "cf.xlsx")
+    wb = load_workbook(path)
+    ws = wb["评查表"]
+    header = [c.value for c in ws[3]]
+    row = {
+        "案卷编号": "AJ-1",
+        "被评查单位": config.units.units[0].name,
+        "案卷类型": config.casefile.case_types[0],
+        "评查人": "王五",
+        "评查得分": 95,
+    }
+    for c, name in enumerate(header, start=1):
+        value = row.get(name, 0)
+        if name.startswith(config.casefile.categories[0].defects[0].code + " "):
+            value = 1
+        ws.cell(row=4, column=c, value=value)
+    wb.save(path)
+    sheet = next(s for s in read_sheets(path) if s.name == "评查表")
+    got = read_casefile_sheet(sheet, config.casefile, config.units, b"k")
+    assert len(got) == 1 and got["unit"].iloc[0] == config.units.units[0].code
+    first = config.casefile.categories[0].defects[0]
+    assert got["score"].iloc[0] == config.casefile.total_points - first.deduction
+
+
+def test_checkpoint_template_round_trip(tmp_path, config):
+    from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
+
+    path = write_template(config, "checkpoints", tmp_path / "cp.xlsx")
+    wb = load_workbook(path)
+    ws = wb["核查表"]
+    point = next(
+        p.id for a in config.indicators.aspects for i in a.items for p in i.points if "document" in p.sources
+    )
+    rating = next(iter(config.indicators.checkpoint_scores))
+    for c, value in enumerate([config.units.units[0].name, point, "资料核查", rating, "电话0931-8881234"], 1):
+        ws.cell(row=2, column=c, value=value)
+    wb.save(path)
+    sheet = next(s for s in read_sheets(path) if s.name == "核查表")
+    got = read_checkpoint_sheet(sheet, config.indicators, config.units)
+    assert got[["point", "source", "rating"]].iloc[0].tolist() == [point, "document", rating]
+    assert got["note"].iloc[0] == "电话[电话]"

@@ -5,6 +5,11 @@ paper-entry sheets), ``raw/casefiles/`` (case-file review workbooks) and ``raw/c
 Writes ``public.parquet``, ``staff.parquet``, ``casefile_reviews.parquet``, ``checkpoints.parquet`` and
 ``_ingest_report.json`` (per file: rows, mode, encoding, warnings, invalid cells). Nothing is dropped here; raw IPs,
 序号, reviewer names never reach the output (keyed pseudonyms, see :mod:`pipeline.io.privacy`), free text is masked.
+
+Answers that match no codebook option are written as −9 and listed under ``invalid_cells`` in the report (the clean
+stage excludes those records); ``ctx.options["strict_codes"] = True`` makes the first one a DataError instead.
+The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the configuration digest
+(:func:`pipeline.io.privacy.project_key`; ``raw/`` is never written).
 """
 
 from __future__ import annotations
