@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "questionnaires"
 SIM_SEED = 20231
 SIM_SCALE = 0.3
+PLANT = ROOT / "pipeline" / "simulate" / "plant_sample.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +29,7 @@ def simulated_pipeline(tmp_path_factory, config):
     from pipeline.stages.base import StageContext
 
     base = tmp_path_factory.mktemp("pipeline")
-    simulate_raw(config, base / "raw", seed=SIM_SEED, scale=SIM_SCALE)
+    simulate_raw(config, base / "raw", seed=SIM_SEED, scale=SIM_SCALE, plant=PLANT)
     ctx = StageContext(raw=base / "raw", out=base / "output", config_dir=CONFIG_DIR, seed=SIM_SEED)
     run_stages(ctx, echo=lambda *_: None)
     truth = json.loads((base / "raw" / "truth.json").read_text(encoding="utf-8"))
