@@ -147,7 +147,7 @@ def vote_mode(export: wjx.WjxExport, codebook: Codebook) -> str | None:
             _, uniques = wjx.factorize(export.cells[col])
             as_text = [wjx.normalize(wjx.split_other(str(u))[0]) for u in uniques[:50]]
             n_text = sum(t in texts for t in as_text)
-            n_code = sum(wjx._to_float(u) in it.valid_codes for u in uniques[:50])
+            n_code = sum(wjx.cell_float(u) in it.valid_codes for u in uniques[:50])
             if n_text > n_code:
                 votes["text"] += 1
             elif n_code > n_text:
@@ -323,11 +323,11 @@ def _single_value(
     u: object, item: CodebookItem, lookup: dict[str, int], mode: str
 ) -> tuple[float, str | None]:
     """(code or NaN, other text) of one distinct cell of a single-choice/matrix column."""
-    text = wjx._to_text(u)
+    text = wjx.cell_text(u)
     if not text:
         return np.nan, None
     if mode == "code":
-        f = wjx._to_float(u)
+        f = wjx.cell_float(u)
         if f in item.valid_codes:
             return f, None
         if f in wjx.SKIPPED_CODES:
@@ -377,7 +377,7 @@ def _decode_multi_text(
     uinvalid = np.zeros(len(uniques) + 1, dtype=bool)
     umat[-1] = np.nan  # empty cell: not answered
     for j, u in enumerate(uniques):
-        text = wjx._to_text(u)
+        text = wjx.cell_text(u)
         n = wjx.normalize(text) if text else ""
         if n in _SKIP_NORM or n in _EMPTY_NORM:
             umat[j] = np.nan
@@ -405,10 +405,10 @@ def _decode_multi_text(
 
 
 def _multi_code_value(u: object, is_other: bool) -> tuple[float, str | None]:
-    text = wjx._to_text(u)
+    text = wjx.cell_text(u)
     if not text:
         return np.nan, None
-    f = wjx._to_float(u)
+    f = wjx.cell_float(u)
     if f in (0, 1):
         return f, None
     if f in wjx.SKIPPED_CODES or wjx.normalize(text) in _SKIP_NORM:
@@ -447,7 +447,7 @@ def _fill_in(col: pd.Series) -> pd.Series:
     """Fill-in text: 问卷星 markers → None, the rest masked (once per distinct text)."""
 
     def one(u: object) -> str | None:
-        text = wjx._to_text(u)
+        text = wjx.cell_text(u)
         if not text or wjx.normalize(text) in (_SKIP_NORM | _EMPTY_NORM):
             return None
         return mask_text(text)

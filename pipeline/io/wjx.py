@@ -206,11 +206,12 @@ def as_text(col: pd.Series) -> pd.Series:
 
 
 def _text_or_none(v: object) -> str | None:
-    t = _to_text(v)
+    t = cell_text(v)
     return t if t else None
 
 
-def _to_text(v: object) -> str | None:
+def cell_text(v: object) -> str | None:
+    """One cell as stripped text (None for empty/NaN); integral floats as ``"3"``."""
     if v is None:
         return None
     if isinstance(v, float):
@@ -225,10 +226,11 @@ def numeric(col: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.astype(float)
     codes, uniques = factorize(col)
-    return pd.Series(spread(codes, [_to_float(u) for u in uniques], np.nan, float), index=col.index)
+    return pd.Series(spread(codes, [cell_float(u) for u in uniques], np.nan, float), index=col.index)
 
 
-def _to_float(v: object) -> float:
+def cell_float(v: object) -> float:
+    """One cell as a float (NaN if it is not a number)."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     try:

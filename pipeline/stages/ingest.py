@@ -161,7 +161,7 @@ def ingest_survey_file(path: Path, codebook: Codebook, key: bytes, *, strict: bo
         else:
             meta, decoded = read_paper_sheet(sh, codebook, hr, strict=strict)
             # paper ids live in their own namespace: paper id 12 is not 问卷星 序号 12
-            meta["seq"] = wjx.per_unique(meta["seq"], lambda v: f"paper:{wjx._to_text(v)}")
+            meta["seq"] = wjx.per_unique(meta["seq"], lambda v: f"paper:{wjx.cell_text(v)}")
             meta["duration_s"] = np.nan
             meta["channel"] = PAPER_CHANNEL
             meta["channel_detail"] = None
