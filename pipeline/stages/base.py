@@ -20,9 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import paths
+from pipeline import paths, results
 from pipeline.config import Config, load_config
-from pipeline.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -43,13 +42,8 @@ class StageContext:
         return paths.stage_dir(self.out, stage)
 
     def read_table(self, stage: str, table: str) -> pd.DataFrame:
-        """A table written by an earlier stage; a clear error if that stage has not run."""
-        path = paths.table_path(self.out, stage, table)
-        if not path.exists():
-            raise DataError(
-                f"找不到 {path}：请先运行 `fazhi-eval {stage}` (stage '{stage}' has not produced '{table}' yet)"
-            )
-        return pd.read_parquet(path)
+        """A table written by an earlier stage; a clear error if that stage has not run (:func:`results.table`)."""
+        return results.table(stage, table, out=self.out)
 
     def has_table(self, stage: str, table: str) -> bool:
         return paths.table_path(self.out, stage, table).exists()

@@ -1,0 +1,187 @@
+"""Reading stage outputs: the small public API that notebooks and analysts use.
+
+Every function reads what ``fazhi-eval run`` wrote under the output folder (``output/NN_verb/<table>.parquet``,
+``output/_manifest.json``, paths from :mod:`pipeline.paths`) and raises :class:`pipeline.errors.DataError`
+naming the command to run when something is missing. Stages read their inputs through the same
+:func:`table` (``StageContext.read_table`` calls it), so a notebook sees exactly what the next stage sees.
+
+Examples
+--------
+>>> from pipeline import results  # doctest: +SKIP
+>>> results.tables("weight")  # doctest: +SKIP
+['diagnostics', 'margins', 'public_weights', 'staff_weights']
+>>> d = results.survey_design("public")  # doctest: +SKIP
+>>> d.mean("PG", by="district")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline import paths
+from pipeline.errors import DataError
+
+__all__ = ["INSTRUMENTS", "manifest", "survey_design", "table", "tables"]
+
+#: Instruments that have a survey design (02_clean responses joined with 03_weight weights).
+INSTRUMENTS = ("public", "staff")
+
+
+def _stage_folder(stage: str, out: str | Path) -> Path:
+    if stage not in paths.STAGE_FOLDERS:
+        raise DataError(f"unknown stage '{stage}' (known stages: {', '.join(paths.STAGE_FOLDERS)})")
+    return paths.stage_dir(Path(out), stage)
+
+
+def _run_hint(command: str, out: str | Path) -> str:
+    """The command line that produces the missing output (``--out`` only when not the default)."""
+    extra = "" if Path(out) == paths.DEFAULT_OUT else f" --out {out}"
+    return f"`fazhi-eval {command}{extra}`"
+
+
+def table(stage: str, table: str, *, out: str | Path = paths.DEFAULT_OUT) -> pd.DataFrame:
+    """One table written by a stage: ``<out>/NN_<stage>/<table>.parquet``.
+
+    Parameters
+    ----------
+    stage : str
+        Stage name (``"ingest"``, ``"clean"``, ``"weight"``, ``"reliability"``, ``"compare"`` …, the keys of
+        :data:`pipeline.paths.STAGE_FOLDERS`).
+    table : str
+        Table name without ``.parquet`` (see ``docs/DATA_CONTRACT.md`` or :func:`tables`).
+    out : str or Path
+        The output folder of the run (default ``output``).
+
+    Raises
+    ------
+    DataError
+        Unknown stage, or the table does not exist; the message names the command that writes it and, when
+        the stage ran but wrote no such table, the tables it did write.
+    """
+    folder = _stage_folder(stage, out)
+    path = paths.table_path(Path(out), stage, table)
+    if not path.exists():
+        written = tables(stage, out=out) if folder.is_dir() else []
+        also = f"; it wrote: {', '.join(written)}" if written else ""
+        raise DataError(
+            f"找不到 {path}：请先运行 {_run_hint(stage, out)} "
+            f"(stage '{stage}' has not produced '{table}' yet{also})"
+        )
+    return pd.read_parquet(path)
+
+
+def tables(stage: str, *, out: str | Path = paths.DEFAULT_OUT) -> list[str]:
+    """Names of the tables a stage wrote (sorted; metadata files starting with ``_`` are left out).
+
+    Raises
+    ------
+    DataError
+        Unknown stage, or the stage has not run into ``out`` (the message names the command).
+    """
+    folder = _stage_folder(stage, out)
+    if not folder.is_dir():
+        raise DataError(f"找不到 {folder}：请先运行 {_run_hint(stage, out)} (stage '{stage}' has not run)")
+    return sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("_"))
+
+
+def manifest(out: str | Path = paths.DEFAULT_OUT) -> dict[str, Any]:
+    """The run manifest ``<out>/_manifest.json`` (input and configuration digests, versions, seed, stages).
+
+    Raises
+    ------
+    DataError
+        No manifest in ``out`` (the message names ``fazhi-eval run``).
+    """
+    path = Path(out) / paths.MANIFEST
+    if not path.exists():
+        raise DataError(f"找不到 {path}：请先运行 {_run_hint('run', out)} (no manifest in {out})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def survey_design(
+    instrument: str,
+    *,
+    out: str | Path = paths.DEFAULT_OUT,
+    config: str | Path = paths.DEFAULT_CONFIG,
+):
+    """The survey design of one questionnaire, as the stages build it, from 02_clean and 03_weight.
+
+    * ``"public"``: cleaned responses joined with the raking weights (plus the satisfaction index ``SI``),
+      a :class:`~pipeline.stats.SurveyDesign` calibrated on ``population.yaml: rake_on`` — built by
+      :func:`pipeline.comparison_tables.public_analysis_frame` and
+      :func:`~pipeline.comparison_tables.public_design`, the ones the 05_compare stage uses, so
+      ``d.mean("PG", by="district")`` gives the ``svy_mean`` rows of ``05_compare/comparisons``.
+    * ``"staff"``: cleaned responses (plus the unit's ``district`` and ``SI``, via
+      :func:`~pipeline.comparison_tables.staff_analysis_frame`) with the unit weights (headcount /
+      respondents), stratified by unit with the unit headcount as finite population correction
+      (``svydesign(ids = ~1, strata = ~stratum, fpc = ~stratum_size, weights = ~weight)``). A unit with a
+      single respondent has no within-stratum variance; such units are pooled into one collapsed stratum
+      (``stratum = "collapsed"``, size = the sum of their headcounts; Rust & Kalton 1987), or, if there is
+      only one, joined to the smallest other unit of its type. No stage analyses the staff survey
+      design-based yet (05_compare compares staff unweighted).
+
+    The weights are sampling weights, not frequency weights. The design's frame is ``d.frame``.
+
+    Parameters
+    ----------
+    instrument : {"public", "staff"}
+    out : str or Path
+        Output folder of the run.
+    config : str or Path
+        Configuration folder (``questionnaires``).
+
+    Raises
+    ------
+    DataError
+        Unknown instrument; a table is missing (naming the command); a record has no weight; a staff unit
+        has a single respondent (its stratum variance is undefined; :class:`~pipeline.stats.SurveyDesign`).
+    """
+    from pipeline import comparison_tables as ct
+    from pipeline import stats
+    from pipeline.config import load_config
+
+    if instrument not in INSTRUMENTS:
+        raise DataError(f"unknown instrument '{instrument}' (expected one of {', '.join(INSTRUMENTS)})")
+    cfg = load_config(Path(config))
+    responses = table("clean", instrument, out=out)
+    weights = table("weight", f"{instrument}_weights", out=out)
+    if instrument == "public":
+        return ct.public_design(ct.public_analysis_frame(responses, weights, cfg), cfg).design
+    frame = ct.staff_analysis_frame(responses, cfg)
+    missing = set(frame["record_id"]) - set(weights["record_id"])
+    if missing:
+        raise DataError(f"03_weight/staff_weights.parquet: {len(missing)} record_id(s) have no weight")
+    frame = frame.merge(weights[["record_id", "weight"]], on="record_id", how="left")
+    headcount = {u.code: float(u.headcount) for u in cfg.units.units}
+    frame["headcount"] = frame["unit"].astype(str).map(headcount)
+    if frame["headcount"].isna().any():
+        bad = sorted(set(frame.loc[frame["headcount"].isna(), "unit"].astype(str)))
+        raise DataError(f"02_clean/staff.parquet: column 'unit' has unit(s) without a headcount: {bad[:5]}")
+    frame["unit"] = frame["unit"].astype(str)
+    frame["stratum"] = _collapsed_strata(frame["unit"], {u.code: u.type for u in cfg.units.units})
+    frame["stratum_size"] = frame.groupby("stratum")["unit"].transform(
+        lambda units: sum(headcount[u] for u in units.unique())
+    )
+    return stats.SurveyDesign(frame, weights="weight", strata="stratum", fpc="stratum_size")
+
+
+COLLAPSED_STRATUM = "collapsed"
+
+
+def _collapsed_strata(unit: pd.Series, unit_type: dict[str, str]) -> pd.Series:
+    """Stratum per respondent: its unit, with single-respondent units collapsed (see :func:`survey_design`)."""
+    n = unit.value_counts()
+    lonely = sorted(n.index[n == 1])
+    stratum = unit.copy()
+    if len(lonely) >= 2:
+        stratum[unit.isin(lonely)] = COLLAPSED_STRATUM
+    elif len(lonely) == 1:
+        others = n[(n >= 2) & (n.index.map(unit_type) == unit_type.get(lonely[0]))]
+        others = others if len(others) else n[n >= 2]
+        if len(others):
+            stratum[unit == lonely[0]] = others.sort_values(kind="stable").index[0]
+    return stratum
