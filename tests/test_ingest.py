@@ -438,3 +438,18 @@ def test_checkpoint_template_round_trip(tmp_path, config):
     got = read_checkpoint_sheet(sheet, config.indicators, config.units)
     assert got[["point", "source", "rating"]].iloc[0].tolist() == [point, "document", rating]
     assert got["note"].iloc[0] == "电话[电话]"
+
+
+@pytest.mark.parametrize(("instrument", "encoding"), [("public", "utf-8"), ("staff", "gbk")])
+def test_simulated_export_reads_the_same_as_csv(simulated, tmp_path, config, instrument, encoding):
+    raw, _, _ = simulated
+    (src,) = [p for p in (raw / instrument).iterdir() if p.suffix == ".xlsx" and "_按" in p.name]
+    cb = config.codebook(instrument)
+    from_xlsx, _ = ingest.ingest_survey_file(src, cb, b"k")
+    rows = read_sheets(src)[0].rows
+    csv = tmp_path / f"{src.stem}.csv"
+    pd.DataFrame(rows[1:], columns=rows[0]).to_csv(csv, index=False, encoding=encoding)
+    from_csv, entries = ingest.ingest_survey_file(csv, cb, b"k")
+    assert entries[0]["encoding"] == encoding
+    drop = ["record_id", "source_file", "source_sheet"]
+    pd.testing.assert_frame_equal(from_xlsx[0].drop(columns=drop), from_csv[0].drop(columns=drop))

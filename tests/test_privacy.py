@@ -10,7 +10,12 @@ from pipeline.io import privacy
 
 def test_pseudonym_is_keyed_deterministic_and_treats_integral_floats_as_ints():
     k1, k2 = b"k" * 32, b"j" * 32
-    assert privacy.pseudonym(3, k1) == privacy.pseudonym(3.0, k1) == privacy.pseudonym("3", k1)
+    assert (
+        privacy.pseudonym(3, k1)
+        == privacy.pseudonym(3.0, k1)
+        == privacy.pseudonym("3", k1)
+        == privacy.pseudonym("3.0", k1)
+    )
     assert privacy.pseudonym(3, k1) != privacy.pseudonym(3, k2)
     assert len(privacy.pseudonym("x", k1)) == privacy.PSEUDONYM_HEX
     assert privacy.pseudonym(None, k1) == privacy.pseudonym(float("nan"), k1) == ""

@@ -65,12 +65,19 @@ def pseudonym_series(values: pd.Series, key: bytes) -> pd.Series:
 
 
 def _canonical(value: object) -> str:
-    """The text a pseudonym is computed from (integral floats as ints, stripped)."""
+    """The text a pseudonym is computed from: stripped; integral numbers as ints, whether the reader gave the float
+    ``3.0`` or the text ``"3.0"`` (an Excel sheet saved as CSV), so that 序号 3 has one pseudonym."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    if _INTEGRAL_TEXT.match(text):
+        text = text.split(".", 1)[0]
+    return text
+
+
+_INTEGRAL_TEXT = re.compile(r"^-?\d+\.0+$")
 
 
 # ---------------------------------------------------------------------------------------------------------------
