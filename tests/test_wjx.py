@@ -61,6 +61,15 @@ def test_real_exports_detect_their_mode_and_question_kinds(real_pair):
 
 
 @needs_samples
+def test_header_table_lists_every_column(real_pair):
+    _, code = real_pair
+    table = code.header_table()
+    assert len(table) == 36 and (table["kind"] == "meta").sum() == 6
+    row = table[table["column"] == "第8题(ACG文化(动漫、游戏等))"].iloc[0]
+    assert (row["number"], row["sub"], row["question_type"]) == (8, "ACG文化(动漫、游戏等)", "multiple")
+
+
+@needs_samples
 def test_real_exports_both_modes_give_the_same_answers(real_pair):
     """Single choice: the code-mode code is a fixed one-to-one function of the text-mode answer, and ordering the
     texts by that code gives each text its position among the options (codes are 1-based positions; an option

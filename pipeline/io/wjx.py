@@ -164,6 +164,24 @@ class WjxExport:
     def n_rows(self) -> int:
         return len(self.cells)
 
+    def header_table(self) -> pd.DataFrame:
+        """One row per column: ``column, kind, number, stem, sub, meta`` plus the question's guessed type."""
+        rows = [
+            {
+                "column": h.column,
+                "kind": h.kind,
+                "number": h.number,
+                "stem": h.stem
+                if h.kind == "question"
+                else (self.questions[h.number].stem if h.number in self.questions else None),
+                "sub": h.sub,
+                "meta": h.meta,
+                "question_type": self.questions[h.number].kind if h.number in self.questions else None,
+            }
+            for h in self.headers
+        ]
+        return pd.DataFrame(rows).astype({"number": "Int64"})
+
 
 # --------------------------------------------------------------------------------------------------------------
 # cell helpers (vectorised over a column)

@@ -14,6 +14,7 @@ The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the conf
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
 from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, match_export
 from pipeline.io.excel import Sheet, is_table_file, read_sheets
 from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
-from pipeline.io.privacy import UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
+from pipeline.io.privacy import KEY_ENV, UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
 from pipeline.stages.base import StageContext, write_json, write_table
 
 NAME = "ingest"
@@ -273,6 +274,9 @@ def _empty_checkpoints() -> pd.DataFrame:
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     result = ingest_raw(
         ctx.raw, ctx.config, key=project_key(ctx.config.digest), strict=bool(ctx.options.get("strict_codes"))
+    )
+    result.report["pseudonym_key"] = (
+        f"${KEY_ENV}" if os.environ.get(KEY_ENV) else f"config digest (default; set ${KEY_ENV} for real data)"
     )
     for name, table in result.tables.items():
         write_table(table, dest, name)
