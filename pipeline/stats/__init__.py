@@ -2,14 +2,94 @@
 
 Every estimator is a function returning a frozen dataclass or a tidy DataFrame at full precision.
 Weights are sampling weights (inverse inclusion probabilities or calibrated weights), never frequency weights.
+
+- weighting: :func:`rake`, :func:`cell_weights`
+- design-based estimation: :class:`SurveyDesign` (mean, proportion, chisq, ttest, regress, domain_means_vcov)
+- reliability: :func:`cronbach_alpha`, :func:`omega_total`, :func:`item_analysis`
+- validity: :func:`kmo`, :func:`bartlett_sphericity`, :func:`efa`, :func:`cfa`, :func:`misassigned_items`
+- rater agreement: :func:`icc`, :func:`cohen_kappa`, :func:`fleiss_kappa`
+- group comparisons: :func:`welch_anova`, :func:`games_howell`, :func:`kruskal`, :func:`compare_groups`,
+  :func:`unit_vs_rest`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
+- effect sizes and multiplicity: :func:`omega_squared`, :func:`epsilon_squared`, :func:`hedges_g`,
+  :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
 """
 
-# --- exports (each module adds its own line below; keep one line per module) ---
-from pipeline.stats.reliability import AlphaResult, OmegaResult, cronbach_alpha, item_analysis, omega_total  # noqa: E402,F401
-from pipeline.stats.agreement import FleissKappaResult, ICCResult, KappaResult, cohen_kappa, fleiss_kappa, icc  # noqa: E402,F401
-from pipeline.stats.weighting import RakeResult, cell_weights, rake  # noqa: F401
-from pipeline.stats.effect_sizes import EffectSize, cramers_v, epsilon_squared, hedges_g, omega_squared  # noqa: E402,F401
-from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm  # noqa: E402,F401
-from pipeline.stats.comparisons import ChiSquareResult, OmnibusResult, TwoSampleResult, chi2_independence, compare_groups, games_howell, kruskal, mann_whitney, unit_vs_rest, welch_anova, welch_ttest  # noqa: E402,F401
-from pipeline.stats.validity import BartlettResult, CFAResult, EFAResult, KMOResult, bartlett_sphericity, cfa, efa, kmo, misassigned_items  # noqa: E402,F401
-from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult  # noqa: F401
+from pipeline.stats.agreement import FleissKappaResult, ICCResult, KappaResult, cohen_kappa, fleiss_kappa, icc
+from pipeline.stats.comparisons import (
+    ChiSquareResult,
+    OmnibusResult,
+    TwoSampleResult,
+    chi2_independence,
+    compare_groups,
+    games_howell,
+    kruskal,
+    mann_whitney,
+    unit_vs_rest,
+    welch_anova,
+    welch_ttest,
+)
+from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult
+from pipeline.stats.effect_sizes import EffectSize, cramers_v, epsilon_squared, hedges_g, omega_squared
+from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
+from pipeline.stats.reliability import AlphaResult, OmegaResult, cronbach_alpha, item_analysis, omega_total
+from pipeline.stats.validity import (
+    BartlettResult,
+    CFAResult,
+    EFAResult,
+    KMOResult,
+    bartlett_sphericity,
+    cfa,
+    efa,
+    kmo,
+    misassigned_items,
+)
+from pipeline.stats.weighting import RakeResult, cell_weights, rake
+
+__all__ = [
+    "AlphaResult",
+    "BartlettResult",
+    "CFAResult",
+    "ChiSquareResult",
+    "ChisqResult",
+    "DomainMeans",
+    "EFAResult",
+    "EffectSize",
+    "FleissKappaResult",
+    "ICCResult",
+    "KMOResult",
+    "KappaResult",
+    "OmegaResult",
+    "OmnibusResult",
+    "RakeResult",
+    "SurveyDesign",
+    "TTestResult",
+    "TwoSampleResult",
+    "adjust_across",
+    "bartlett_sphericity",
+    "benjamini_hochberg",
+    "cell_weights",
+    "cfa",
+    "chi2_independence",
+    "cohen_kappa",
+    "compare_groups",
+    "cramers_v",
+    "cronbach_alpha",
+    "efa",
+    "epsilon_squared",
+    "fleiss_kappa",
+    "games_howell",
+    "hedges_g",
+    "holm",
+    "icc",
+    "item_analysis",
+    "kmo",
+    "kruskal",
+    "mann_whitney",
+    "misassigned_items",
+    "omega_squared",
+    "omega_total",
+    "rake",
+    "unit_vs_rest",
+    "welch_anova",
+    "welch_ttest",
+]
