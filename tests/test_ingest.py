@@ -453,3 +453,17 @@ def test_simulated_export_reads_the_same_as_csv(simulated, tmp_path, config, ins
     assert entries[0]["encoding"] == encoding
     drop = ["record_id", "source_file", "source_sheet"]
     pd.testing.assert_frame_equal(from_xlsx[0].drop(columns=drop), from_csv[0].drop(columns=drop))
+
+
+def test_option_columns_holding_the_option_text_or_a_tick(tmp_path):
+    frame = code_export(
+        **{
+            "第3题(行政执法)": ["行政执法", None, "(跳过)", "√"],
+            "第3题(ACG文化(动漫、游戏等))": ["ACG文化（动漫、游戏等）", "未选", "(跳过)", None],
+            "第3题(其他【请注明】)": [None, "养花", "(跳过)", None],
+        }
+    )
+    got = _decode(_write(frame, tmp_path / "t.xlsx"))
+    assert got.frame["P27_1"].tolist() == [1, 0, pd.NA, 1]
+    assert got.frame["P27_2"].tolist() == [1, 0, pd.NA, 0]  # empty beside a chosen option = not chosen
+    assert got.frame["P27_other_text"].tolist()[1] == "养花"

@@ -404,13 +404,22 @@ def _decode_multi_text(
     return res
 
 
-def _multi_code_value(u: object, is_other: bool) -> tuple[float, str | None]:
+_CHECKED = frozenset({"√", "✓", "✔", "是", "选中", "已选"})
+_UNCHECKED = frozenset({"未选", "否", "未选中"})
+
+
+def _multi_code_value(u: object, is_other: bool, label: str = "") -> tuple[float, str | None]:
     text = wjx.cell_text(u)
     if not text:
         return np.nan, None
     f = wjx.cell_float(u)
     if f in (0, 1):
         return f, None
+    n = wjx.normalize(text)
+    if n in _CHECKED or (label and wjx.normalize_option(text) == wjx.normalize_option(label)):
+        return 1.0, None  # some text-mode exports write the option's own text (or a tick) into its column
+    if n in _UNCHECKED:
+        return 0.0, None
     if f in wjx.SKIPPED_CODES or wjx.normalize(text) in _SKIP_NORM:
         return np.nan, None
     if is_other and np.isnan(f):  # some exports put the 其他 fill-in text in the 0/1 column
@@ -432,12 +441,16 @@ def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector)
             continue
         col = export.cells[colname]
         codes, uniques = wjx.factorize(col)
-        vals = [_multi_code_value(u, o.code == other_code) for u in uniques]
+        vals = [_multi_code_value(u, o.code == other_code, o.text) for u in uniques]
         values = wjx.spread(codes, [v[0] for v in vals], np.nan, float)
         if o.code == other_code:
             other_text = pd.Series(wjx.spread(codes, [v[1] for v in vals], None), index=idx, dtype=object)
         coll.add(item, colname, col, values == INVALID_CODE, int((~np.isnan(values)).sum()))
         res[name] = pd.Series(values, index=idx).astype("Int64")
+    # a row that chose something answered the question: its empty option cells are 'not chosen'
+    chose = pd.concat(list(res.values()), axis=1).eq(1).any(axis=1)
+    for name, col in res.items():
+        res[name] = col.mask(chose & col.isna(), 0)
     if other_code is not None:
         res[f"{item.id}_other_text"] = other_text
     return res
