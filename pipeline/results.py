@@ -25,7 +25,7 @@ import pandas as pd
 from pipeline import paths
 from pipeline.errors import DataError
 
-__all__ = ["INSTRUMENTS", "manifest", "survey_design", "table", "tables"]
+__all__ = ["INSTRUMENTS", "manifest", "survey_design", "table", "tables", "use_cjk_font"]
 
 #: Instruments that have a survey design (02_clean responses joined with 03_weight weights).
 INSTRUMENTS = ("public", "staff")
@@ -185,3 +185,32 @@ def _collapsed_strata(unit: pd.Series, unit_type: dict[str, str]) -> pd.Series:
         if len(others):
             stratum[unit == lonely[0]] = others.sort_values(kind="stable").index[0]
     return stratum
+
+
+#: The CJK font charts use (bundled with the ``mplfonts`` package, so no download and no system font needed).
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+
+
+def use_cjk_font() -> str | None:
+    """Make matplotlib draw Chinese text with the Noto Sans CJK SC font that ``mplfonts`` ships; its name.
+
+    ``mplfonts.use_font`` only sets ``rcParams`` to a font name, which matplotlib cannot find until
+    ``mplfonts init`` has copied the files into matplotlib's own folder (a write into site-packages); here
+    the bundled file is registered with ``font_manager.addfont`` instead, which works offline and read-only.
+    Returns ``None`` (and changes nothing) when ``mplfonts`` or its font file is missing: skip charts then.
+    """
+    try:
+        import matplotlib
+        import mplfonts
+        from matplotlib import font_manager
+    except ImportError:
+        return None
+    path = Path(mplfonts.__file__).parent / "fonts" / CJK_FONT_FILE
+    if not path.exists():
+        return None
+    font_manager.fontManager.addfont(str(path))
+    name = font_manager.FontProperties(fname=str(path)).get_name()
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["font.sans-serif"] = [name, *matplotlib.rcParams["font.sans-serif"]]
+    matplotlib.rcParams["axes.unicode_minus"] = False
+    return name
