@@ -207,3 +207,11 @@ def test_a_corrupt_workbook_is_a_data_error_naming_the_file(tmp_path):
 def test_normalize_tolerates_width_space_and_dashes():
     assert wjx.normalize("１８－２９ 岁") == wjx.normalize("18–29岁") == "18-29岁"
     assert wjx.normalize_option("其他【请注明】") == wjx.normalize_option("其他（请注明）") == "其他"
+
+
+def test_html_table_saved_as_xls_is_read(tmp_path):
+    path = tmp_path / "web_download.xls"
+    _export_frame("text").to_html(path, index=False)
+    exp = wjx.read_export(path)
+    assert exp.mode == "text" and exp.n_rows == 3
+    assert exp.meta["duration_s"].tolist() == [125, 125, 61]

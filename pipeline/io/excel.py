@@ -5,7 +5,9 @@ exports in ``/work/shared/wjx-samples``) about 10× faster than openpyxl, so it 
 data. It returns numbers as float, dates as ``datetime``, empty cells as ``""``, and reports merged ranges
 (``merged_cell_ranges``) for ``.xlsx``; a merged range's value sits in its top-left cell. openpyxl is needed only
 for *writing* templates (data-validation lists), which calamine cannot do. xlrd is not needed.
-CSV is read by pandas (C parser, all columns as strings) after :func:`pipeline.io.encoding.detect_encoding`.
+CSV is read by pandas (Arrow's multi-threaded parser, falling back to the C parser; all columns as strings) after
+:func:`pipeline.io.encoding.detect_encoding`. The one case calamine cannot read — an HTML table saved with an
+``.xls`` name, as some web platforms produce — goes through ``pandas.read_html`` (lxml).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def read_sheets(path: str | Path) -> list[Sheet]:
         )
     from python_calamine import CalamineWorkbook
 
+    if _is_html(path):
+        return read_html_table(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
         sheets = []
@@ -79,6 +83,39 @@ def read_sheets(path: str | Path) -> list[Sheet]:
             "expected an .xlsx/.xls file as exported by 问卷星 or saved by Excel/WPS",
             Location(file=path.name),
         ) from exc
+    return sheets
+
+
+def _is_html(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<html", b"<!doctype html", b"<table", b"<meta", b"<?xml"))
+
+
+def read_html_table(path: Path) -> list[Sheet]:
+    """Fallback for an "Excel" download that is really an HTML table saved as ``.xls`` (some web platforms do
+    this; calamine reads only real BIFF/OOXML files). Each ``<table>`` becomes a sheet ``table1``, ``table2``…"""
+    from io import StringIO
+
+    encoding = detect_encoding(path)
+    text = Path(path).read_text(encoding=python_codec(encoding))
+    if text.lstrip().lower().startswith("<?xml"):
+        raise DataError(
+            "不支持 XML 电子表格 (SpreadsheetML 2003 XML is not supported): open it in Excel/WPS and save as .xlsx",
+            Location(file=path.name),
+        )
+    try:
+        tables = pd.read_html(StringIO(text), header=None, keep_default_na=False)
+    except (ImportError, ValueError) as exc:
+        raise DataError(
+            f"无法读取 HTML 表格 (unreadable HTML table saved as .xls: {exc})", Location(file=path.name)
+        ) from exc
+    sheets = []
+    for k, t in enumerate(tables, start=1):
+        rows = [[("" if v is None else v) for v in r] for r in t.astype(object).itertuples(index=False)]
+        if not isinstance(t.columns, pd.RangeIndex):  # a <thead> row became the column names
+            rows.insert(0, [str(c) for c in t.columns])
+        sheets.append(Sheet(file=path, name=f"table{k}", rows=rows, encoding=encoding))
     return sheets
 
 
