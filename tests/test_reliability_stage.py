@@ -355,3 +355,22 @@ def test_simulate_ingest_clean_weight_reliability_end_to_end(tmp_path):
     )
     assert alpha["estimate"].between(0, 1).all()
     assert manifest["stages"]["reliability"]["summary"]["scales_analysed"] == 11
+
+
+def test_bootstrap_interval_is_left_out_with_a_note_above_the_size_limit(monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from pipeline import reliability_tables as rt
+
+    rng = np.random.default_rng(3)
+    latent = rng.normal(size=400)
+    x = pd.DataFrame({f"i{j}": np.clip(np.round(3 + latent + rng.normal(size=400)), 1, 5) for j in range(4)})
+    monkeypatch.setattr(rt, "BOOTSTRAP_MAX_N", 100)
+    rows = rt._alpha_rows({}, x, [], (1, 5), None, seed=0, n_boot=50)
+    by_method = {r["ci_method"]: r for r in rows if r["statistic"] == "alpha"}
+    assert (
+        np.isnan(by_method["bootstrap"]["ci_low"])
+        and rt.BOOTSTRAP_SKIPPED_NOTE in by_method["bootstrap"]["note"]
+    )
+    assert by_method["feldt"]["ci_low"] < by_method["feldt"]["estimate"] < by_method["feldt"]["ci_high"]
