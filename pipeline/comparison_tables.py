@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -96,72 +95,6 @@ FAMILY_COLUMNS = [
     "family", "table", "instrument", "dv", "by", "weighted", "kind", "tests", "n_rows", "n_tests",
     "n_groups", "holm_over", "description",
 ]  # fmt: skip
-
-
-# --- design adapter ---------------------------------------------------------------------------------------
-
-
-class DomainDesign:
-    """A :class:`~pipeline.stats.SurveyDesign` plus ``domain_means_vcov`` (what ``compare_groups`` needs).
-
-    ``SurveyDesign`` gives domain means and their *standard errors*; the contrasts and the Wald F of
-    :mod:`pipeline.stats.comparisons` need the full covariance matrix of the domain means. It is the
-    linearization covariance of the domain-mean influence functions
-    ``z_ig = 1[i ∈ g] (y_i − ȳ_g) / Σ_{j∈g} w_j`` (zero outside the domain or where ``y`` is missing, rows
-    kept for the variance), passed through the design's own variance routine (strata, fpc, raking
-    residuals): the same matrix as R ``vcov(svyby(~y, ~g, design, svymean, covmat = TRUE))``.
-
-    Written here because ``SurveyDesign`` does not have this method yet and ``design.py`` is still being
-    committed to by its author; remove this adapter when ``SurveyDesign.domain_means_vcov`` exists (it is
-    used automatically then). It relies on ``SurveyDesign._variance`` and ``_degf``.
-    """
-
-    def __init__(self, design: stats.SurveyDesign):
-        self.design = design
-        self.frame = design.frame
-
-    def __getattr__(self, name: str) -> Any:  # proportion, chisq, mean, regress … of the wrapped design
-        return getattr(self.design, name)
-
-    def domain_means_vcov(self, var: str, by: str | pd.Series) -> SimpleNamespace:
-        native = getattr(self.design, "domain_means_vcov", None)
-        if native is not None:
-            return native(var, by)
-        d = self.design
-        y = d._numeric(var)
-        group = d.frame[by] if isinstance(by, str) else by
-        if not isinstance(group, pd.Series) or not group.index.equals(d.frame.index):
-            raise DataError(
-                f"domain_means_vcov: 'by' must be a column or a Series on the frame's index ({var})"
-            )
-        if isinstance(group.dtype, pd.CategoricalDtype):
-            group = group.cat.remove_unused_categories()
-            codes, labels = group.cat.codes.to_numpy().astype(np.intp), list(group.cat.categories)
-        else:
-            codes, uniques = pd.factorize(group, sort=True)
-            codes, labels = codes.astype(np.intp), list(uniques)
-        k = len(labels)
-        valid = ~np.isnan(y) & (codes >= 0)
-        w = d.weights
-        sw = np.bincount(codes[valid], weights=w[valid], minlength=k)
-        sw2 = np.bincount(codes[valid], weights=w[valid] ** 2, minlength=k)
-        swy = np.bincount(codes[valid], weights=w[valid] * y[valid], minlength=k)
-        n = np.bincount(codes[valid], minlength=k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = swy / sw
-            n_eff = sw**2 / sw2
-        z = np.zeros((d.n, k))
-        rows = np.flatnonzero(valid)
-        z[rows, codes[rows]] = (y[rows] - means[codes[rows]]) / sw[codes[rows]]
-        vcov = d._variance(z)
-        idx = pd.Index(labels)
-        return SimpleNamespace(
-            means=pd.Series(means, index=idx),
-            vcov=pd.DataFrame(vcov, index=idx, columns=idx),
-            n=pd.Series(n, index=idx),
-            n_eff=pd.Series(n_eff, index=idx),
-            df=int(d.degf),
-        )
 
 
 # --- analysis frames --------------------------------------------------------------------------------------
@@ -227,10 +160,10 @@ def casefile_analysis_frame(casefiles: pd.DataFrame, config: Config) -> pd.DataF
     return frame
 
 
-def public_design(frame: pd.DataFrame, config: Config) -> DomainDesign:
+def public_design(frame: pd.DataFrame, config: Config) -> stats.SurveyDesign:
     """The public sample's design: raking weights calibrated on ``population.yaml: rake_on``."""
     calibrated_on = [tuple(v) if isinstance(v, list) else v for v in config.population.rake_on]
-    return DomainDesign(stats.SurveyDesign(frame, weights="weight", calibrated_on=calibrated_on))
+    return stats.SurveyDesign(frame, weights="weight", calibrated_on=calibrated_on)
 
 
 def indicator_items(config: Config, instrument: str) -> list[str]:
@@ -275,9 +208,9 @@ def _two_group_rows(frame: pd.DataFrame, dv: str, by: str, min_n: int, small_n: 
     return rows
 
 
-def _weighted_sd(design: DomainDesign, dv: str, mask: np.ndarray | None = None) -> float:
+def _weighted_sd(design: stats.SurveyDesign, dv: str, mask: np.ndarray | None = None) -> float:
     y = design.frame[dv].to_numpy(dtype=float, na_value=np.nan)
-    w = design.design.weights
+    w = design.weights
     keep = ~np.isnan(y) if mask is None else (~np.isnan(y) & mask)
     if keep.sum() < 2:
         return math.nan
@@ -301,7 +234,7 @@ def _family_block(
     categorical: list[str],
     groupings: list[str],
     *,
-    design: DomainDesign | None,
+    design: stats.SurveyDesign | None,
     small_n: int,
     min_n: int,
 ) -> pd.DataFrame:
@@ -339,7 +272,7 @@ def _name_groups(table: pd.DataFrame, names: dict[str, str], unit_bys: set[str])
 
 def group_comparisons(
     public: pd.DataFrame,
-    design: DomainDesign,
+    design: stats.SurveyDesign,
     staff: pd.DataFrame,
     casefiles: pd.DataFrame,
     config: Config,
@@ -407,7 +340,7 @@ def _peer_rows(table: pd.DataFrame, instrument: str, config: Config, alpha: floa
 
 def unit_peer_comparisons(
     public: pd.DataFrame,
-    design: DomainDesign,
+    design: stats.SurveyDesign,
     staff: pd.DataFrame,
     casefiles: pd.DataFrame,
     config: Config,
@@ -465,7 +398,7 @@ def _district_terms(coef: pd.DataFrame) -> pd.DataFrame:
     return rows.set_index("district")
 
 
-def _unadjusted_terms(design: DomainDesign, col: str, used: np.ndarray, confidence_level: float = 0.95):
+def _unadjusted_terms(design: stats.SurveyDesign, col: str, used: np.ndarray, confidence_level: float = 0.95):
     """The coefficients of ``svyglm(col ~ C(district))`` without a second model fit.
 
     In a one-factor model the coefficient of district g is ``ȳ_g − ȳ_ref`` and its linearization variance is
@@ -475,7 +408,7 @@ def _unadjusted_terms(design: DomainDesign, col: str, used: np.ndarray, confiden
     means, vcov = res.means, res.vcov
     labels = [str(x) for x in means.index]
     ref = means.index[0]
-    df = float(design.design._degf(used) + 1 - len(labels))
+    df = float(design._degf(used) + 1 - len(labels))
     rows = []
     for label, key in zip(labels[1:], means.index[1:], strict=True):
         diff = float(means[key] - means[ref])
@@ -512,7 +445,7 @@ def adjusted_district_effects(
     for dv in dvs:
         y = frame[dv].to_numpy(dtype=float, na_value=np.nan)
         cc[f"{dv}__cc"] = np.where(complete, y, np.nan)
-    design = public_design(frame.assign(**cc), config).design
+    design = public_design(frame.assign(**cc), config)
     w_all = design.weights
     district_codes = frame["district"].astype(str).to_numpy()
     rhs_controls = " + ".join(f"C({c})" for c in controls)
@@ -520,7 +453,7 @@ def adjusted_district_effects(
     for dv in dvs:
         col = f"{dv}__cc"
         used = ~np.isnan(cc[col])
-        unadj = _unadjusted_terms(DomainDesign(design), col, used)
+        unadj = _unadjusted_terms(design, col, used)
         adj = _district_terms(design.regress(f"{col} ~ C(district) + {rhs_controls}"))
         present = pd.unique(frame.loc[used, "district"].astype(str))
         order = (

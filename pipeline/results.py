@@ -150,7 +150,7 @@ def survey_design(
     responses = table("clean", instrument, out=out)
     weights = table("weight", f"{instrument}_weights", out=out)
     if instrument == "public":
-        return ct.public_design(ct.public_analysis_frame(responses, weights, cfg), cfg).design
+        return ct.public_design(ct.public_analysis_frame(responses, weights, cfg), cfg)
     frame = ct.staff_analysis_frame(responses, cfg)
     missing = set(frame["record_id"]) - set(weights["record_id"])
     if missing:

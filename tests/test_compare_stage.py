@@ -126,7 +126,7 @@ def test_weighted_domain_means_equal_surveydesign_mean(run, tables):
     frame = ct.public_analysis_frame(
         ctx.read_table("clean", "public"), ctx.read_table("weight", "public_weights"), config
     )
-    design = ct.public_design(frame, config).design
+    design = ct.public_design(frame, config)
     expected = design.mean("SI", by="district")
     c = tables["comparisons"]
     got = c[(c["family"] == "public: SI ~ district (weighted)") & (c["test"] == "svy_mean")]
@@ -143,7 +143,7 @@ def test_domain_covariance_adapter_matches_r_svyby():
     ref_dir = ROOT / "tests" / "reference" / "compare"
     ref = json.loads((ref_dir / "reference.json").read_text())["survey"]
     df = pd.read_csv(ref_dir / "compare_data.csv")
-    design = ct.DomainDesign(stats.SurveyDesign(df, weights="w", strata="stratum"))
+    design = stats.SurveyDesign(df, weights="w", strata="stratum")
     res = design.domain_means_vcov("y", "district")
     np.testing.assert_allclose(res.means.to_numpy(), ref["means_svyby"], rtol=1e-9)
     np.testing.assert_allclose(res.vcov.to_numpy(), ref["vcov_svyby"], rtol=1e-7, atol=1e-12)

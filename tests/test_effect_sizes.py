@@ -28,13 +28,13 @@ def df() -> pd.DataFrame:
     return pd.read_csv(REF_DIR / "compare_data.csv")
 
 
-def close(actual, expected, tol=TOL):
+def assert_close(actual, expected, tol=TOL):
     np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=0, atol=tol)
 
 
 def test_omega_squared_matches_r_aov_with_noncentral_f_ci(df, ref):
     e = stats.omega_squared(df, dv="y", between="district")
-    close(
+    assert_close(
         [e.estimate, *e.confidence_interval()],
         [ref["welch_anova"]["omega2"], *ref["welch_anova"]["omega2_ci"]],
     )
@@ -43,14 +43,14 @@ def test_omega_squared_matches_r_aov_with_noncentral_f_ci(df, ref):
 
 def test_epsilon_squared_is_kruskal_h_over_n_squared_minus_one_over_n_plus_one(df, ref):
     e = stats.epsilon_squared(df, dv="y", between="district")
-    close(e.estimate, ref["kruskal"]["epsilon2"])
+    assert_close(e.estimate, ref["kruskal"]["epsilon2"])
     assert math.isnan(e.ci_low)
 
 
 def test_hedges_g_matches_r_noncentral_t_ci(df, ref):
     e = stats.hedges_g(df.loc[df.district == "D2", "y"], df.loc[df.district == "D4", "y"])
     R = ref["welch_ttest"]
-    close([e.estimate, *e.confidence_interval()], [R["hedges_g"], *R["hedges_g_ci"]])
+    assert_close([e.estimate, *e.confidence_interval()], [R["hedges_g"], *R["hedges_g_ci"]])
 
 
 def test_hedges_g_ci_survives_a_very_large_effect():
@@ -61,7 +61,9 @@ def test_hedges_g_ci_survives_a_very_large_effect():
 
 def test_cramers_v_matches_r_with_noncentral_chi2_ci(df, ref):
     e = stats.cramers_v(df, x="district", y="cat3")
-    close([e.estimate, *e.confidence_interval()], [ref["chi2"]["cramers_v"], *ref["chi2"]["cramers_v_ci"]])
+    assert_close(
+        [e.estimate, *e.confidence_interval()], [ref["chi2"]["cramers_v"], *ref["chi2"]["cramers_v_ci"]]
+    )
 
 
 def test_rank_biserial_is_positive_when_x_tends_to_be_larger():

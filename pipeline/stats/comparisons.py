@@ -934,7 +934,7 @@ def _categorical_family(data, dv, by, *, small_n, min_n, confidence_level) -> li
 def _domain_means(design, var: str, by) -> Any:
     method = getattr(design, "domain_means_vcov", None)
     if method is None:
-        raise NotImplementedError(
+        raise TypeError(
             f"{type(design).__name__} has no method domain_means_vcov(var, by) returning domain means, their "
             "covariance matrix, n, n_eff and design df; the weighted comparisons need it "
             "(see pipeline.stats.comparisons module docstring)"
@@ -1019,9 +1019,7 @@ def _first_attr(obj: Any, *names: str) -> float:
 def _weighted_categorical_family(data, dv, by, design, *, small_n, min_n, confidence_level) -> list[dict]:
     for name in ("chisq", "proportion"):
         if not hasattr(design, name):
-            raise NotImplementedError(
-                f"{type(design).__name__} has no method {name}() (needed for a categorical dv)"
-            )
+            raise TypeError(f"{type(design).__name__} has no method {name}() (needed for a categorical dv)")
     base = {"family": f"{dv} ~ {by}", "dv": dv, "by": by, "weighted": True}
     rows = []
     kept_n_eff = {}
