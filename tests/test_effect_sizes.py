@@ -83,3 +83,26 @@ def test_hedges_g_rejects_a_sample_of_one():
 def test_bad_confidence_level_is_rejected():
     with pytest.raises(DataError, match="confidence_level"):
         stats.hedges_g([1.0, 2.0], [1.0, 3.0], confidence_level=95)
+
+
+def test_effect_size_intervals_stay_finite_with_a_million_respondents():
+    from pipeline.stats.effect_sizes import cramers_v_from_chi2, omega_squared_from_sums
+
+    w = omega_squared_from_sums(ss_between=8e4, ss_within=1e6, n=1_000_000, k=8)
+    assert np.isfinite([w.ci_low, w.ci_high]).all()
+    assert w.ci_low < w.estimate < w.ci_high
+    v = cramers_v_from_chi2(50_000.0, n=1_000_000, n_rows=8, n_cols=2)
+    assert np.isfinite([v.ci_low, v.ci_high]).all()
+    assert v.ci_low < v.estimate < v.ci_high
+
+
+def test_large_noncentrality_fallback_agrees_with_scipy_where_scipy_still_works():
+    import scipy.stats as st
+
+    from pipeline.stats import effect_sizes as es
+
+    # the normal approximation is only used when scipy fails; where both exist they must be close
+    lam, x = 2000.0, 2100.0
+    approx = st.norm.cdf((x - (7 + lam)) / np.sqrt(2 * (7 + 2 * lam)))
+    assert approx == pytest.approx(st.ncx2.cdf(x, 7, lam), abs=0.01)
+    assert es._ncx2_cdf(x, 7, lam) == pytest.approx(st.ncx2.cdf(x, 7, lam), rel=1e-12)

@@ -76,6 +76,31 @@ def _check_level(confidence_level: float) -> None:
         raise DataError(f"confidence_level must lie in (0, 1), got {confidence_level!r}")
 
 
+def _ncx2_cdf(x: float, df: float, lam: float) -> float:
+    """Noncentral chi-square cdf; scipy returns NaN at very large noncentrality (λ in the thousands, as with
+    a million respondents), where the normal approximation with the exact mean k + λ and variance
+    2(k + 2λ) is accurate to O(λ^-1/2)."""
+    value = st.chi2.cdf(x, df) if lam == 0 else st.ncx2.cdf(x, df, lam)
+    if np.isfinite(value):
+        return float(value)
+    return float(st.norm.cdf((x - (df + lam)) / math.sqrt(2 * (df + 2 * lam))))
+
+
+def _ncf_cdf(x: float, df1: float, df2: float, lam: float) -> float:
+    """Noncentral F cdf with the same large-λ fallback: a normal with the exact mean and variance of the
+    noncentral F (Johnson, Kotz & Balakrishnan 1995, ch. 30), or of df1·F's chi-square limit when df2 ≤ 4."""
+    value = st.f.cdf(x, df1, df2) if lam == 0 else st.ncf.cdf(x, df1, df2, lam)
+    if np.isfinite(value):
+        return float(value)
+    if df2 <= 4:
+        return _ncx2_cdf(df1 * x, df1, lam)
+    mean = df2 * (df1 + lam) / (df1 * (df2 - 2))
+    var = (
+        2 * (df2 / df1) ** 2 * ((df1 + lam) ** 2 + (df1 + 2 * lam) * (df2 - 2)) / ((df2 - 2) ** 2 * (df2 - 4))
+    )
+    return float(st.norm.cdf((x - mean) / math.sqrt(var)))
+
+
 def _ncp_bound(cdf, observed: float, target: float) -> float:
     """Noncentrality λ ≥ 0 with ``cdf(observed, λ) = target``; 0 if ``cdf(observed, 0) < target``.
 
@@ -131,7 +156,7 @@ def omega_squared_from_sums(
     alpha = 1 - confidence_level
 
     def cdf(x: float, lam: float) -> float:
-        return st.f.cdf(x, df1, df2) if lam == 0 else st.ncf.cdf(x, df1, df2, lam)
+        return _ncf_cdf(x, df1, df2, lam)
 
     lo = _ncp_bound(cdf, f_obs, 1 - alpha / 2)
     hi = _ncp_bound(cdf, f_obs, alpha / 2)
@@ -368,7 +393,7 @@ def cramers_v_from_chi2(
     alpha = 1 - confidence_level
 
     def cdf(x: float, lam: float) -> float:
-        return st.chi2.cdf(x, df) if lam == 0 else st.ncx2.cdf(x, df, lam)
+        return _ncx2_cdf(x, df, lam)
 
     lo = _ncp_bound(cdf, chi2, 1 - alpha / 2)
     hi = _ncp_bound(cdf, chi2, alpha / 2)
