@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "output" / "bench"
-SAMPLE_PUBLIC_ROWS = 3000  # the default sample's public size at --scale 1 (used to turn sizes into scales)
+SAMPLE_PUBLIC_ROWS = 2878  # public 问卷星 rows the simulator writes at --scale 1 (sizes are turned into scales)
 SCALING_STAGES = ("ingest", "clean", "weight", "reliability", "compare")
 PEER_MODULES = (
     "bench.peers_weighting",
