@@ -449,3 +449,27 @@ def test_rule_turned_off_is_not_run():
     s = screen(frame, PUBLIC_CB, rules)
     assert s.kept.all()
     assert "attention" not in s.detail[0]
+
+
+def test_ip_burst_marks_exactly_the_records_a_brute_force_window_scan_marks():
+    from pipeline.clean.rules import ip_burst
+
+    rng = np.random.default_rng(11)
+    n = 400
+    frame = public_frame(n)
+    frame["ip_key"] = rng.choice([f"ip{i}" for i in range(40)], size=n)
+    frame["submitted_at"] = pd.Timestamp("2024-05-01 08:00") + pd.to_timedelta(
+        rng.integers(0, 6 * 3600, n), unit="s"
+    )
+    rules = CleaningRules()
+    window = pd.Timedelta(minutes=rules.ip_burst.window_minutes)
+    expected = set()
+    for _, grp in frame.groupby("ip_key"):
+        times = grp["submitted_at"].sort_values()
+        for start in times:
+            inside = times[(times >= start) & (times <= start + window)]
+            if len(inside) >= rules.ip_burst.min_submissions:
+                expected |= set(inside.index)
+    got = ip_burst(frame, PUBLIC_CB, rules).hit
+    assert set(frame.index[got.to_numpy()]) == expected
+    assert expected  # the random data does contain bursts

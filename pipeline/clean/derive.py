@@ -102,15 +102,14 @@ def indicator_inputs(frame: pd.DataFrame, codebook: Codebook, cfg: IndicatorRule
             ("satisfied", cfg.satisfied_min_code),
             ("basic_satisfied", cfg.basic_satisfied_min_code),
         ):
-            out[f"{name}_{it.id}"] = pd.array(
-                np.where(x.isna(), pd.NA, (x >= threshold).astype(int)), dtype="Int64"
-            )
+            missing = x.isna().to_numpy()
+            values = (x.fillna(threshold - 1) >= threshold).to_numpy(dtype=np.int64)
+            out[f"{name}_{it.id}"] = pd.arrays.IntegerArray(values, missing)
         if it.missing_codes:
             c = codes(frame, it.id)
-            aware = np.where(
-                c.isin(list(it.substantive_codes)), 1, np.where(c.isin(list(it.missing_codes)), 0, -1)
-            )
-            out[f"aware_{it.id}"] = pd.array(np.where(aware < 0, pd.NA, aware), dtype="Int64")
+            knows = c.isin(list(it.substantive_codes)).to_numpy()
+            unaware = c.isin(list(it.missing_codes)).to_numpy()
+            out[f"aware_{it.id}"] = pd.arrays.IntegerArray(knows.astype(np.int64), ~(knows | unaware))
     return pd.DataFrame(out, index=frame.index)
 
 

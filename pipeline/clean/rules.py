@@ -88,7 +88,7 @@ def _result(rule: str, frame: pd.DataFrame, hit: pd.Series, detail: pd.Series | 
     hit = hit.reindex(frame.index, fill_value=False).fillna(False).astype(bool)
     if isinstance(detail, str):
         detail = pd.Series(detail, index=frame.index)
-    detail = detail.reindex(frame.index).fillna("").astype(str).where(hit, "")
+    detail = detail.astype(object).reindex(frame.index).fillna("").astype(str).where(hit, "")
     return RuleResult(rule, hit, detail)
 
 
@@ -168,28 +168,40 @@ def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
 
 
 def ip_burst(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
+    """Records inside a window of ``window_minutes`` (starting at one of them) holding at least
+    ``min_submissions`` submissions from the same IP.
+
+    Vectorised over all IPs at once: records sorted by (IP, time) get a key ``ip_code · 2^32 + seconds``, so one
+    ``searchsorted`` finds every window's end; a record is covered when the latest qualifying window start
+    before it (same IP) reaches past it — window ends never decrease within an IP, so that start covers it if
+    any does.
+    """
     cfg = rules.ip_burst
     if "ip_key" not in frame.columns:
         return _none("ip_burst", frame)
     ip = frame["ip_key"].astype("string")
-    ok = ip.notna() & (ip.str.len() > 0) & frame["submitted_at"].notna()
-    sizes = ip[ok].map(ip[ok].value_counts())
-    cand = frame.loc[sizes.index[sizes >= cfg.min_submissions]].assign(
-        submitted_at=lambda x: pd.to_datetime(x["submitted_at"])
-    )
-    window = np.timedelta64(int(cfg.window_minutes * 60e9), "ns")
-    parts: dict[object, list[str]] = {}
-    for _, grp in cand.sort_values("submitted_at", kind="mergesort").groupby("ip_key", sort=False):
-        t = grp["submitted_at"].to_numpy(dtype="datetime64[ns]")
-        end = np.searchsorted(t, t + window, side="right")
-        count = end - np.arange(len(t))
-        marked = np.zeros(len(t), dtype=int)
-        for i in np.flatnonzero(count >= cfg.min_submissions):
-            marked[i : end[i]] = np.maximum(marked[i : end[i]], count[i])
-        for i in np.flatnonzero(marked):
-            parts[grp.index[i]] = [f"同一IP {cfg.window_minutes:g} 分钟内提交 {marked[i]} 份"]
-    hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
-    return _result("ip_burst", frame, hit, _join(parts, frame.index))
+    ok = (ip.notna() & (ip.str.len() > 0) & frame["submitted_at"].notna()).to_numpy()
+    if not ok.any():
+        return _none("ip_burst", frame)
+    t = pd.to_datetime(frame["submitted_at"][ok]).to_numpy(dtype="datetime64[s]").astype(np.int64)
+    group = pd.factorize(ip[ok])[0].astype(np.int64)
+    t = t - t.min()
+    order = np.lexsort((t, group))
+    key = (group[order] << 32) + t[order]
+    end = np.searchsorted(key, key + int(cfg.window_minutes * 60), side="right")
+    position = np.arange(len(key))
+    count = end - position
+    start = np.where(count >= cfg.min_submissions, position, -1)
+    latest = np.maximum.accumulate(start)
+    covered = (latest >= 0) & (end[np.maximum(latest, 0)] > position)
+    covered &= group[order][np.maximum(latest, 0)] == group[order]
+    hit = np.zeros(len(frame), dtype=bool)
+    rows = np.flatnonzero(ok)[order]
+    hit[rows[covered]] = True
+    detail = pd.Series("", index=frame.index, dtype=object)
+    n_in_window = count[latest[covered]]
+    detail.iloc[rows[covered]] = [f"同一IP {cfg.window_minutes:g} 分钟内提交 {n} 份" for n in n_in_window]
+    return _result("ip_burst", frame, pd.Series(hit, index=frame.index), detail)
 
 
 def knee_seconds(durations: pd.Series, quantile: float = 0.25) -> float | None:
@@ -241,7 +253,7 @@ def speeder(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Ru
     d = pd.to_numeric(frame["duration_s"], errors="coerce").astype(float)
     threshold, how = speeder_threshold(d, rules)
     hit = d.notna() & (d < threshold)
-    detail = d.map(lambda s: f"用时 {s:.0f} 秒 < 阈值 {threshold:.0f} 秒({how})" if pd.notna(s) else "")
+    detail = d[hit].map(lambda s: f"用时 {s:.0f} 秒 < 阈值 {threshold:.0f} 秒({how})")
     return _result("speeder", frame, hit, detail)
 
 
@@ -283,7 +295,9 @@ def attention(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
     fail = c.notna() & (c != SKIPPED) & (c != check.pass_code)
     if rules.attention.unanswered_fails:
         fail |= c.isna()
-    detail = c.map(lambda v: f"{check.item} 选 {'未答' if pd.isna(v) else int(v)}，应选 {check.pass_code}")
+    detail = c[fail].map(
+        lambda v: f"{check.item} 选 {'未答' if pd.isna(v) else int(v)}，应选 {check.pass_code}"
+    )
     return _result("attention", frame, fail, detail)
 
 
