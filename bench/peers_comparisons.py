@@ -12,26 +12,14 @@ noncentral-F CI. The two results are checked to agree before timing is reported.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 import pingouin as pg
 
+from bench.timing import best_of as _best_of
 from pipeline import stats
 
 DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]
-REPEATS = 3
-
-
-def _best_of(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def simulate(n_rows: int, seed: int) -> pd.DataFrame:

@@ -19,26 +19,15 @@ Before timing, each pair is checked to give the same alpha / alpha-if-deleted (t
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from bench.timing import best_of as _best_of
 from pipeline import stats
 
-REPEATS = 3
 K_ITEMS = 6
 AGREE_TOL = 1e-9
-
-
-def _best_of(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def simulate(n_rows: int, seed: int) -> pd.DataFrame:

@@ -19,26 +19,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
+from bench.timing import best_of as _best_of
 from pipeline import stats
 
 DISTRICTS = [f"d{i:02d}" for i in range(1, 9)]
 AGES = ["18-29", "30-39", "40-49", "50-59", "60-69", "70+"]
-REPEATS = 3
-
-
-def _best_of(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def simulate(n_rows: int, seed: int) -> tuple[pd.DataFrame, dict]:
