@@ -56,7 +56,10 @@ def require_columns(frame: pd.DataFrame, codebook: Codebook) -> None:
 
 def codes(frame: pd.DataFrame, item_id: str) -> pd.Series:
     """The codes of a single/matrix item as float (NaN = not answered), for vectorised comparisons."""
-    return pd.to_numeric(frame[item_id], errors="coerce").astype(float)
+    s = frame[item_id]
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index, name=s.name)
+    return pd.to_numeric(s, errors="coerce").astype(float)
 
 
 def answered(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
@@ -77,7 +80,10 @@ def answered(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
 def substantive_code(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
     """The code where it is a substantive option (not 不了解, not skipped, valid), else NaN."""
     c = codes(frame, item.id)
-    return c.where(c.isin(list(item.substantive_codes)))
+    v = c.to_numpy()
+    return pd.Series(
+        np.where(np.isin(v, list(item.substantive_codes)), v, np.nan), index=c.index, name=c.name
+    )
 
 
 def shown(frame: pd.DataFrame, rule: SkipRule) -> pd.Series:

@@ -86,10 +86,16 @@ class RuleResult:
 
 def _result(rule: str, frame: pd.DataFrame, hit: pd.Series, detail: pd.Series | str) -> RuleResult:
     hit = hit.reindex(frame.index, fill_value=False).fillna(False).astype(bool)
+    mask = hit.to_numpy()
+    out = np.full(len(frame), "", dtype=object)
     if isinstance(detail, str):
-        detail = pd.Series(detail, index=frame.index)
-    detail = detail.astype(object).reindex(frame.index).fillna("").astype(str).where(hit, "")
-    return RuleResult(rule, hit, detail)
+        out[mask] = detail
+    else:  # only the hit rows are looked at: ``detail`` may be given for those rows only
+        picked = detail.astype(object).reindex(frame.index).to_numpy()[mask]
+        out[mask] = [
+            ("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for v in picked
+        ]
+    return RuleResult(rule, hit, pd.Series(out, index=frame.index).astype(str))
 
 
 def _none(rule: str, frame: pd.DataFrame) -> RuleResult:
@@ -113,19 +119,54 @@ def respondent_scope(frame: pd.DataFrame) -> pd.Series:
     """Within what a ``respondent`` pseudonym is unique: the 问卷星 survey id (the leading digits of an export's
     file name, shared by its 按文本/按序号 twins) for online records; one scope ``paper`` for all paper entries (a
     paper id is unique across the project, so the same form entered twice in two sheets is caught); else the
-    file. 问卷星's 序号 restarts at 1 in every survey, so pseudonyms from two surveys must not be compared."""
-    files = frame["source_file"].astype("string")
+    file. 问卷星's 序号 restarts at 1 in every survey, so pseudonyms from two surveys must not be compared.
+
+    The string work runs once per distinct (file, mode), not once per record."""
+    cols = ["source_file"] + (["mode"] if "mode" in frame.columns else [])
+    group, first = _row_groups([frame[c] for c in cols])
+    distinct = frame[cols].iloc[first]
+    files = distinct["source_file"].astype("string")
     vid = files.str.extract(_VID, expand=False)
     scope = ("wjx:" + vid).fillna("file:" + files)
-    if "mode" in frame.columns:
-        scope = scope.mask(frame["mode"].astype("string") == "paper", "paper")
-    return scope.astype(str)
+    if "mode" in distinct.columns:
+        scope = scope.mask(distinct["mode"].astype("string") == "paper", "paper")
+    table = scope.astype(str).to_numpy(dtype=object)
+    return pd.Series(table[group], index=frame.index).astype(str)
+
+
+def _row_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Group id per row of the given columns taken together (missing is a value of its own), ids numbered in
+    order of first appearance, and the position of each group's first row."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        c, u = pd.factorize(col, use_na_sentinel=False)
+        key = key * (len(u) + 1) + c
+    group, _ = pd.factorize(key)
+    _, first = np.unique(group, return_index=True)
+    return group, first
+
+
+_NA_CODE = np.iinfo(np.int64).min
 
 
 def answer_signature(frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
-    """A 64-bit hash per record of every answer column (equal hashes = identical answers)."""
+    """A 64-bit hash per record of every answer column (equal hashes = identical answers).
+
+    Integer code columns are hashed as their int64 codes (missing → a sentinel no code takes), other columns
+    (fill-in text, numbers) as their factorised codes; column hashes are combined as in
+    ``pandas.util.hash_pandas_object``. No string conversion of the answers."""
     cols = [c for it in codebook.items for c in (option_columns(it) if it.type == "multiple" else [it.id])]
-    return pd.util.hash_pandas_object(frame[cols].astype("string"), index=False)
+    h = np.zeros(len(frame), dtype=np.uint64)
+    mult = np.uint64(1000003)
+    for k, c in enumerate(cols):
+        s = frame[c]
+        if pd.api.types.is_integer_dtype(s.dtype):
+            v = s.to_numpy(dtype=np.int64, na_value=_NA_CODE)
+        else:
+            v = pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
+        h = (h ^ pd.util.hash_array(v, categorize=False)) * mult
+        mult += np.uint64(82520 + 2 * (len(cols) - k))
+    return pd.Series(h, index=frame.index)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -134,35 +175,37 @@ def answer_signature(frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
 
 def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
     cfg = rules.duplicate
-    f = frame.loc[submission_order(frame)]
+    order = frame.index.get_indexer(submission_order(frame))
+    needed = ["record_id", "respondent", "source_file", "mode", "ip_key", "submitted_at"]
+    f = frame[[c for c in needed if c in frame.columns]].iloc[order]
+    rid = f["record_id"].to_numpy(dtype=object)
     parts: dict[object, list[str]] = {}
     if cfg.by_respondent:
         resp = f["respondent"].astype("string")
-        valid = resp.notna() & (resp.str.len() > 0)
-        key = (respondent_scope(f) + "|" + resp).where(valid)
-        dup = key.duplicated(keep="first") & valid
-        first = f["record_id"].groupby(key).transform("first")
-        for i in f.index[dup]:
-            parts.setdefault(i, []).append(f"同一答卷人，保留 {first[i]}")
+        valid = (resp.notna() & (resp.str.len() > 0)).to_numpy()
+        scope = respondent_scope(f)
+        group, first = _row_groups([scope, resp])
+        group = np.where(valid, group, -1)
+        dup_pos = np.flatnonzero(valid & (np.arange(len(group)) != first[np.maximum(group, 0)]))
+        for i, j in zip(f.index[dup_pos], first[group[dup_pos]], strict=True):
+            parts.setdefault(i, []).append(f"同一答卷人，保留 {rid[j]}")
     if cfg.by_ip and "ip_key" in f.columns:
         ip = f["ip_key"].astype("string")
-        valid = ip.notna() & (ip.str.len() > 0)
-        g = pd.DataFrame(
-            {
-                "ip": ip,
-                "sig": answer_signature(f, codebook),
-                "t": pd.to_datetime(f["submitted_at"]),
-                "rid": f["record_id"],
-            }
-        )[valid]
-        grouped = g.groupby(["ip", "sig"], sort=False)
-        gap = g["t"] - grouped["t"].shift()
-        prev = grouped["rid"].shift()
-        dup = gap.notna() & (gap <= pd.Timedelta(minutes=cfg.window_minutes))
-        for i in g.index[dup]:
-            parts.setdefault(i, []).append(
-                f"同一IP答案完全相同，距 {prev[i]} {gap[i].total_seconds():.0f} 秒"
-            )
+        valid = (ip.notna() & (ip.str.len() > 0)).to_numpy()
+        sig = answer_signature(frame, codebook).to_numpy()[order]
+        pos = np.flatnonzero(valid)
+        group, _ = _row_groups([ip.iloc[pos], pd.Series(sig[pos])])
+        t = pd.to_datetime(f["submitted_at"]).to_numpy(dtype="datetime64[ns]")[pos]
+        by_group = np.argsort(group, kind="stable")  # submission order kept within each (IP, answers) group
+        same = group[by_group[1:]] == group[by_group[:-1]]
+        cur, prev = by_group[1:][same], by_group[:-1][same]
+        gap = t[cur] - t[prev]
+        ok = ~np.isnat(gap) & (gap <= pd.Timedelta(minutes=cfg.window_minutes).to_timedelta64())
+        cur, prev, gap = cur[ok], prev[ok], gap[ok]
+        sort = np.argsort(cur, kind="stable")
+        labels = f.index[pos[cur[sort]]]
+        for i, p, g in zip(labels, rid[pos[prev[sort]]], gap[sort].astype(np.int64), strict=True):
+            parts.setdefault(i, []).append(f"同一IP答案完全相同，距 {p} {g / 1e9:.0f} 秒")
     hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
     return _result("duplicate", frame, hit, _join(parts, frame.index))
 
@@ -262,29 +305,35 @@ def straightline(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) 
     items = likert_matrix_items(codebook)
     if len(items) < cfg.min_items:
         return _none("straightline", frame)
-    m = pd.DataFrame(
-        {
-            it.id: codes(frame, it.id).where(lambda c, it=it: c.isin(list(it.substantive_codes)))
-            for it in items
-        }
-    )
-    n_answered = m.notna().sum(axis=1)
+    m = np.empty((len(frame), len(items)), dtype=float)
+    for k, it in enumerate(items):
+        c = codes(frame, it.id).to_numpy()
+        m[:, k] = np.where(np.isin(c, list(it.substantive_codes)), c, np.nan)
+    n_answered = (~np.isnan(m)).sum(axis=1)
     values = sorted({c for it in items for c in it.substantive_codes})
-    counts = pd.DataFrame({v: (m == v).sum(axis=1) for v in values})
-    modal = counts.idxmax(axis=1)
+    counts = np.stack([(m == v).sum(axis=1) for v in values], axis=1)
+    modal_pos = counts.argmax(axis=1)  # first of equal counts, as DataFrame.idxmax
     n_modal = counts.max(axis=1)
-    reverse = [it.id for it in items if it.reverse]
-    same = m.eq(modal, axis=0)
-    rev_same = same[reverse].any(axis=1) if reverse else pd.Series(False, index=frame.index)
-    share = n_modal / n_answered.where(n_answered > 0)
+    reverse = [k for k, it in enumerate(items) if it.reverse]
+    same = m[:, reverse] == np.asarray(values, dtype=float)[modal_pos][:, None]
+    rev_same = same.any(axis=1) if reverse else np.zeros(len(frame), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_answered > 0, n_modal / np.maximum(n_answered, 1), np.nan)
     hit = (n_modal >= cfg.min_items) & (share >= cfg.min_share - 1e-12)
     if cfg.require_reverse:
         hit &= rev_same
+    rows = np.flatnonzero(hit)
     detail = pd.Series(
-        [f"{k}/{n} 个矩阵题均选 {v}(含反向题)" for k, n, v in zip(n_modal, n_answered, modal, strict=True)],
-        index=frame.index,
+        [
+            f"{k}/{n} 个矩阵题均选 {values[v]}(含反向题)"
+            for k, n, v in zip(
+                n_modal[rows].tolist(), n_answered[rows].tolist(), modal_pos[rows].tolist(), strict=True
+            )
+        ],
+        index=frame.index[rows],
+        dtype=object,
     )
-    return _result("straightline", frame, hit, detail)
+    return _result("straightline", frame, pd.Series(hit, index=frame.index), detail)
 
 
 def attention(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
@@ -362,7 +411,9 @@ def missing(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Ru
     share = n_missing / n_required.where(n_required > 0)
     hit = share > rules.missing.max_missing_share
     detail = pd.Series(
-        [f"{k}/{n} 道实质题未答" for k, n in zip(n_missing, n_required, strict=True)], index=frame.index
+        [f"{k}/{n} 道实质题未答" for k, n in zip(n_missing[hit], n_required[hit], strict=True)],
+        index=frame.index[hit.to_numpy()],
+        dtype=object,
     )
     return _result("missing", frame, hit, detail)
 
@@ -470,8 +521,9 @@ def screen(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Scr
             excluded_by[res.hit & excluded_by.isna()] = res.rule
         else:
             flags[f"flag_{res.rule}"] = res.hit
-        for i in frame.index[res.hit]:
-            parts.setdefault(i, []).append(f"{res.rule}: {res.detail[i]}")
+        rows = np.flatnonzero(res.hit.to_numpy())
+        for i, d in zip(frame.index[rows], res.detail.to_numpy()[rows], strict=True):
+            parts.setdefault(i, []).append(f"{res.rule}: {d}")
     detail = _join(parts, frame.index, sep=" | ")
     return Screening(excluded_by, detail, pd.DataFrame(flags, index=frame.index), results, actions)
 

@@ -89,7 +89,8 @@ def check_accounting(
     n_kept = kept.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
     n_ex = exclusions.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
     bad = n_raw[n_raw != n_kept + n_ex]
-    both = set(kept["record_id"]) & set(exclusions["record_id"])
+    in_both = kept["record_id"].isin(exclusions["record_id"])
+    both = set(kept["record_id"][in_both]) if in_both.any() else set()
     if len(bad) or both or len(raw) != len(kept) + len(exclusions):
         lines = [f"{f}: 原始 {n_raw[f]} ≠ 保留 {n_kept[f]} + 剔除 {n_ex[f]}" for f in bad.index]
         if both:
