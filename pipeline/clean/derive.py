@@ -33,8 +33,18 @@ from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.config.models import Units
 
 
-def _categorical(values: pd.Series, categories: list[str]) -> pd.Series:
-    return pd.Series(pd.Categorical(values, categories=categories), index=values.index)
+def _categorical_from_codes(c: pd.Series, label_of: dict, categories: list) -> pd.Series:
+    """``pd.Categorical(c.map(label_of), categories=categories)`` without materialising a label per record: each codebook code
+    is compared once against the (float) code column and the category position written where it matches."""
+    position = {cat: k for k, cat in enumerate(categories)}
+    v = c.to_numpy(dtype=float)
+    out = np.full(len(v), -1, dtype=np.int64)
+    for code, label in label_of.items():
+        k = position.get(label, -1) if not pd.isna(label) else -1
+        if k >= 0:
+            out[v == code] = k
+    cat = pd.Categorical.from_codes(out, dtype=pd.CategoricalDtype(pd.Index(categories)))
+    return pd.Series(cat, index=c.index)
 
 
 def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units) -> pd.DataFrame:
@@ -50,16 +60,22 @@ def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units) -> pd.Da
         c = codes(frame, it.id)
         if it.options and all(o.unit for o in it.options):
             by_code = {o.code: o.unit for o in it.options}
-            out[it.variable] = _categorical(c.map(by_code), [o.unit for o in it.options])  # type: ignore[misc]
-            out[f"{it.variable}_name"] = _categorical(c.map(it.text_by_code), [o.text for o in it.options])
+            out[it.variable] = _categorical_from_codes(c, by_code, [o.unit for o in it.options])
+            out[f"{it.variable}_name"] = _categorical_from_codes(
+                c, it.text_by_code, [o.text for o in it.options]
+            )
             if it.variable == "unit":
-                unit_type = c.map(by_code).map(types)
-                out["unit_type"] = _categorical(unit_type, list(units.unit_types))
-                out["unit_type_name"] = _categorical(
-                    unit_type.map(units.unit_types), list(units.unit_types.values())
+                type_of = {code: types.get(u, np.nan) for code, u in by_code.items()}
+                out["unit_type"] = _categorical_from_codes(c, type_of, list(units.unit_types))
+                type_name_of = {
+                    code: (units.unit_types.get(t, np.nan) if not pd.isna(t) else np.nan)
+                    for code, t in type_of.items()
+                }
+                out["unit_type_name"] = _categorical_from_codes(
+                    c, type_name_of, list(units.unit_types.values())
                 )
         else:
-            out[it.variable] = _categorical(c.map(it.text_by_code), [o.text for o in it.options])
+            out[it.variable] = _categorical_from_codes(c, it.text_by_code, [o.text for o in it.options])
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -106,9 +122,9 @@ def indicator_inputs(frame: pd.DataFrame, codebook: Codebook, cfg: IndicatorRule
             values = (x.fillna(threshold - 1) >= threshold).to_numpy(dtype=np.int64)
             out[f"{name}_{it.id}"] = pd.arrays.IntegerArray(values, missing)
         if it.missing_codes:
-            c = codes(frame, it.id)
-            knows = c.isin(list(it.substantive_codes)).to_numpy()
-            unaware = c.isin(list(it.missing_codes)).to_numpy()
+            c = codes(frame, it.id).to_numpy()
+            knows = np.isin(c, list(it.substantive_codes))
+            unaware = np.isin(c, list(it.missing_codes))
             out[f"aware_{it.id}"] = pd.arrays.IntegerArray(knows.astype(np.int64), ~(knows | unaware))
     return pd.DataFrame(out, index=frame.index)
 

@@ -27,7 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.clean.casefiles import casefile_scores
 from pipeline.clean.derive import demographics, indicator_inputs, item_scores, quiz_scores, scale_scores
@@ -89,13 +92,23 @@ def check_accounting(
     n_kept = kept.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
     n_ex = exclusions.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
     bad = n_raw[n_raw != n_kept + n_ex]
-    in_both = kept["record_id"].isin(exclusions["record_id"])
+    in_both = _isin(kept["record_id"], exclusions["record_id"])
     both = set(kept["record_id"][in_both]) if in_both.any() else set()
     if len(bad) or both or len(raw) != len(kept) + len(exclusions):
         lines = [f"{f}: 原始 {n_raw[f]} ≠ 保留 {n_kept[f]} + 剔除 {n_ex[f]}" for f in bad.index]
         if both:
             lines.append(f"同时被保留和剔除的记录: {sorted(both)[:5]}")
         raise DataError(f"{instrument}: 清洗前后记录数对不上 (raw ≠ kept + excluded): " + "; ".join(lines))
+
+
+def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """``values.isin(among)`` by Arrow's hash kernel (pandas' isin on Arrow strings goes through Python objects)."""
+    try:
+        left = pa.array(values, from_pandas=True)
+        right = pa.array(among, from_pandas=True).cast(left.type)
+        return pc.is_in(left, value_set=right).to_numpy(zero_copy_only=False).astype(bool)
+    except (pa.ArrowException, TypeError, ValueError):
+        return values.isin(among).to_numpy()
 
 
 def cleaned_responses(
