@@ -54,14 +54,54 @@ def pseudonym(value: object, key: bytes) -> str:
 def pseudonym_series(values: pd.Series, key: bytes) -> pd.Series:
     """:func:`pseudonym` of every value, hashing each distinct value once (≈1 µs per distinct value)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniq = np.asarray(uniques, dtype=object)
-    texts = [_canonical(u) for u in uniq]
-    k = key[:64]
-    blake = hashlib.blake2b
-    digest = PSEUDONYM_HEX // 2
-    hashed = [blake(t.encode("utf-8"), key=k, digest_size=digest).hexdigest() if t else "" for t in texts]
-    table = np.array(hashed + [""], dtype=object)
+    texts = _canonical_many(np.asarray(uniques, dtype=object))
+    table = np.array(_hash_many(texts, key) + [""], dtype=object)
     return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+def _hash_many(texts: list[str], key: bytes) -> list[str]:
+    """:func:`pseudonym` of already canonical texts (``""`` → ``""``): one keyed prototype, copied per text."""
+    proto = hashlib.blake2b(key=key[:64], digest_size=PSEUDONYM_HEX // 2)
+    out = []
+    for t in texts:
+        if t:
+            h = proto.copy()
+            h.update(t.encode("utf-8"))
+            out.append(h.hexdigest())
+        else:
+            out.append("")
+    return out
+
+
+# Texts that are their own canonical form: ASCII letters, digits and ``.:_-`` only (nothing to strip), and not
+# integral float text like ``3.0``. Checked by Arrow in one pass; anything else goes through :func:`_canonical`.
+_PLAIN = r"^[0-9A-Za-z.:_-]+$"
+_INTEGRAL_ASCII = r"^-?[0-9]+\.0+$"
+
+
+def _canonical_many(values: np.ndarray) -> list[str]:
+    """:func:`_canonical` of each value; plain ASCII strings (the usual 序号 and IPs) pass through unchanged."""
+    plain = _plain_mask(values)
+    if plain is None:
+        return [_canonical(v) for v in values]
+    return [v if p else _canonical(v) for v, p in zip(values.tolist(), plain.tolist(), strict=True)]
+
+
+def _plain_mask(values: np.ndarray) -> np.ndarray | None:
+    """Boolean mask of the values that are plain strings (see ``_PLAIN``); None unless all values are str."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if arr.null_count:
+        return None
+    plain = pc.and_(
+        pc.match_substring_regex(arr, _PLAIN), pc.invert(pc.match_substring_regex(arr, _INTEGRAL_ASCII))
+    )
+    return plain.to_numpy(zero_copy_only=False)
 
 
 def _canonical(value: object) -> str:
@@ -149,13 +189,63 @@ def ip_parts(cell: object) -> tuple[str | None, str, str]:
     return ip, province, city
 
 
+_IP_FAST = r"^(?P<ip>[0-9A-Fa-f.:]+)(?:\((?P<place>[^()（）\n]*)\))?$"
+"""The usual ``来自IP`` cell, ``223.104.1.2(甘肃-兰州)``: an ASCII address, no spaces, an ASCII-parenthesised place.
+For such cells :func:`ip_parts` gives exactly (address, place split); Arrow (RE2) finds them in one pass."""
+
+
+def _place_parts(place: str) -> tuple[str, str]:
+    """(province, city) of a place text as :func:`ip_parts` splits it."""
+    place = place.strip()
+    parts = [p.strip() for p in re.split(r"[-－—]", place, maxsplit=1)] if place else []
+    province = parts[0] if parts and parts[0] else UNKNOWN_PLACE
+    city = parts[1] if len(parts) > 1 and parts[1] else UNKNOWN_PLACE
+    return province, city
+
+
+def _ip_table(uniques: np.ndarray, key: bytes) -> tuple[list[str], list[str], list[str]]:
+    """(ip_key, province, city) per distinct cell. Plain cells (``_IP_FAST``) are split by Arrow and their places
+    parsed once per distinct place; every other cell goes through :func:`ip_parts`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(uniques)
+    keys: list[str] = [""] * n
+    provinces: list[str] = [UNKNOWN_PLACE] * n
+    cities: list[str] = [UNKNOWN_PLACE] * n
+    fast = np.zeros(n, dtype=bool)
+    try:
+        arr = pa.array(uniques, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):
+        arr = None
+    if arr is not None and n:
+        found = pc.extract_regex(arr, _IP_FAST)
+        ip = found.field("ip")
+        ok = pc.and_(found.is_valid(), pc.invert(pc.match_substring_regex(ip, _INTEGRAL_ASCII)))
+        fast = ok.fill_null(False).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(fast)
+        if len(rows):
+            taken = found.take(pa.array(rows))
+            ips = taken.field("ip").to_pylist()
+            place_codes, places = pd.factorize(np.asarray(taken.field("place").fill_null(""), dtype=object))
+            split = [_place_parts(p) for p in places]
+            for r, k in zip(rows.tolist(), _hash_many(ips, key), strict=True):
+                keys[r] = k
+            for r, c in zip(rows.tolist(), place_codes.tolist(), strict=True):
+                provinces[r], cities[r] = split[c]
+    for r in np.flatnonzero(~fast).tolist():
+        ip, provinces[r], cities[r] = ip_parts(uniques[r])
+        keys[r] = pseudonym(ip, key) if ip else ""
+    return keys, provinces, cities
+
+
 def ip_columns(values: pd.Series, key: bytes) -> pd.DataFrame:
     """``ip_key, ip_province, ip_city`` for a ``来自IP`` column; each distinct cell is parsed once."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = [ip_parts(u) for u in uniques] + [(None, UNKNOWN_PLACE, UNKNOWN_PLACE)]  # last: NA (code -1)
-    keys = np.array([pseudonym(ip, key) if ip else "" for ip, _, _ in table], dtype=object)
-    provinces = np.array([p for _, p, _ in table], dtype=object)
-    cities = np.array([c for _, _, c in table], dtype=object)
+    k, p, c = _ip_table(np.asarray(uniques, dtype=object), key)
+    keys = np.array(k + [""], dtype=object)  # last: NA (code -1)
+    provinces = np.array(p + [UNKNOWN_PLACE], dtype=object)
+    cities = np.array(c + [UNKNOWN_PLACE], dtype=object)
     return pd.DataFrame(
         {"ip_key": keys[codes], "ip_province": provinces[codes], "ip_city": cities[codes]}, index=values.index
     ).astype(str)

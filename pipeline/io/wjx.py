@@ -220,7 +220,40 @@ def per_unique_bool(col: pd.Series, predicate) -> pd.Series:
 
 def as_text(col: pd.Series) -> pd.Series:
     """Cells as stripped strings (None for empty); integral floats as ``"3"``, not ``"3.0"``."""
-    return per_unique(col, _text_or_none)
+    codes, uniques = factorize(col)
+    plain = _plain_text_mask(uniques)
+    if plain is None:
+        values = [_text_or_none(u) for u in uniques]
+    else:
+        values = [
+            u if p and type(u) is str else _text_or_none(u)
+            for u, p in zip(uniques.tolist(), plain.tolist(), strict=True)
+        ]
+    return pd.Series(spread(codes, values, None), index=col.index, dtype=object)
+
+
+_SPACES = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x110000)) if c.isspace())
+_EDGE_SPACE = f"^[{_SPACES}]|[{_SPACES}]$"
+"""RE2 pattern of a text starting or ending with a character ``str.strip()`` removes (the exact ``isspace`` set)."""
+
+
+def _plain_text_mask(uniques: np.ndarray):
+    """Which distinct values are already their :func:`cell_text`: non-empty strings with nothing to strip (one
+    Arrow pass instead of a Python call per distinct value). None when the values are not all strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(uniques) < 1000:  # not worth the Arrow round trip
+        return None
+    try:
+        arr = pa.array(uniques, type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if arr.null_count:
+        return None
+    edge = pc.match_substring_regex(arr, _EDGE_SPACE)
+    plain = pc.and_(pc.invert(edge), pc.greater(pc.binary_length(arr), 0))
+    return plain.to_numpy(zero_copy_only=False)
 
 
 def _text_or_none(v: object) -> str | None:

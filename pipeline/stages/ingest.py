@@ -63,7 +63,7 @@ def _files(folder: Path) -> list[Path]:
 
 def _record_ids(stem: str, sheet: str, rows: pd.Index, multi_sheet: bool) -> np.ndarray:
     prefix = f"{stem}:{sheet}:" if multi_sheet else f"{stem}:"
-    return (prefix + rows.astype(str)).to_numpy(dtype=object)
+    return np.array([prefix + str(r) for r in rows.tolist()], dtype=object)
 
 
 def _with_source(frame: pd.DataFrame, path: Path, sheet: str, multi_sheet: bool) -> pd.DataFrame:
