@@ -144,7 +144,7 @@ def vote_mode(export: wjx.WjxExport, codebook: Codebook) -> str | None:
             wjx.normalize(o.text) for o in it.options
         }
         for col in cols:
-            _, uniques = wjx.factorize(export.cells[col])
+            _, uniques = export.factorized(col)
             as_text = [wjx.normalize(wjx.split_other(str(u))[0]) for u in uniques[:50]]
             n_text = sum(t in texts for t in as_text)
             n_code = sum(wjx.cell_float(u) in it.valid_codes for u in uniques[:50])
@@ -346,9 +346,18 @@ def _single_value(
     return INVALID_CODE, None
 
 
-def _decode_single(col: pd.Series, item: CodebookItem, coll: _Collector, column: str, mode: str):
+def _int64(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole-number floats (NaN = missing) as a nullable Int64 array, as ``astype("Int64")`` but without its
+    per-call safety checks (the values are codebook codes, 0/1 or sentinels: always whole numbers)."""
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+
+
+def _decode_single(
+    col: pd.Series, item: CodebookItem, coll: _Collector, column: str, mode: str, factorized=None
+):
     """Single choice / matrix row → (Int64 codes, other text), one evaluation per distinct cell."""
-    codes, uniques = wjx.factorize(col)
+    codes, uniques = factorized if factorized is not None else wjx.factorize(col)
     lookup = _option_lookup(item)
     res = [_single_value(u, item, lookup, mode) for u in uniques]
     values = wjx.spread(codes, [r[0] for r in res], np.nan, float)
@@ -356,17 +365,17 @@ def _decode_single(col: pd.Series, item: CodebookItem, coll: _Collector, column:
     bad = values == INVALID_CODE
     coll.add(item, column, col, bad, int((~np.isnan(values)).sum()))
     return (
-        pd.Series(values, index=col.index).astype("Int64"),
+        pd.Series(_int64(values), index=col.index),
         pd.Series(other, index=col.index, dtype=object),
     )
 
 
 def _decode_multi_text(
-    col: pd.Series, item: CodebookItem, coll: _Collector, column: str
+    col: pd.Series, item: CodebookItem, coll: _Collector, column: str, factorized=None
 ) -> dict[str, pd.Series]:
     """``┋``-joined choices → one 0/1 column per option: each distinct answer string is split once into a row of
     the option matrix, then rows are gathered by the factorised codes."""
-    codes, uniques = wjx.factorize(col)
+    codes, uniques = factorized if factorized is not None else wjx.factorize(col)
     opt_codes = [o.code for o in item.options]
     pos_of = {c: k for k, c in enumerate(opt_codes)}
     lookup = _option_lookup(item)
@@ -396,9 +405,7 @@ def _decode_multi_text(
     mat = umat[codes]
     answered = ~np.isnan(mat[:, 0])
     coll.add(item, column, col, uinvalid[codes], int(answered.sum()))
-    res = {
-        f"{item.id}_{c}": pd.Series(mat[:, pos], index=col.index).astype("Int64") for c, pos in pos_of.items()
-    }
+    res = {f"{item.id}_{c}": pd.Series(_int64(mat[:, pos]), index=col.index) for c, pos in pos_of.items()}
     if other_code is not None:
         res[f"{item.id}_other_text"] = pd.Series(uother[codes], index=col.index, dtype=object)
     return res
@@ -482,7 +489,14 @@ def decode_export(
             if ic is None:
                 cols[it.id] = pd.Series(pd.NA, index=idx, dtype="Int64")
                 continue
-            codes, other = _decode_single(export.cells[ic.column], it, coll, ic.column, export.mode)
+            codes, other = _decode_single(
+                export.cells[ic.column],
+                it,
+                coll,
+                ic.column,
+                export.mode,
+                export.factorized(ic.column, keep=False),
+            )
             cols[it.id] = codes
             if any(o.other for o in it.options):
                 cols[f"{it.id}_other_text"] = mask_series(other)
@@ -494,7 +508,9 @@ def decode_export(
             if ic.option_columns:
                 parts = _decode_multi_code(export, ic, coll)
             else:
-                parts = _decode_multi_text(export.cells[ic.column], it, coll, ic.column)
+                parts = _decode_multi_text(
+                    export.cells[ic.column], it, coll, ic.column, export.factorized(ic.column, keep=False)
+                )
             for name, s in parts.items():
                 cols[name] = mask_series(s) if name.endswith("_other_text") else s
         elif it.type == "number":

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError, Location
@@ -154,10 +155,20 @@ def sheet_frame(sheet: Sheet, header_row: int = 0) -> pd.DataFrame:
         header = [_cell_text(c) for c in rows[header_row]]
         body = rows[header_row + 1 :]
         width = len(header)
-        body = [list(r[:width]) + [""] * (width - len(r)) for r in body]
-        frame = pd.DataFrame(body, columns=header, dtype=object)
+        if body and width and all(len(r) == width for r in body):  # calamine's rectangular rows: no padding
+            cells = np.array(body, dtype=object)
+        else:
+            cells = np.array([list(r[:width]) + [""] * (width - len(r)) for r in body], dtype=object)
+            cells = cells.reshape(len(body), width)
+        cells[cells == ""] = None  # as DataFrame.replace({"": None}), on the whole block at once
+        frame = pd.DataFrame(cells, columns=header, dtype=object)
         frame.index = pd.RangeIndex(header_row + 2, header_row + 2 + len(frame))
-        frame = frame.replace({"": None})
+        if width and len(cells):
+            # a row with a first cell is not empty: only the others need the full check (dropna scans all)
+            maybe_empty = np.flatnonzero(pd.isna(cells[:, 0]))
+            if not pd.isna(cells[maybe_empty]).all(axis=1).any():
+                frame.index.name = "source_row"
+                return frame
     frame.index.name = "source_row"
     return frame.dropna(how="all")
 

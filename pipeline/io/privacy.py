@@ -82,8 +82,10 @@ _INTEGRAL_ASCII = r"^-?[0-9]+\.0+$"
 def _canonical_many(values: np.ndarray) -> list[str]:
     """:func:`_canonical` of each value; plain ASCII strings (the usual 序号 and IPs) pass through unchanged."""
     plain = _plain_mask(values)
-    if plain is None:
-        return [_canonical(v) for v in values]
+    if plain is None:  # e.g. 序号 read from Excel as floats 1.0, 2.0, …
+        return [
+            str(int(v)) if type(v) is float and v.is_integer() else _canonical(v) for v in values.tolist()
+        ]
     return [v if p else _canonical(v) for v, p in zip(values.tolist(), plain.tolist(), strict=True)]
 
 

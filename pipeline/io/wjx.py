@@ -156,6 +156,19 @@ class WjxExport:
     warnings: list[str] = field(default_factory=list)
     mode_source: str = "cells"
     """How the mode was decided: ``file name`` (按文本/按序号 in it) or ``cells``."""
+    _factorized: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def factorized(self, column: str, *, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`factorize` of an answer column, computed once: codebook matching looks at a column's distinct
+        values and decoding then needs them again. ``keep=False`` hands the result over and forgets it."""
+        got = self._factorized.pop(column, None)
+        if got is None:
+            got = factorize(self.cells[column])
+        if keep:
+            self._factorized[column] = got
+        return got
 
     def location(self, row: int | None = None, column: str | None = None) -> Location:
         return Location(file=self.file.name, sheet=self.sheet or None, row=row, column=column)
@@ -232,7 +245,10 @@ def as_text(col: pd.Series) -> pd.Series:
     return pd.Series(spread(codes, values, None), index=col.index, dtype=object)
 
 
-_SPACES = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x110000)) if c.isspace())
+_SPACES = (  # every character with str.isspace(), i.e. what str.strip() removes
+    r"\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}\x{1680}\x{2000}\x{2001}\x{2002}\x{2003}"
+    r"\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
 _EDGE_SPACE = f"^[{_SPACES}]|[{_SPACES}]$"
 """RE2 pattern of a text starting or ending with a character ``str.strip()`` removes (the exact ``isspace`` set)."""
 
