@@ -122,9 +122,10 @@ def _unit_lookup(config: Config) -> tuple[dict[str, str], dict[str, str], dict[s
 
 def public_analysis_frame(public: pd.DataFrame, weights: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Cleaned public responses with their raking ``weight`` and ``SI``; a new frame on a RangeIndex."""
-    missing = set(public["record_id"]) - set(weights["record_id"])
-    if missing:
-        raise DataError(f"03_weight/public_weights.parquet: {len(missing)} record_id(s) have no weight")
+    unweighted = ~public["record_id"].isin(weights["record_id"]).to_numpy()
+    if unweighted.any():
+        missing = public.loc[unweighted, "record_id"].nunique()
+        raise DataError(f"03_weight/public_weights.parquet: {missing} record_id(s) have no weight")
     frame = public.reset_index(drop=True).merge(weights[["record_id", "weight"]], on="record_id", how="left")
     q = config.public
     frame[SI] = satisfaction_index(frame, [s.id for s in q.scales], min_share=q.min_answered_share)
@@ -158,6 +159,22 @@ def casefile_analysis_frame(casefiles: pd.DataFrame, config: Config) -> pd.DataF
     frame["grade"] = frame["grade"].astype(object).where(frame["grade"].notna(), None)
     frame["veto"] = frame["veto"].map({True: "一票否决", False: "无否决"})
     return frame
+
+
+def input_columns(config: Config, instrument: str) -> list[str]:
+    """The ``02_clean`` columns :func:`comparison_tables` uses from ``public`` or ``staff`` (the stage reads only
+    these; the others would only cost memory at a million rows). Optional ones may be absent from a table."""
+    if instrument == "public":  # plus the raking variables of the design
+        q, groupings, outcomes = config.public, PUBLIC_GROUPINGS, [*PUBLIC_DIRECT, *PUBLIC_CATEGORICAL]
+        keys = [c for key in config.population.rake_on for c in ([key] if isinstance(key, str) else key)]
+    elif instrument == "staff":  # plus the unit code (district and unit-vs-peers come from it)
+        q, groupings, outcomes = config.staff, STAFF_GROUPINGS, [*STAFF_DIRECT, *STAFF_CATEGORICAL]
+        keys = ["unit"]
+    else:
+        raise DataError(f"input_columns(): instrument must be 'public' or 'staff', got {instrument!r}")
+    scales = [s.id for s in q.scales]
+    columns = ["record_id", *keys, *groupings, *scales, *outcomes, *indicator_items(config, instrument)]
+    return list(dict.fromkeys(columns))
 
 
 def public_design(frame: pd.DataFrame, config: Config) -> stats.SurveyDesign:

@@ -17,10 +17,12 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline import paths
 from pipeline.errors import DataError
@@ -43,7 +45,9 @@ def _run_hint(command: str, out: str | Path) -> str:
     return f"`fazhi-eval {command}{extra}`"
 
 
-def table(stage: str, table: str, *, out: str | Path = paths.DEFAULT_OUT) -> pd.DataFrame:
+def table(
+    stage: str, table: str, *, out: str | Path = paths.DEFAULT_OUT, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """One table written by a stage: ``<out>/NN_<stage>/<table>.parquet``.
 
     Parameters
@@ -55,6 +59,9 @@ def table(stage: str, table: str, *, out: str | Path = paths.DEFAULT_OUT) -> pd.
         Table name without ``.parquet`` (see ``docs/DATA_CONTRACT.md`` or :func:`tables`).
     out : str or Path
         The output folder of the run (default ``output``).
+    columns : sequence of str, optional
+        Read only these columns (in the table's order); names the table does not have are skipped, so a
+        caller may ask for optional columns. Default: all columns.
 
     Raises
     ------
@@ -71,7 +78,10 @@ def table(stage: str, table: str, *, out: str | Path = paths.DEFAULT_OUT) -> pd.
             f"找不到 {path}：请先运行 {_run_hint(stage, out)} "
             f"(stage '{stage}' has not produced '{table}' yet{also})"
         )
-    return pd.read_parquet(path)
+    if columns is not None:
+        wanted = set(columns)
+        columns = [c for c in pq.read_schema(path).names if c in wanted]
+    return pd.read_parquet(path, columns=columns)
 
 
 def tables(stage: str, *, out: str | Path = paths.DEFAULT_OUT) -> list[str]:

@@ -41,9 +41,12 @@ class StageContext:
     def stage_dir(self, stage: str) -> Path:
         return paths.stage_dir(self.out, stage)
 
-    def read_table(self, stage: str, table: str) -> pd.DataFrame:
-        """A table written by an earlier stage; a clear error if that stage has not run (:func:`results.table`)."""
-        return results.table(stage, table, out=self.out)
+    def read_table(self, stage: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A table written by an earlier stage; a clear error if that stage has not run (:func:`results.table`).
+
+        ``columns``: read only these (names the table lacks are skipped); default all.
+        """
+        return results.table(stage, table, out=self.out, columns=columns)
 
     def has_table(self, stage: str, table: str) -> bool:
         return paths.table_path(self.out, stage, table).exists()

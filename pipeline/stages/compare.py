@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.comparison_tables import MIN_N, SMALL_N, comparison_tables
+from pipeline.comparison_tables import MIN_N, SMALL_N, comparison_tables, input_columns
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "compare"
@@ -36,9 +36,9 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         ctx.read_table("clean", "casefiles") if ctx.has_table("clean", "casefiles") else pd.DataFrame()
     )
     tables = comparison_tables(
-        ctx.read_table("clean", "public"),
-        ctx.read_table("weight", "public_weights"),
-        ctx.read_table("clean", "staff"),
+        ctx.read_table("clean", "public", columns=input_columns(ctx.config, "public")),
+        ctx.read_table("weight", "public_weights", columns=["record_id", "weight"]),
+        ctx.read_table("clean", "staff", columns=input_columns(ctx.config, "staff")),
         casefiles,
         ctx.config,
         small_n=int(ctx.options.get("compare_small_n", SMALL_N)),
