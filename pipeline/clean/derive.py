@@ -88,14 +88,20 @@ def oriented_code(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
     return x
 
 
-def item_scores(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """``<item>_score`` (0–100) for every scored item (see :func:`pipeline.clean.items.scored_items`)."""
+def item_scores(
+    frame: pd.DataFrame, codebook: Codebook, oriented: dict[str, pd.Series] | None = None
+) -> pd.DataFrame:
+    """``<item>_score`` (0–100) for every scored item (see :func:`pipeline.clean.items.scored_items`).
+    ``oriented``: :func:`oriented_code` per item id when already computed."""
     score_map = {float(k): float(v) for k, v in codebook.questionnaire.score_map.items()}
-    return pd.DataFrame(
-        {f"{it.id}_score": oriented_code(frame, it).map(score_map) for it in scored_items(codebook)},
-        index=frame.index,
-        dtype=float,
-    )
+    out = {}
+    for it in scored_items(codebook):
+        x = (oriented[it.id] if oriented is not None else oriented_code(frame, it)).to_numpy(dtype=float)
+        score = np.full(len(x), np.nan)
+        for code, value in score_map.items():  # as Series.map(score_map): codes not in the map give NaN
+            score[x == code] = value
+        out[f"{it.id}_score"] = score
+    return pd.DataFrame(out, index=frame.index, dtype=float)
 
 
 def scale_scores(scores: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
@@ -109,17 +115,20 @@ def scale_scores(scores: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return pd.DataFrame(out, index=scores.index, dtype=float)
 
 
-def indicator_inputs(frame: pd.DataFrame, codebook: Codebook, cfg: IndicatorRules) -> pd.DataFrame:
-    """``satisfied_<item>``, ``basic_satisfied_<item>`` and ``aware_<item>`` (nullable Int64 0/1)."""
+def indicator_inputs(
+    frame: pd.DataFrame, codebook: Codebook, cfg: IndicatorRules, oriented: dict[str, pd.Series] | None = None
+) -> pd.DataFrame:
+    """``satisfied_<item>``, ``basic_satisfied_<item>`` and ``aware_<item>`` (nullable Int64 0/1).
+    ``oriented``: :func:`oriented_code` per item id when already computed."""
     out = {}
     for it in scored_items(codebook):
-        x = oriented_code(frame, it)
+        x = (oriented[it.id] if oriented is not None else oriented_code(frame, it)).to_numpy(dtype=float)
+        missing = np.isnan(x)
         for name, threshold in (
             ("satisfied", cfg.satisfied_min_code),
             ("basic_satisfied", cfg.basic_satisfied_min_code),
         ):
-            missing = x.isna().to_numpy()
-            values = (x.fillna(threshold - 1) >= threshold).to_numpy(dtype=np.int64)
+            values = (np.where(missing, threshold - 1, x) >= threshold).astype(np.int64)
             out[f"{name}_{it.id}"] = pd.arrays.IntegerArray(values, missing)
         if it.missing_codes:
             c = codes(frame, it.id).to_numpy()

@@ -178,7 +178,7 @@ def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
     order = frame.index.get_indexer(submission_order(frame))
     needed = ["record_id", "respondent", "source_file", "mode", "ip_key", "submitted_at"]
     f = frame[[c for c in needed if c in frame.columns]].iloc[order]
-    rid = f["record_id"].to_numpy(dtype=object)
+    rid = f["record_id"]
     parts: dict[object, list[str]] = {}
     if cfg.by_respondent:
         resp = f["respondent"].astype("string")
@@ -187,8 +187,9 @@ def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
         group, first = _row_groups([scope, resp])
         group = np.where(valid, group, -1)
         dup_pos = np.flatnonzero(valid & (np.arange(len(group)) != first[np.maximum(group, 0)]))
-        for i, j in zip(f.index[dup_pos], first[group[dup_pos]], strict=True):
-            parts.setdefault(i, []).append(f"同一答卷人，保留 {rid[j]}")
+        kept_rid = rid.iloc[first[group[dup_pos]]].tolist()
+        for i, r in zip(f.index[dup_pos], kept_rid, strict=True):
+            parts.setdefault(i, []).append(f"同一答卷人，保留 {r}")
     if cfg.by_ip and "ip_key" in f.columns:
         ip = f["ip_key"].astype("string")
         valid = (ip.notna() & (ip.str.len() > 0)).to_numpy()
@@ -204,7 +205,8 @@ def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> 
         cur, prev, gap = cur[ok], prev[ok], gap[ok]
         sort = np.argsort(cur, kind="stable")
         labels = f.index[pos[cur[sort]]]
-        for i, p, g in zip(labels, rid[pos[prev[sort]]], gap[sort].astype(np.int64), strict=True):
+        prev_rid = rid.iloc[pos[prev[sort]]].tolist()
+        for i, p, g in zip(labels, prev_rid, gap[sort].astype(np.int64), strict=True):
             parts.setdefault(i, []).append(f"同一IP答案完全相同，距 {p} {g / 1e9:.0f} 秒")
     hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
     return _result("duplicate", frame, hit, _join(parts, frame.index))
@@ -356,30 +358,40 @@ def _exclusive_codes(options: tuple[Option, ...]) -> list[int]:
 
 def invalid_code(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
     parts: dict[object, list[str]] = {}
+    index = frame.index
     for it in codebook.items:
         if it.type in CODED_TYPES:
-            c = codes(frame, it.id)
-            raw_bad = frame[it.id].notna() & c.isna()  # not numeric at all
-            bad = raw_bad | (c.notna() & (c != SKIPPED) & ~c.isin(list(it.valid_codes)))
-            for i in frame.index[bad]:
+            c = codes(frame, it.id).to_numpy()
+            answered_code = ~np.isnan(c)
+            bad = answered_code & (c != SKIPPED) & ~np.isin(c, list(it.valid_codes))
+            if not pd.api.types.is_numeric_dtype(frame[it.id].dtype):
+                bad |= frame[it.id].notna().to_numpy() & ~answered_code  # not numeric at all
+            for r in np.flatnonzero(bad).tolist():
+                i = index[r]
                 v = frame.at[i, it.id]
-                parts.setdefault(i, []).append(f"{it.id}={v}" + ("(无法匹配选项)" if c[i] == INVALID else ""))
+                parts.setdefault(i, []).append(f"{it.id}={v}" + ("(无法匹配选项)" if c[r] == INVALID else ""))
         elif it.type == "multiple":
             cols = option_columns(it)
-            block = frame[cols].apply(pd.to_numeric, errors="coerce")
-            bad = ((block.notna() & ~block.isin([0, 1, SKIPPED])) | (frame[cols].notna() & block.isna())).any(
-                axis=1
-            )
-            for i in frame.index[bad]:
-                parts.setdefault(i, []).append(f"{it.id} 选项列不是 0/1")
+            block = np.column_stack([codes(frame, col).to_numpy() for col in cols])
+            missing = np.isnan(block)
+            bad = ~missing & ~np.isin(block, [0, 1, SKIPPED])
+            not_numeric = [
+                k for k, col in enumerate(cols) if not pd.api.types.is_numeric_dtype(frame[col].dtype)
+            ]
+            for k in not_numeric:
+                bad[:, k] |= frame[cols[k]].notna().to_numpy() & missing[:, k]
+            for r in np.flatnonzero(bad.any(axis=1)).tolist():
+                parts.setdefault(index[r], []).append(f"{it.id} 选项列不是 0/1")
             n_chosen = (block == 1).sum(axis=1)
             if it.max_choices is not None:
-                for i in frame.index[n_chosen > it.max_choices]:
-                    parts.setdefault(i, []).append(f"{it.id} 选了 {n_chosen[i]} 项(最多 {it.max_choices})")
+                for r in np.flatnonzero(n_chosen > it.max_choices).tolist():
+                    parts.setdefault(index[r], []).append(
+                        f"{it.id} 选了 {n_chosen[r]} 项(最多 {it.max_choices})"
+                    )
             for code in _exclusive_codes(it.options):
-                clash = (block[f"{it.id}_{code}"] == 1) & (n_chosen > 1)
-                for i in frame.index[clash]:
-                    parts.setdefault(i, []).append(f"{it.id} 互斥选项 {code} 与其他选项同选")
+                clash = (block[:, cols.index(f"{it.id}_{code}")] == 1) & (n_chosen > 1)
+                for r in np.flatnonzero(clash).tolist():
+                    parts.setdefault(index[r], []).append(f"{it.id} 互斥选项 {code} 与其他选项同选")
     hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
     return _result("invalid_code", frame, hit, _join(parts, frame.index, sep="，"))
 

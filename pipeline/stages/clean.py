@@ -33,9 +33,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.clean.casefiles import casefile_scores
-from pipeline.clean.derive import demographics, indicator_inputs, item_scores, quiz_scores, scale_scores
+from pipeline.clean.derive import (
+    demographics,
+    indicator_inputs,
+    item_scores,
+    oriented_code,
+    quiz_scores,
+    scale_scores,
+)
 from pipeline.clean.flow import flow_table
-from pipeline.clean.items import require_columns
+from pipeline.clean.items import require_columns, scored_items
 from pipeline.clean.rules import Screening, exclusions_table, screen
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
@@ -73,12 +80,13 @@ def derived_variables(
     frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
 ) -> pd.DataFrame:
     """All derived columns of one response table (see :mod:`pipeline.clean.derive`)."""
-    scores = item_scores(frame, codebook)
+    oriented = {it.id: oriented_code(frame, it) for it in scored_items(codebook)}  # shared by the two below
+    scores = item_scores(frame, codebook, oriented)
     parts = [
         demographics(frame, codebook, units),
         scores,
         scale_scores(scores, codebook),
-        indicator_inputs(frame, codebook, rules.indicators),
+        indicator_inputs(frame, codebook, rules.indicators, oriented),
         quiz_scores(frame, codebook),
     ]
     return pd.concat(parts, axis=1)
