@@ -37,9 +37,13 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     n_boot = int(ctx.options.get("n_boot", rt.DEFAULT_N_BOOT))
     rel, items, flags, validity, loadings = [], [], [], [], []
     for instrument in INSTRUMENTS:
-        responses = ctx.read_table("clean", instrument)
-        weights = ctx.read_table("weight", f"{instrument}_weights")
         codebook = ctx.config.codebook(instrument)
+        # only the scale items (and the id the weights join on): the other columns would only cost memory
+        scale_items = [i for s in codebook.questionnaire.scales for i in s.items]
+        responses = ctx.read_table(
+            "clean", instrument, columns=list(dict.fromkeys(["record_id", *scale_items]))
+        )
+        weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
         res = rt.scale_reliability(responses, codebook, weights, seed=ctx.seed, n_boot=n_boot)
         v, lo = rt.construct_validity(responses, codebook)
         rel.append(res.reliability)
