@@ -381,12 +381,12 @@ def unit_peer_comparisons(
     parts = []
     pub_dvs = _present(public, [s.id for s in config.public.scales] + [SI, "P25_score"])
     pub_dvs += _present(public, indicator_items(config, "public"))
-    peer = public["district"].astype(object)
+    in_peer_group = public["district"].notna().to_numpy()
     for dv in pub_dvs:
         t = stats.unit_vs_rest(public, dv=dv, unit="district", design=design, **opts)
         parts.append(_peer_rows(t, "public", config, alpha))
     pub = pd.concat(parts, ignore_index=True)
-    sd = {dv: _weighted_sd(design, dv, peer.notna().to_numpy()) for dv in pub_dvs}
+    sd = {dv: _weighted_sd(design, dv, in_peer_group) for dv in pub_dvs}
     _standardize(pub, sd, pub["estimate"].notna())
     parts = [pub]
     staff_dvs = _present(staff, [s.id for s in config.staff.scales] + [SI, *STAFF_DIRECT])

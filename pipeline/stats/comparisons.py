@@ -788,6 +788,31 @@ def _excluded_reason(labels, min_n: int) -> str:
     return f"已排除样本量不足{min_n}的组：{'、'.join(map(str, labels))}"
 
 
+def _kruskal_h(values: np.ndarray, group: np.ndarray, k: int) -> float:
+    """Tie-corrected Kruskal–Wallis H of ``values`` in groups ``group`` (0..k−1), as ``scipy.stats.kruskal``.
+
+    Bit-for-bit scipy's arithmetic (same midranks, rank sums, tie array and formula order) without sorting the
+    data: the distinct values are found by hashing and only they are sorted; each row's midrank comes from the
+    counts of the smaller values. Rank sums are sums of half-integers below 2**52, so exact in any order.
+    """
+    codes, uniques = pd.factorize(values)
+    order = np.argsort(uniques, kind="stable")
+    counts = np.bincount(codes, minlength=len(uniques))[order]
+    starts = np.cumsum(counts) - counts  # 0-based position of each distinct value's first copy when sorted
+    midrank = np.empty(len(uniques))
+    midrank[order] = (starts + 1).astype(float) + (counts.astype(float) - 1) / 2
+    rank_sums = np.bincount(group, weights=midrank[codes], minlength=k)
+    n = [int(c) for c in np.bincount(group, minlength=k)]
+    totaln = sum(n)
+    t = np.zeros(totaln)
+    t[starts] = counts
+    ties = 1 - np.sum(t**3 - t, axis=-1) / (totaln**3 - totaln)
+    ssbn = sum(rank_sums[i] ** 2 / n[i] for i in range(k))
+    h = 12.0 / (totaln * (totaln + 1)) * ssbn - 3 * (totaln + 1)
+    h /= ties
+    return float(h)
+
+
 def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level) -> list[dict]:
     g = _groups(data, dv, by)
     family = f"{dv} ~ {by}"
@@ -841,14 +866,17 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level) -> lis
              n=n_total, flag=omni_flag, reason=omni_reason)
     )  # fmt: skip
     kept_codes = np.flatnonzero(keep)
-    in_kept = np.isin(g.codes, kept_codes)
-    parts = [g.values[g.codes == c] for c in kept_codes]
-    if np.ptp(g.values[in_kept]) > 0:
-        h = float(st.kruskal(*parts).statistic)
+    remap = np.full(len(g.labels), -1)
+    remap[kept_codes] = np.arange(len(kept_codes))
+    kept_group = remap[g.codes]
+    in_kept = kept_group >= 0
+    kept_values = g.values[in_kept]
+    if np.ptp(kept_values) > 0:
+        h = _kruskal_h(kept_values, kept_group[in_kept], len(kept_codes))
         eps = epsilon_squared_from_h(h, n_total)
         rows.append(
-            _row(**base, test="kruskal", contrast="all", statistic=h, df1=float(len(parts) - 1),
-                 p=float(st.chi2.sf(h, len(parts) - 1)), effect_name="epsilon_squared", effect=eps.estimate,
+            _row(**base, test="kruskal", contrast="all", statistic=h, df1=float(len(kept_codes) - 1),
+                 p=float(st.chi2.sf(h, len(kept_codes) - 1)), effect_name="epsilon_squared", effect=eps.estimate,
                  n=n_total, flag=omni_flag, reason=omni_reason)
         )  # fmt: skip
     gh = _games_howell_table(labels, n, mean, var, m2, confidence_level, effect=True)
