@@ -88,6 +88,22 @@ def oriented_code(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
     return x
 
 
+def _lookup(x: np.ndarray, table: dict[float, float]) -> np.ndarray:
+    """``Series(x).map(table)`` for float codes (NaN where the code is not a key), as one array lookup when the
+    keys are small whole numbers."""
+    keys = list(table)
+    if keys and all(float(k).is_integer() and 0 <= k < 1000 for k in keys):
+        lut = np.full(int(max(keys)) + 2, np.nan)  # last slot: any code that is not a key
+        for k, v in table.items():
+            lut[int(k)] = v
+        ok = (x >= 0) & (x <= max(keys)) & (x == np.floor(x))  # NaN compares False
+        return lut[np.where(ok, x, len(lut) - 1).astype(np.int64)]
+    out = np.full(len(x), np.nan)
+    for k, v in table.items():
+        out[x == k] = v
+    return out
+
+
 def item_scores(
     frame: pd.DataFrame, codebook: Codebook, oriented: dict[str, pd.Series] | None = None
 ) -> pd.DataFrame:
@@ -97,10 +113,7 @@ def item_scores(
     out = {}
     for it in scored_items(codebook):
         x = (oriented[it.id] if oriented is not None else oriented_code(frame, it)).to_numpy(dtype=float)
-        score = np.full(len(x), np.nan)
-        for code, value in score_map.items():  # as Series.map(score_map): codes not in the map give NaN
-            score[x == code] = value
-        out[f"{it.id}_score"] = score
+        out[f"{it.id}_score"] = _lookup(x, score_map)
     return pd.DataFrame(out, index=frame.index, dtype=float)
 
 

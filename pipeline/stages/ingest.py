@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline import paths
 from pipeline.config import Codebook, Config
@@ -61,9 +63,12 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if is_table_file(p)) if folder.is_dir() else []
 
 
-def _record_ids(stem: str, sheet: str, rows: pd.Index, multi_sheet: bool) -> np.ndarray:
+def _record_ids(stem: str, sheet: str, rows: pd.Index, multi_sheet: bool) -> pd.Series:
+    """``stem:row`` (``stem:sheet:row`` for multi-sheet files), built by Arrow in one pass, as a str column."""
     prefix = f"{stem}:{sheet}:" if multi_sheet else f"{stem}:"
-    return np.array([prefix + str(r) for r in rows.tolist()], dtype=object)
+    numbers = pa.array(rows.to_numpy(dtype=np.int64)).cast(pa.string())
+    ids = pc.binary_join_element_wise(prefix, numbers, "")
+    return pd.Series(pd.array(ids, dtype=pd.StringDtype(na_value=np.nan)), index=rows)
 
 
 def _with_source(frame: pd.DataFrame, path: Path, sheet: str, multi_sheet: bool) -> pd.DataFrame:
