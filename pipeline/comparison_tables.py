@@ -122,11 +122,13 @@ def _unit_lookup(config: Config) -> tuple[dict[str, str], dict[str, str], dict[s
 
 def public_analysis_frame(public: pd.DataFrame, weights: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Cleaned public responses with their raking ``weight`` and ``SI``; a new frame on a RangeIndex."""
-    unweighted = ~public["record_id"].isin(weights["record_id"]).to_numpy()
+    frame = public.reset_index(drop=True).merge(
+        weights[["record_id", "weight"]], on="record_id", how="left", indicator="_has_weight"
+    )
+    unweighted = (frame.pop("_has_weight") == "left_only").to_numpy()
     if unweighted.any():
-        missing = public.loc[unweighted, "record_id"].nunique()
+        missing = frame.loc[unweighted, "record_id"].nunique()
         raise DataError(f"03_weight/public_weights.parquet: {missing} record_id(s) have no weight")
-    frame = public.reset_index(drop=True).merge(weights[["record_id", "weight"]], on="record_id", how="left")
     q = config.public
     frame[SI] = satisfaction_index(frame, [s.id for s in q.scales], min_share=q.min_answered_share)
     for col in PUBLIC_GROUPINGS:
@@ -198,14 +200,17 @@ def _present(frame: pd.DataFrame, columns) -> list[str]:
 
 def _two_group_rows(frame: pd.DataFrame, dv: str, by: str, min_n: int, small_n: int) -> list[dict]:
     """Welch's t and Mann–Whitney rows for a family with exactly two groups of n ≥ ``min_n``."""
-    data = frame[[dv, by]].dropna()
-    counts = data.groupby(by, observed=True)[dv].size()
-    kept = sorted(counts.index[counts >= min_n])
+    values = frame[dv].to_numpy(dtype=float, na_value=np.nan)
+    codes, labels = pd.factorize(frame[by])
+    keep = (codes >= 0) & ~np.isnan(values)
+    counts = np.bincount(codes[keep], minlength=len(labels))
+    kept = sorted(labels[counts >= min_n])
     if len(kept) != 2:
         return []
     a, b = kept
-    x = data.loc[data[by] == a, dv].to_numpy(dtype=float)
-    y = data.loc[data[by] == b, dv].to_numpy(dtype=float)
+    code_of = {label: i for i, label in enumerate(labels)}
+    x = values[keep & (codes == code_of[a])]
+    y = values[keep & (codes == code_of[b])]
     if np.ptp(np.concatenate([x, y])) == 0:
         return []
     small = min(len(x), len(y)) < small_n
