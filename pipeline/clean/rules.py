@@ -307,18 +307,25 @@ def straightline(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) 
     items = likert_matrix_items(codebook)
     if len(items) < cfg.min_items:
         return _none("straightline", frame)
-    m = np.empty((len(frame), len(items)), dtype=float)
-    for k, it in enumerate(items):
-        c = codes(frame, it.id).to_numpy()
-        m[:, k] = np.where(np.isin(c, list(it.substantive_codes)), c, np.nan)
-    n_answered = (~np.isnan(m)).sum(axis=1)
     values = sorted({c for it in items for c in it.substantive_codes})
-    counts = np.stack([(m == v).sum(axis=1) for v in values], axis=1)
-    modal_pos = counts.argmax(axis=1)  # first of equal counts, as DataFrame.idxmax
-    n_modal = counts.max(axis=1)
-    reverse = [k for k, it in enumerate(items) if it.reverse]
-    same = m[:, reverse] == np.asarray(values, dtype=float)[modal_pos][:, None]
-    rev_same = same.any(axis=1) if reverse else np.zeros(len(frame), dtype=bool)
+    reverse_codes = []  # substantive codes of the reverse-worded rows (no n × items matrix is built)
+    n_answered = np.zeros(len(frame), dtype=np.int64)
+    counts = [np.zeros(len(frame), dtype=np.int64) for _ in values]
+    for it in items:
+        c = codes(frame, it.id).to_numpy()
+        c = np.where(np.isin(c, list(it.substantive_codes)), c, np.nan)
+        if it.reverse:
+            reverse_codes.append(c)
+        n_answered += ~np.isnan(c)
+        for count, v in zip(counts, values, strict=True):
+            count += c == v
+    stacked = np.stack(counts, axis=1)
+    modal_pos = stacked.argmax(axis=1)  # first of equal counts, as DataFrame.idxmax
+    n_modal = stacked.max(axis=1)
+    modal = np.asarray(values, dtype=float)[modal_pos]
+    rev_same = np.zeros(len(frame), dtype=bool)
+    for c in reverse_codes:
+        rev_same |= c == modal
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n_answered > 0, n_modal / np.maximum(n_answered, 1), np.nan)
     hit = (n_modal >= cfg.min_items) & (share >= cfg.min_share - 1e-12)

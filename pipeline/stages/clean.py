@@ -132,13 +132,15 @@ def cleaned_responses(
     base = frame.drop(columns=[c for c in DROPPED_COLUMNS if c in frame.columns])
     for col in free_text_columns(base, codebook):
         base[col] = mask_series(base[col])
-    derived = derived_variables(frame, codebook, units, rules)
+    # derived variables are row-wise: computed for the kept records only (less work, and no full-size copy)
+    derived = derived_variables(frame.loc[kept_mask], codebook, units, rules)
     clash = sorted((set(derived.columns) | set(screening.flags.columns)) & set(base.columns))
     if clash:
         raise DataError(
             f"{instrument}: 派生变量与输入列重名 (derived names clash with ingest columns): {clash}"
         )
-    kept = pd.concat([base, screening.flags, derived], axis=1).loc[kept_mask].reset_index(drop=True)
+    kept = pd.concat([base.loc[kept_mask], screening.flags.loc[kept_mask], derived], axis=1)
+    kept = kept.reset_index(drop=True)
     check_accounting(frame, kept, exclusions, instrument)
     return CleanResult(kept, exclusions, flow_table(screening, instrument), screening)
 
@@ -166,6 +168,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         exclusions.append(result.exclusions)
         flows.append(result.flow)
         summary[instrument] = _summary(result)
+        del result  # the kept table is written: free it before the next instrument is read (peak memory)
     write_table(pd.concat(exclusions, ignore_index=True), dest, "exclusions")
     write_table(pd.concat(flows, ignore_index=True), dest, "flow")
     if ctx.has_table("ingest", "casefile_reviews"):
