@@ -250,11 +250,24 @@ def _ip_table(uniques: np.ndarray, key: bytes) -> tuple[list[str], list[str], li
 
 def ip_columns(values: pd.Series, key: bytes) -> pd.DataFrame:
     """``ip_key, ip_province, ip_city`` for a ``来自IP`` column; each distinct cell is parsed once."""
+    import pyarrow as pa
+
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     k, p, c = _ip_table(np.asarray(uniques, dtype=object), key)
-    keys = np.array(k + [""], dtype=object)  # last: NA (code -1)
-    provinces = np.array(p + [UNKNOWN_PLACE], dtype=object)
-    cities = np.array(c + [UNKNOWN_PLACE], dtype=object)
+    codes = np.where(codes < 0, len(k), codes)  # last: NA (code -1)
+    take = pa.array(codes)
+    dtype = pd.StringDtype(na_value=np.nan)  # what ``.astype(str)`` gives
+
+    def column(table: list[str], na: str) -> pd.Series:  # spread by Arrow: no object array per record
+        return pd.Series(
+            pd.array(pa.array(table + [na], type=pa.string()).take(take), dtype=dtype), index=values.index
+        )
+
     return pd.DataFrame(
-        {"ip_key": keys[codes], "ip_province": provinces[codes], "ip_city": cities[codes]}, index=values.index
-    ).astype(str)
+        {
+            "ip_key": column(k, ""),
+            "ip_province": column(p, UNKNOWN_PLACE),
+            "ip_city": column(c, UNKNOWN_PLACE),
+        },
+        index=values.index,
+    )
