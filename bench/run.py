@@ -25,7 +25,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "output" / "bench"
-SAMPLE_PUBLIC_ROWS = 2878  # public 问卷星 rows the simulator writes at --scale 1 (sizes are turned into scales)
+# public 问卷星 rows the simulator writes at --scale 1 (benchmark sizes are turned into scales with it)
+SAMPLE_PUBLIC_ROWS = 2878
 SCALING_STAGES = ("ingest", "clean", "weight", "reliability", "compare")
 PEER_MODULES = (
     "bench.peers_weighting",
