@@ -141,9 +141,17 @@ def rake_diagnostics(result: stats.RakeResult) -> pd.DataFrame:
     )
 
 
+def _raking_columns(config: Config) -> list[str]:
+    names: list[str] = ["record_id", "district"]
+    for wanted in config.population.rake_on:
+        names.extend(wanted if isinstance(wanted, list) else [wanted])
+    return list(dict.fromkeys(names))
+
+
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
-    public = ctx.read_table("clean", "public")
-    staff = ctx.read_table("clean", "staff")
+    # only the columns weighting needs: a million cleaned rows carry ~180 columns
+    public = ctx.read_table("clean", "public", columns=_raking_columns(ctx.config))
+    staff = ctx.read_table("clean", "staff", columns=["record_id", "unit"])
     if public.empty:
         raise DataError("02_clean/public.parquet 没有有效样本 (no valid public responses to weight)")
     pw, rake = public_weights(public, ctx.config)
