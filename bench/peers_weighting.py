@@ -87,6 +87,39 @@ def _r_svyby(frame: pd.DataFrame, weights: np.ndarray) -> float | None:
         return float(out.stdout.strip().splitlines()[-1])
 
 
+def _r_rake(frame: pd.DataFrame, shares: dict) -> tuple[float, float] | None:
+    """(best of 3 seconds of R ``survey::rake`` to the same margins, its max relative margin error)."""
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "d.csv")
+        frame[list(shares)].to_csv(data, index=False)
+        pops = []
+        for col, spec in shares.items():
+            pop = os.path.join(tmp, f"{col}.csv")
+            pd.DataFrame({col: list(spec), "Freq": [v * len(frame) for v in spec.values()]}).to_csv(
+                pop, index=False
+            )
+            pops.append(pop)
+        script = (
+            "suppressPackageStartupMessages(library(survey)); a <- commandArgs(TRUE);"
+            "d <- read.csv(a[1], stringsAsFactors=TRUE); des <- svydesign(ids=~1, weights=~1, data=d);"
+            "cols <- c('district','gender','age_group'); pops <- lapply(a[2:4], read.csv);"
+            "f <- lapply(cols, function(x) as.formula(paste0('~', x))); t <- c();"
+            "for (i in 1:3) { t0 <- proc.time()[['elapsed']];"
+            "r <- rake(des, f, pops, control=list(maxit=1000, epsilon=1e-10, verbose=FALSE));"
+            "t <- c(t, proc.time()[['elapsed']] - t0) }; w <- weights(r); e <- 0;"
+            "for (j in 1:3) { got <- tapply(w, d[[cols[j]]], sum); p <- pops[[j]];"
+            "e <- max(e, max(abs(got[as.character(p[[1]])] - p$Freq) / p$Freq)) };"
+            "cat(min(t), e)"
+        )
+        out = subprocess.run(
+            ["Rscript", "-e", script, data, *pops], capture_output=True, text=True, check=True
+        )
+        seconds, error = out.stdout.strip().splitlines()[-1].split()
+        return float(seconds), float(error)
+
+
 def run(n_rows: int = 1_000_000, seed: int = 0) -> list[dict]:
     """Time our raking and domain means against peers; returns one record per comparison."""
     frame, shares = simulate(n_rows, seed)
@@ -106,6 +139,21 @@ def run(n_rows: int = 1_000_000, seed: int = 0) -> list[dict]:
             "ratio": peer_s / ours_s,
         }
     )
+
+    r_rake = _r_rake(frame, shares)
+    if r_rake is not None:
+        r_s, r_error = r_rake
+        ours_r_s, _ = _best_of(lambda: stats.rake(frame, shares, tol=max(r_error, 1e-12), max_iter=1000))
+        records.append(
+            {
+                "task": f"rake 3 margins vs R (max rel margin error {max(r_error, 1e-12):.1e})",
+                "n": n_rows,
+                "ours_s": ours_r_s,
+                "peer": "R survey::rake",
+                "peer_s": r_s,
+                "ratio": r_s / ours_r_s,
+            }
+        )
 
     cat_frame = frame.astype({c: "category" for c in shares})
     peer_s, _ = _best_of(lambda: _weightipy_rake(cat_frame, shares))
