@@ -57,7 +57,7 @@ def _design(sample: pd.DataFrame, name: str) -> stats.SurveyDesign:
 DESIGNS = ["a", "b", "c", "d"]
 
 
-def _close(actual, expected, rtol):
+def assert_close(actual, expected, rtol):
     np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol)
 
 
@@ -65,9 +65,9 @@ def _close(actual, expected, rtol):
 def test_mean_matches_survey_svymean_with_na_rm(sample, ref, name):
     m = _design(sample, name).mean("scale_a")
     r = ref[name]["mean"]
-    _close(m["estimate"], [r["estimate"]], POINT_RTOL)
-    _close(m["se"], [r["se"]], SE_RTOL)
-    _close(m[["ci_low", "ci_high"]].to_numpy()[0], [r["ci_low"], r["ci_high"]], SE_RTOL)
+    assert_close(m["estimate"], [r["estimate"]], POINT_RTOL)
+    assert_close(m["se"], [r["se"]], SE_RTOL)
+    assert_close(m[["ci_low", "ci_high"]].to_numpy()[0], [r["ci_low"], r["ci_high"]], SE_RTOL)
     assert m["n"].iloc[0] == sample["scale_a"].notna().sum()
 
 
@@ -76,17 +76,17 @@ def test_domain_means_match_survey_svyby(sample, ref, name):
     m = _design(sample, name).mean("scale_a", by="district")
     r = ref[name]["mean_by_district"]
     assert m["district"].tolist() == r["group"]
-    _close(m["estimate"], r["estimate"], POINT_RTOL)
-    _close(m["se"], r["se"], SE_RTOL)
-    _close(m["ci_low"], r["ci_low"], SE_RTOL)
-    _close(m["ci_high"], r["ci_high"], SE_RTOL)
+    assert_close(m["estimate"], r["estimate"], POINT_RTOL)
+    assert_close(m["se"], r["se"], SE_RTOL)
+    assert_close(m["ci_low"], r["ci_low"], SE_RTOL)
+    assert_close(m["ci_high"], r["ci_high"], SE_RTOL)
 
 
 @pytest.mark.parametrize("name", DESIGNS)
 def test_domain_means_covariance_matches_svyby_covmat(sample, ref, name):
     res = _design(sample, name).domain_means_vcov("scale_a", "district")
     r = ref[name]["mean_by_district"]
-    _close(res.means, r["estimate"], POINT_RTOL)
+    assert_close(res.means, r["estimate"], POINT_RTOL)
     k = len(r["group"])
     expected = np.asarray(r["vcov"], dtype=float).reshape(k, k)
     np.testing.assert_allclose(
@@ -102,7 +102,7 @@ def test_domain_means_accept_a_series_aligned_to_the_frame(sample):
     res = d.domain_means_vcov("scale_a", by)
     assert "d08" not in res.means.index
     full = d.domain_means_vcov("scale_a", "district")
-    _close(res.vcov.to_numpy(), full.vcov.loc[res.means.index, res.means.index].to_numpy(), 1e-12)
+    assert_close(res.vcov.to_numpy(), full.vcov.loc[res.means.index, res.means.index].to_numpy(), 1e-12)
 
 
 @pytest.mark.parametrize("name", DESIGNS)
@@ -111,22 +111,22 @@ def test_proportion_matches_survey_svyciprop(sample, ref, name, method):
     d = _design(sample, name)
     whole = d.proportion("aware", level=1, method=method)
     r = ref[name][f"prop_{method}"]
-    _close(whole["estimate"], [r["estimate"]], POINT_RTOL)
-    _close(whole["se"], [r["se"]], SE_RTOL)
-    _close(whole[["ci_low", "ci_high"]].to_numpy()[0], [r["ci_low"], r["ci_high"]], SE_RTOL)
+    assert_close(whole["estimate"], [r["estimate"]], POINT_RTOL)
+    assert_close(whole["se"], [r["se"]], SE_RTOL)
+    assert_close(whole[["ci_low", "ci_high"]].to_numpy()[0], [r["ci_low"], r["ci_high"]], SE_RTOL)
     by = d.proportion("aware", level=1, method=method, by="district")
     rb = ref[name][f"prop_{method}_by_district"]
-    _close(by["estimate"], rb["estimate"], POINT_RTOL)
-    _close(by["se"], rb["se"], SE_RTOL)
-    _close(by["ci_low"], rb["ci_low"], SE_RTOL)
-    _close(by["ci_high"], rb["ci_high"], SE_RTOL)
+    assert_close(by["estimate"], rb["estimate"], POINT_RTOL)
+    assert_close(by["se"], rb["se"], SE_RTOL)
+    assert_close(by["ci_low"], rb["ci_low"], SE_RTOL)
+    assert_close(by["ci_high"], rb["ci_high"], SE_RTOL)
 
 
 @pytest.mark.parametrize("name", DESIGNS)
 def test_chisq_matches_survey_svychisq_rao_scott_f(sample, ref, name):
     c = _design(sample, name).chisq("aware", "district")
     r = ref[name]["chisq"]
-    _close([c.statistic, c.ndf, c.ddf, c.p], [r["statistic"], r["ndf"], r["ddf"], r["p"]], SE_RTOL)
+    assert_close([c.statistic, c.ndf, c.ddf, c.p], [r["statistic"], r["ndf"], r["ddf"], r["p"]], SE_RTOL)
     assert c.pvalue == c.p
 
 
@@ -134,8 +134,8 @@ def test_chisq_matches_survey_svychisq_rao_scott_f(sample, ref, name):
 def test_ttest_matches_survey_svyttest(sample, ref, name):
     t = _design(sample, name).ttest("scale_a", by="gender")
     r = ref[name]["ttest"]
-    _close([t.estimate], [r["estimate"]], POINT_RTOL)
-    _close(
+    assert_close([t.estimate], [r["estimate"]], POINT_RTOL)
+    assert_close(
         [t.statistic, t.df, t.p, t.ci_low, t.ci_high],
         [r["statistic"], r["df"], r["p"], r["ci_low"], r["ci_high"]],
         SE_RTOL,
@@ -148,11 +148,11 @@ def test_regress_matches_survey_svyglm_gaussian(sample, ref, name):
     g = _design(sample, name).regress("scale_a ~ C(district) + C(gender)")
     r = ref[name]["glm"]
     assert list(g.columns) == ["term", "estimate", "se", "t", "p", "ci_low", "ci_high", "df"]
-    _close(g["estimate"], r["estimate"], POINT_RTOL)
-    _close(g["se"], r["se"], SE_RTOL)
-    _close(g["p"], r["p"], SE_RTOL)
-    _close(g["ci_low"], r["ci_low"], SE_RTOL)
-    _close(g["ci_high"], r["ci_high"], SE_RTOL)
+    assert_close(g["estimate"], r["estimate"], POINT_RTOL)
+    assert_close(g["se"], r["se"], SE_RTOL)
+    assert_close(g["p"], r["p"], SE_RTOL)
+    assert_close(g["ci_low"], r["ci_low"], SE_RTOL)
+    assert_close(g["ci_high"], r["ci_high"], SE_RTOL)
     assert (g["df"] == r["df"]).all()
 
 
@@ -164,8 +164,8 @@ def test_design_degrees_of_freedom_match_survey_degf(sample, ref, name):
 def test_finite_population_correction_matches_survey_fpc(sample, ref):
     d = stats.SurveyDesign(sample, weights="w0", strata="stratum", fpc="N_h")
     m = d.mean("scale_a")
-    _close(m["estimate"], [ref["e"]["mean"]["estimate"]], POINT_RTOL)
-    _close(m["se"], [ref["e"]["mean"]["se"]], SE_RTOL)
+    assert_close(m["estimate"], [ref["e"]["mean"]["estimate"]], POINT_RTOL)
+    assert_close(m["se"], [ref["e"]["mean"]["se"]], SE_RTOL)
 
 
 def test_raked_weights_from_rake_give_the_calibrate_standard_errors(sample, ref):
@@ -178,22 +178,22 @@ def test_raked_weights_from_rake_give_the_calibrate_standard_errors(sample, ref)
     }
     r = stats.rake(sample, margins, tol=1e-12)
     d = stats.SurveyDesign(sample, weights=r.weights, calibrated_on=list(margins))
-    _close(d.mean("scale_a")["se"], [ref["b"]["mean"]["se"]], SE_RTOL)
+    assert_close(d.mean("scale_a")["se"], [ref["b"]["mean"]["se"]], SE_RTOL)
     # survey::rake() linearises by 10 rounds of alternating projections; here it agrees with calibrate()
-    _close(d.mean("scale_a")["se"], [ref["b_rake_fn"]["mean"]["se"]], SE_RTOL)
+    assert_close(d.mean("scale_a")["se"], [ref["b_rake_fn"]["mean"]["se"]], SE_RTOL)
 
 
 def test_equal_weights_reduce_to_classical_mean_and_standard_error(sample):
     y = sample["scale_a"].dropna().to_numpy()
     m = stats.SurveyDesign(sample).mean("scale_a")
-    _close(m["estimate"], [y.mean()], CLASSICAL_RTOL)
+    assert_close(m["estimate"], [y.mean()], CLASSICAL_RTOL)
     # zero-padded domain: the full n (incl. the missing rows) enters n/(n-1), exactly as svymean(na.rm=TRUE)
     n_all, n = len(sample), len(y)
     se_domain = np.sqrt(n_all / (n_all - 1) * np.sum(((y - y.mean()) / n) ** 2))
-    _close(m["se"], [se_domain], CLASSICAL_RTOL)
+    assert_close(m["se"], [se_domain], CLASSICAL_RTOL)
     complete = sample.dropna(subset=["scale_a"]).reset_index(drop=True)
     mc = stats.SurveyDesign(complete).mean("scale_a")
-    _close(mc["se"], [y.std(ddof=1) / np.sqrt(n)], CLASSICAL_RTOL)
+    assert_close(mc["se"], [y.std(ddof=1) / np.sqrt(n)], CLASSICAL_RTOL)
     assert mc["n_eff"].iloc[0] == pytest.approx(n)
 
 
@@ -202,8 +202,8 @@ def test_equal_weights_regression_is_ols_with_scaled_hc0_errors(sample):
     g = stats.SurveyDesign(complete).regress("scale_a ~ C(district) + C(gender)")
     ols = sm.OLS.from_formula("scale_a ~ C(district) + C(gender)", complete).fit(cov_type="HC0")
     n = len(complete)
-    _close(g["estimate"], ols.params.to_numpy(), CLASSICAL_RTOL)
-    _close(g["se"], ols.bse.to_numpy() * np.sqrt(n / (n - 1)), CLASSICAL_RTOL)
+    assert_close(g["estimate"], ols.params.to_numpy(), CLASSICAL_RTOL)
+    assert_close(g["se"], ols.bse.to_numpy() * np.sqrt(n / (n - 1)), CLASSICAL_RTOL)
     assert g["term"].tolist() == list(ols.params.index)
 
 
@@ -223,7 +223,7 @@ def test_wilson_interval_is_statsmodels_wilson_at_the_design_effective_size(samp
     for _, row in p.iterrows():
         n_star = row["estimate"] * (1 - row["estimate"]) / row["se"] ** 2
         lo, hi = proportion_confint(row["estimate"] * n_star, n_star, alpha=0.05, method="wilson")
-        _close([row["ci_low"], row["ci_high"]], [lo, hi], CLASSICAL_RTOL)
+        assert_close([row["ci_low"], row["ci_high"]], [lo, hi], CLASSICAL_RTOL)
 
 
 def test_confidence_level_changes_the_normal_quantile(sample):
@@ -321,5 +321,5 @@ def test_proportion_of_a_text_level_equals_that_of_the_numeric_code(sample):
     )
     a = d_num.proportion("aware", level=1, by="district", method="beta")
     b = d_txt.proportion("aware_text", level="yes", by="district", method="beta")
-    _close(a["estimate"], b["estimate"], 1e-12)
-    _close(a["ci_high"], b["ci_high"], 1e-12)
+    assert_close(a["estimate"], b["estimate"], 1e-12)
+    assert_close(a["ci_high"], b["ci_high"], 1e-12)
