@@ -403,9 +403,16 @@ class SurveyDesign:
         if isinstance(by, pd.Series):
             if not by.index.equals(self.frame.index):
                 raise DataError(f"by Series '{by.name}' must be aligned to the design frame's index")
-            col = by
-        else:
-            col = self._column(by, "by")
+            return self._factorize_groups(by)
+        # a design is usually asked for many variables by the same grouping: factorize each column once
+        # (the design's frame is not expected to change after the design is built)
+        cache = self.__dict__.setdefault("_group_cache", {})
+        if by not in cache:
+            cache[by] = self._factorize_groups(self._column(by, "by"))
+        return cache[by]
+
+    @staticmethod
+    def _factorize_groups(col: pd.Series) -> tuple[list[Hashable], np.ndarray]:
         if isinstance(col.dtype, pd.CategoricalDtype):
             codes = col.cat.codes.to_numpy().astype(np.intp)
             observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(col.cat.categories)))
@@ -475,16 +482,16 @@ class SurveyDesign:
         w = self.weights
         valid = ~np.isnan(y) & (gcode >= 0)
         g = np.where(valid, gcode, -1)
-        gv = g[valid]
-        sw = np.bincount(gv, weights=w[valid], minlength=n_groups)
-        sw2 = np.bincount(gv, weights=w[valid] ** 2, minlength=n_groups)
-        swy = np.bincount(gv, weights=w[valid] * y[valid], minlength=n_groups)
+        gv, wv, yv = g[valid], w[valid], y[valid]
+        sw = np.bincount(gv, weights=wv, minlength=n_groups)
+        sw2 = np.bincount(gv, weights=wv * wv, minlength=n_groups)
+        swy = np.bincount(gv, weights=wv * yv, minlength=n_groups)
         n = np.bincount(gv, minlength=n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):
             est = swy / sw
             neff = sw**2 / sw2
         v = np.zeros(self.n)
-        v[valid] = (y[valid] - est[gv]) / sw[gv]
+        v[valid] = (yv - est[gv]) / sw[gv]
         cov = self._domain_variance(g, v, n_groups)
         se = np.where(n > 0, np.sqrt(np.maximum(np.diag(cov), 0.0)), np.nan)  # empty domain: no estimate
         return est, se, n, neff, cov
