@@ -440,3 +440,61 @@ def test_weighted_unit_vs_rest_with_surveydesign_matches_r_svycontrast(df, ref):
     R = pd.DataFrame(ref["survey_unit_vs_rest"])
     assert_close(table.estimate, R["estimate"])
     assert_close(table.se, R["se"])
+
+
+FAST_PATH_RTOL = 1e-12
+"""Relative tolerance (to each column's scale) between the one-pass unit contrasts and the per-unit path."""
+
+
+class _PerUnitDesign:
+    """Exposes only ``domain_means_vcov``, forcing the per-unit path of the weighted unit-vs-rest rows."""
+
+    def __init__(self, design):
+        self.domain_means_vcov = design.domain_means_vcov
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated):
+    rng = np.random.default_rng(7)
+    n = 3000
+    units = np.array([f"U{i:02d}" for i in range(14)])
+    unit_type = {u: ("A" if i < 6 else "B" if i < 13 else "C") for i, u in enumerate(units)}  # C: one unit
+    frame = pd.DataFrame(
+        {
+            "unit": rng.choice(units, n),
+            "stratum": rng.choice(["s1", "s2", "s3", "s4"], n),
+            "sex": rng.choice(["f", "m"], n),
+            "age": rng.choice(["a", "b", "c"], n),
+            "w": rng.uniform(0.3, 4.0, n),
+            "y": rng.normal(60, 15, n),
+        }
+    )
+    frame["unit_type"] = frame["unit"].map(unit_type)
+    frame["y"] += frame["unit"].str[1:].astype(int) * 0.8
+    frame.loc[rng.random(n) < 0.1, "y"] = np.nan
+    frame.loc[frame["unit"] == "U03", "y"] = np.nan  # a unit without any value
+    frame.loc[rng.random(n) < 0.02, "unit"] = None
+    frame.index = pd.RangeIndex(100, 100 + n)
+    design = stats.SurveyDesign(
+        frame,
+        weights="w",
+        strata="stratum",
+        calibrated_on=[("sex", "age"), "stratum"] if calibrated else None,
+        base_weights=frame["w"] * 0.9 if calibrated else None,
+    )
+    kwargs = dict(dv="y", unit="unit", peer_group="unit_type", min_n=1, small_n=30)
+    fast = stats.unit_vs_rest(frame, design=design, **kwargs)
+    slow = stats.unit_vs_rest(frame, design=_PerUnitDesign(design), **kwargs)
+    assert fast["unit"].tolist() == slow["unit"].tolist()
+    pd.testing.assert_frame_equal(
+        fast.select_dtypes(exclude="number"), slow.select_dtypes(exclude="number"), check_exact=True
+    )
+    num_f, num_s = fast.select_dtypes(include="number"), slow.select_dtypes(include="number")
+    assert list(num_f.columns) == list(num_s.columns)
+    for col in num_f.columns:
+        # relative to the column's scale: a CI bound near 0 is a difference of two larger numbers
+        scale = float(num_s[col].abs().fillna(0.0).max())
+        np.testing.assert_allclose(
+            num_f[col], num_s[col], rtol=FAST_PATH_RTOL, atol=FAST_PATH_RTOL * scale, err_msg=col
+        )
+    assert fast["se"].notna().sum() >= 12

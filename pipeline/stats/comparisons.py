@@ -1202,7 +1202,8 @@ def unit_vs_rest(
 
     With ``design``: domain means of "unit" and "rest" (everyone outside P kept for the variance with zero
     weight) via ``design.domain_means_vcov(dv, by=<Series on data.index>)``; se from their covariance, t on
-    design df − 1 (as R ``svyttest``); no Hedges' g. Flags use the effective n.
+    design df − 1 (as R ``svyttest``); no Hedges' g. Flags use the effective n. A design with
+    ``unit_rest_contrasts`` (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
 
     Parameters
     ----------
@@ -1294,6 +1295,9 @@ def _weighted_unit_rows(data, dv, unit, peers, design, base, small_n, min_n, con
     peer_codes, _ = pd.factorize(peers.reindex(unit_labels).to_numpy())
     row_peer = np.where(unit_codes >= 0, peer_codes[unit_codes], -1)
     code_of = {lab: i for i, lab in enumerate(unit_labels)}
+    if hasattr(design, "unit_rest_contrasts"):
+        fast = design.unit_rest_contrasts(dv, unit_codes, peer_codes)
+        return _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confidence_level)
     rows = []
     for lab in sorted(peers.index):
         peer = peers[lab]
@@ -1317,6 +1321,32 @@ def _weighted_unit_rows(data, dv, unit, peers, design, base, small_n, min_n, con
             t = diff / se
             half = st.t.ppf(0.5 + confidence_level / 2, df) * se
             row.update(mean_unit=float(means["unit"]), mean_rest=float(means["rest"]), estimate=diff, se=se,
+                       ci_low=diff - half, ci_high=diff + half, statistic=t, df1=df,
+                       p=float(2 * st.t.sf(abs(t), df)))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confidence_level) -> list[dict]:
+    """Rows of :func:`_weighted_unit_rows` from ``design.unit_rest_contrasts`` (all units in one pass)."""
+    rows = []
+    for lab in sorted(peers.index):
+        peer = peers[lab]
+        r = fast.iloc[code_of[lab]]
+        n_a, n_b = int(r["n_unit"]), int(r["n_rest"])
+        # a rest without any row is no domain at all (effective n 0, as the per-unit path reports it)
+        e_a, e_b = float(r["n_eff_unit"]), float(r["n_eff_rest"]) if r["rows_rest"] > 0 else 0.0
+        flag, reason = _flag(min(e_a, e_b), small_n, min_n)
+        row = _row(**base, test="svy_contrast", contrast=f"{lab} vs rest of {peer}", group_a=lab, group_b="rest",
+                   n=n_a + n_b, n_a=n_a, n_b=n_b, n_eff_a=e_a, n_eff_b=e_b, flag=flag, reason=reason)  # fmt: skip
+        row.update(unit=lab, peer_group=peer, mean_unit=math.nan, mean_rest=math.nan)
+        if flag != "suppressed":
+            diff, var = float(r["estimate"]), float(r["var"])
+            se = math.sqrt(var) if var > 0 else math.nan
+            df = float(r["df"]) - 1
+            t = diff / se
+            half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+            row.update(mean_unit=float(r["mean_unit"]), mean_rest=float(r["mean_rest"]), estimate=diff, se=se,
                        ci_low=diff - half, ci_high=diff + half, statistic=t, df1=df,
                        p=float(2 * st.t.sf(abs(t), df)))  # fmt: skip
         rows.append(row)

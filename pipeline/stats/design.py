@@ -477,6 +477,150 @@ class SurveyDesign:
         centred = s2 - np.einsum("hg,hk->hgk", s1, s1) / n_h[:, None, None]
         return np.einsum("h,hgk->gk", scale, centred)
 
+    def _domain_variance_multi(self, g: np.ndarray, vals: np.ndarray, n_groups: int) -> np.ndarray:
+        """Covariance of ``sum_i w_i z_i(g, t)`` with ``z_i(g, t) = vals[i, t]`` if row i is in domain g, else 0.
+
+        :meth:`_domain_variance` with ``m = vals.shape[1]`` values per row; columns are ordered
+        ``g * m + t``. Only the stratum-weighted totals over rows are needed, so the cost is O(n m^2)
+        plus O(cells (G m)^2), never O(n G).
+        """
+        w, h, n_h = self.weights, self._strata_codes, self._n_h
+        n_strata, m = n_h.size, vals.shape[1]
+        k = n_groups * m
+        scale = self._fpc_factor * n_h / (n_h - 1.0)
+        inside = g >= 0
+        gi, hi, wi, vi = g[inside], h[inside], w[inside], vals[inside]
+        wv = wi[:, None] * vi
+        sci = scale[hi]
+        # sum_h scale_h sum_{i in h, g} w_i^2 v_it v_it' (domains are disjoint: block diagonal)
+        diag = np.zeros((n_groups, m, m))
+        for t in range(m):
+            for u in range(t, m):
+                col = np.bincount(gi, weights=sci * wv[:, t] * wv[:, u], minlength=n_groups)
+                diag[:, t, u] = col
+                diag[:, u, t] = col
+        s2 = np.zeros((n_groups, m, n_groups, m))
+        s2[np.arange(n_groups), :, np.arange(n_groups), :] = diag
+        s2 = s2.reshape(k, k)
+        key = hi * n_groups + gi
+        s1 = np.stack(
+            [np.bincount(key, weights=wv[:, t], minlength=n_strata * n_groups) for t in range(m)], axis=1
+        ).reshape(n_strata, n_groups, m)
+        s1 = s1.reshape(n_strata, k)
+        if self._cal is not None:
+            cal = self._cal
+            cell, a, sw0c = cal["cell"], cal["A"], cal["sqrt_w0_cell"]
+            n_cells = sw0c.size
+            ci = cell[inside]
+            ckey = ci * n_groups + gi
+            w0v = self.base_weights[inside][:, None] * vi
+            cell_sums = np.stack(
+                [np.bincount(ckey, weights=w0v[:, t], minlength=n_cells * n_groups) for t in range(m)], axis=1
+            ).reshape(n_cells, k)
+            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
+            fit = a @ beta  # e_i(g, t) = z_i(g, t) - fit[cell_i, (g, t)]
+            hc = h * n_cells + cell
+            bw = np.bincount(hc, weights=w, minlength=n_strata * n_cells).reshape(n_strata, n_cells)
+            b2s = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
+            a2s = np.stack(
+                [
+                    np.bincount(ckey, weights=sci * wi * wv[:, t], minlength=n_cells * n_groups)
+                    for t in range(m)
+                ],
+                axis=1,
+            ).reshape(n_cells, k)
+            cross = a2s.T @ fit
+            s2 = s2 - cross - cross.T + fit.T @ (fit * b2s[:, None])
+            s1 = s1 - bw @ fit
+        return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
+
+    def unit_rest_contrasts(
+        self, variable: str, unit_codes: np.ndarray, peer_codes: np.ndarray
+    ) -> pd.DataFrame:
+        """Every unit's weighted mean against the rest of its peer group's, from one pass over the data.
+
+        For unit ``u`` in peer group ``P``: ``diff_u = mean(y | u) - mean(y | P minus u)``, both Hájek ratio
+        means, with the linearization variance of the contrast -- the same numbers as
+        ``domain_means_vcov(variable, by=<"unit"/"rest" domains>)`` followed by
+        ``vcov[u, u] + vcov[r, r] - 2 vcov[u, r]`` (R ``svycontrast`` on ``svyby(..., covmat = TRUE)``),
+        but for all units at once. Each unit's influence ``(y - m_u) / W_u`` on its own rows and the rest's
+        ``-(y - r_u) / R_u`` are linear in the per-unit domain totals of ``y - m_k`` and ``1``, whose full
+        covariance (strata, calibration) comes from :meth:`_domain_variance_multi`; aggregating disjoint
+        domains linearly is exact.
+
+        Parameters
+        ----------
+        variable : str
+            Numeric column; missing values are dropped (domain estimation).
+        unit_codes : ndarray of int
+            Unit code ``0..K-1`` of every row of the frame, ``-1`` for rows in no unit.
+        peer_codes : ndarray of int, length K
+            Peer-group code of each unit.
+
+        Returns
+        -------
+        DataFrame
+            One row per unit code: ``mean_unit, mean_rest, estimate, var, n_unit, n_rest, n_eff_unit,
+            n_eff_rest, rows_rest`` (rows of the rest whatever their value) and ``df`` (``degf``).
+
+        Raises
+        ------
+        DataError
+            The column is missing or not numeric; ``unit_codes`` has the wrong length.
+        """
+        y = self._numeric(variable)
+        unit_codes = np.asarray(unit_codes, dtype=np.intp)
+        peer_codes = np.asarray(peer_codes)
+        if unit_codes.shape != (self.n,):
+            raise DataError(f"unit_rest_contrasts(): unit codes for '{variable}' must have one value per row")
+        n_units = peer_codes.size
+        w = self.weights
+        valid = ~np.isnan(y) & (unit_codes >= 0)
+        g = np.where(valid, unit_codes, -1)
+        gv, wv, yv = g[valid], w[valid], y[valid]
+        sw = np.bincount(gv, weights=wv, minlength=n_units)
+        sw2 = np.bincount(gv, weights=wv * wv, minlength=n_units)
+        swy = np.bincount(gv, weights=wv * yv, minlength=n_units)
+        n = np.bincount(gv, minlength=n_units)
+        rows = np.bincount(unit_codes[unit_codes >= 0], minlength=n_units)
+        rest = (peer_codes[:, None] == peer_codes[None, :]) & ~np.eye(n_units, dtype=bool)
+        restf = rest.astype(float)
+        sw_r, sw2_r, swy_r = restf @ sw, restf @ sw2, restf @ swy
+        n_r, rows_r = rest.astype(np.int64) @ n, rest.astype(np.int64) @ rows
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m_u, m_r = swy / sw, swy_r / sw_r
+            neff_u, neff_r = sw**2 / sw2, sw_r**2 / sw2_r
+            inv_u = np.where(sw > 0, 1.0 / sw, 0.0)
+            inv_r = np.where(sw_r > 0, 1.0 / sw_r, 0.0)
+        m_safe = np.where(sw > 0, m_u, 0.0)
+        r_safe = np.where(sw_r > 0, m_r, 0.0)
+        # per-row values: y minus its own unit's mean (keeps the sums well conditioned), and 1
+        vals = np.zeros((self.n, 2))
+        vals[valid, 0] = yv - m_safe[gv]
+        vals[valid, 1] = 1.0
+        cov = self._domain_variance_multi(g, vals, n_units)
+        # contrast u: (y - m_u)/W_u on u's rows; -(y - m_k + m_k - r_u)/R_u on the rows of k in rest(u)
+        coef = np.zeros((n_units, n_units, 2))
+        coef[np.arange(n_units), np.arange(n_units), 0] = inv_u
+        coef[:, :, 0] -= restf * inv_r[:, None]
+        coef[:, :, 1] -= restf * (m_safe[None, :] - r_safe[:, None]) * inv_r[:, None]
+        coef = coef.reshape(n_units, 2 * n_units)
+        var = np.einsum("ua,ab,ub->u", coef, cov, coef)
+        return pd.DataFrame(
+            {
+                "mean_unit": m_u,
+                "mean_rest": m_r,
+                "estimate": m_u - m_r,
+                "var": var,
+                "n_unit": n,
+                "n_rest": n_r,
+                "n_eff_unit": neff_u,
+                "n_eff_rest": neff_r,
+                "rows_rest": rows_r,
+                "df": self.degf,
+            }
+        )
+
     def _domain_means(self, y: np.ndarray, gcode: np.ndarray, n_groups: int):
         """Ratio means of ``y`` in each domain, their linearization SEs, respondents used and Kish n_eff."""
         w = self.weights
