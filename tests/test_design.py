@@ -309,6 +309,33 @@ def test_fast_domain_variance_equals_the_dense_linearization(sample, name):
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12 * np.abs(slow).max())
 
 
+@pytest.mark.parametrize("name", DESIGNS)
+def test_domain_variance_without_missing_rows_equals_the_dense_linearization(sample, name):
+    # every row in a domain: the path that skips the masked copies
+    d = _design(sample, name)
+    levels, g = d._groups("district")
+    v = np.random.default_rng(2).normal(size=len(g))
+    dense = np.zeros((len(g), len(levels)))
+    dense[np.arange(len(g)), g] = v
+    fast, slow = d._domain_variance(g, v, len(levels)), d._variance(dense)
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12 * np.abs(slow).max())
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+def test_domain_means_of_a_complete_variable_equal_the_dense_linearization(sample, name):
+    frame = sample.assign(y=sample["scale_a"].fillna(50.0))
+    d = _design(frame, name)
+    got = d.mean("y", by="district")
+    levels, g = d._groups("district")
+    y, w = frame["y"].to_numpy(), d.weights
+    sw = np.bincount(g, weights=w)
+    est = np.bincount(g, weights=w * y) / sw
+    dense = np.zeros((len(y), len(levels)))
+    dense[np.arange(len(y)), g] = (y - est[g]) / sw[g]
+    np.testing.assert_allclose(got["estimate"], est, rtol=1e-12)
+    np.testing.assert_allclose(got["se"], np.sqrt(np.diag(d._variance(dense))), rtol=1e-9)
+
+
 def test_proportion_of_a_text_level_equals_that_of_the_numeric_code(sample):
     text = sample.assign(aware_text=sample["aware"].map({0: "no", 1: "yes"}))
     d_num = _design(sample, "d")

@@ -438,11 +438,15 @@ class SurveyDesign:
         """
         w, h, n_h = self.weights, self._strata_codes, self._n_h
         n_strata = n_h.size
-        inside = g >= 0
-        gi, hi, wi = g[inside], h[inside], w[inside]
-        wv = wi * v[inside]
+        if g.size and g.min() >= 0:  # every row in a domain (the common case): no masked copies
+            inside = slice(None)
+            gi, hi, wi, wv = g, h, w, w * v
+        else:
+            inside = g >= 0
+            gi, hi, wi = g[inside], h[inside], w[inside]
+            wv = wi * v[inside]
         if self._cal is None:
-            key = hi * n_groups + gi
+            key = gi if n_strata == 1 else hi * n_groups + gi
             s1 = np.bincount(key, weights=wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
             sq = np.bincount(key, weights=wv * wv, minlength=n_strata * n_groups).reshape(n_strata, n_groups)
             s2 = np.einsum("hg,gk->hgk", sq, np.eye(n_groups))  # domains are disjoint: no cross products
@@ -624,9 +628,14 @@ class SurveyDesign:
     def _domain_means(self, y: np.ndarray, gcode: np.ndarray, n_groups: int):
         """Ratio means of ``y`` in each domain, their linearization SEs, respondents used and Kish n_eff."""
         w = self.weights
-        valid = ~np.isnan(y) & (gcode >= 0)
-        g = np.where(valid, gcode, -1)
-        gv, wv, yv = g[valid], w[valid], y[valid]
+        complete = not np.isnan(y).any() and (gcode.size == 0 or gcode.min() >= 0)
+        if complete:  # the common case: no masked copies of million-row arrays
+            g = gv = gcode
+            wv, yv = w, y
+        else:
+            valid = ~np.isnan(y) & (gcode >= 0)
+            g = np.where(valid, gcode, -1)
+            gv, wv, yv = g[valid], w[valid], y[valid]
         sw = np.bincount(gv, weights=wv, minlength=n_groups)
         sw2 = np.bincount(gv, weights=wv * wv, minlength=n_groups)
         swy = np.bincount(gv, weights=wv * yv, minlength=n_groups)
@@ -634,9 +643,15 @@ class SurveyDesign:
         with np.errstate(divide="ignore", invalid="ignore"):
             est = swy / sw
             neff = sw**2 / sw2
-        v = np.zeros(self.n)
-        v[valid] = (yv - est[gv]) / sw[gv]
-        cov = self._domain_variance(g, v, n_groups)
+            inv_sw = np.where(sw > 0, 1.0 / sw, 0.0)
+        # influence of domain g's ratio mean: (y - est_g) / sw_g on its rows. The covariance is linear in
+        # each domain's influence, so the residuals go in and the 1/sw_g scaling is applied to the matrix.
+        if complete:
+            resid = y - est[g]
+        else:
+            resid = np.zeros(self.n)
+            resid[valid] = yv - est[gv]
+        cov = self._domain_variance(g, resid, n_groups) * np.outer(inv_sw, inv_sw)
         se = np.where(n > 0, np.sqrt(np.maximum(np.diag(cov), 0.0)), np.nan)  # empty domain: no estimate
         return est, se, n, neff, cov
 
