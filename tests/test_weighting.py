@@ -258,3 +258,33 @@ def test_cap_with_base_weights_and_interaction_margin_holds_and_keeps_margins(sa
     assert w.max() / w.mean() <= 1.8 * (1 + 1e-9)
     assert r.max_margin_error <= 1e-10 + 1e-9
     assert r.n_trimmed == int(np.isclose(w, 1.8 * w.mean(), rtol=1e-9).sum()) > 0
+
+
+def test_categorical_columns_with_unused_levels_give_the_same_weights(sample, population):
+    frame = sample.astype({c: "category" for c in ("district", "gender", "age_group")})
+    frame["gender"] = frame["gender"].cat.add_categories(
+        ["X"]
+    )  # declared, never observed, not in the margins
+    margins = {
+        ("district", "gender"): _margin(population, "district:gender"),
+        "age_group": _margin(population, "age_group"),
+    }
+    r = stats.rake(frame, margins, base_weights=sample["w0"], tol=TIGHT_TOL)
+    np.testing.assert_allclose(r.weights.to_numpy(), sample["w_d"].to_numpy(), rtol=WEIGHT_RTOL)
+
+
+def test_categorical_column_with_a_value_outside_the_margins_is_rejected_naming_it(sample, population):
+    frame = sample.astype({"age_group": "category"})
+    margins = _main_margins(population)
+    margins["age_group"] = {k: v for k, v in margins["age_group"].items() if k != "60+"}
+    with pytest.raises(
+        DataError, match=r"margin age_group: .* absent from the margin targets, e.g. \['60\+'\]"
+    ):
+        stats.rake(frame, margins)
+
+
+def test_categorical_column_with_a_missing_value_is_rejected_naming_it(sample, population):
+    frame = sample.astype({"gender": "category"})
+    frame.loc[3, "gender"] = np.nan
+    with pytest.raises(DataError, match=r"raking variable 'gender' has 1 missing value"):
+        stats.rake(frame, _main_margins(population))

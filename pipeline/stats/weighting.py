@@ -187,8 +187,27 @@ class _ColumnCodes:
             return codes, list(categories)
         if start != 0 or (stop is not None and stop != len(values)):
             raise ValueError("only Arrow string columns are coded in chunks")
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return self._encode_categorical(values, categories)
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         return codes.astype(np.intp, copy=False), list(np.asarray(uniques, dtype=object))
+
+    @staticmethod
+    def _encode_categorical(values: pd.Series, categories: list[Any] | None) -> tuple[np.ndarray, list[Any]]:
+        """A Categorical's own codes, re-pointed at the margin's categories (no hashing of the rows).
+
+        Same contract as :meth:`_encode`: -1 missing, -2 a value not among ``categories``; without
+        ``categories`` the codes index the dtype's categories (unobserved ones included, which only widens
+        the combination table of an interaction margin).
+        """
+        codes = values.cat.codes.to_numpy()
+        levels = list(values.cat.categories)
+        if categories is None:
+            return codes.astype(np.intp), levels
+        position = {c: i for i, c in enumerate(categories)}
+        # index len(levels) is where code -1 (missing) lands; keep it -1
+        remap = np.array([position.get(c, -2) for c in levels] + [-1], dtype=np.intp)
+        return remap[codes], list(categories)
 
     def get(
         self, col: str, key: MarginKey, categories: list[Any] | None = None
@@ -456,6 +475,9 @@ def rake(
 
     unit, n_units, unit_codes = _collapse(margin_list, columns, base, constant_base)
     unit_rows = np.bincount(unit, minlength=n_units).astype(float)
+    # a dense unit table holds every combination of the coded values, including empty ones a margin may
+    # not list (e.g. an unused Categorical level): they have no rows, so park them on category 0
+    unit_codes = [np.where(uc >= 0, uc, 0) if (uc < 0).any() else uc for uc in unit_codes]
     _check_respondents(margin_list, unit_codes, unit_rows)
     # units are split by base weight, so each unit's mean base weight is its rows' base weight
     if constant_base:
@@ -500,7 +522,7 @@ def rake(
     w = row_w[unit]  # units share one base weight, so every row of a unit has the same weight
     weights = pd.Series(w, index=frame.index, name="weight")
     table = _independent_check(margin_list, w, tol)
-    sw, sw2 = float(w.sum()), float(np.square(w).sum())
+    sw, sw2 = float(row_w @ unit_rows), float(np.square(row_w) @ unit_rows)  # unit table: O(units)
     n_trimmed = 0 if upper is None else int(unit_rows[frozen].sum())
     return RakeResult(
         weights=weights,
