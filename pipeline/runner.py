@@ -70,11 +70,16 @@ def code_digest() -> str:
 def stage_key(name: str, manifest: dict[str, Any], code: str) -> str:
     """What a stage's output depends on: code, configuration, seed, and its inputs' digests.
 
-    Ingest depends on the files under raw/; every later stage on the recorded outputs of the stages it requires.
+    Configuration: the analysis files (every file but :data:`pipeline.config.loader.REPORT_FILES`) plus the
+    report files the stage module lists in ``REPORT_CONFIG``, so editing a report setting re-runs only the stages
+    that read it. Ingest depends on the files under raw/; every later stage on the recorded outputs of the stages
+    it requires.
     """
     module = stage_module(name)
+    report_files = getattr(module, "REPORT_CONFIG", ())
     h = hashlib.sha256()
-    h.update(json.dumps([name, code, manifest["config_digest"], manifest["seed"]]).encode())
+    config = [manifest["analysis_config_digest"], [manifest["config_files"].get(f) for f in report_files]]
+    h.update(json.dumps([name, code, config, manifest["seed"]]).encode())
     if not module.REQUIRES:
         h.update(json.dumps(manifest["inputs"], sort_keys=True).encode())
     for upstream in module.REQUIRES:
@@ -115,6 +120,8 @@ def run_stages(
             "raw": str(ctx.raw),
             "config": str(ctx.config_dir),
             "config_digest": ctx.config.digest,
+            "analysis_config_digest": getattr(ctx.config, "analysis_digest", "") or ctx.config.digest,
+            "config_files": dict(getattr(ctx.config, "file_digests", {})),
             "inputs": input_digests(ctx.raw),
             "packages": package_versions(),
             "seed": ctx.seed,

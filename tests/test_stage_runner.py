@@ -28,6 +28,25 @@ def _stage(name: str, fail: bool = False) -> types.ModuleType:
     return module
 
 
+def _counting_stages(calls: list[str], report_config: dict[str, tuple[str, ...]] | None = None):
+    """A ``stage_module`` replacement whose fake stages append their name to ``calls`` when they run."""
+
+    def counting(name):
+        module = _stage(name)
+        inner = module.run
+        if report_config and name in report_config:
+            module.REPORT_CONFIG = report_config[name]
+
+        def run(ctx, dest):
+            calls.append(name)
+            return inner(ctx, dest)
+
+        module.run = run
+        return module
+
+    return counting
+
+
 def test_successful_stage_lands_in_its_numbered_folder(tmp_path):
     ctx = StageContext(raw=tmp_path / "raw", out=tmp_path / "out")
     summary = run_stage(_stage("ingest"), ctx)
@@ -78,19 +97,7 @@ def test_unchanged_stage_is_reused_and_a_changed_input_reruns_it(tmp_path, monke
     raw.mkdir()
     (raw / "a.csv").write_text("x\n1\n", encoding="utf-8")
     calls: list[str] = []
-
-    def counting(name):
-        module = _stage(name)
-        inner = module.run
-
-        def run(ctx, dest):
-            calls.append(name)
-            return inner(ctx, dest)
-
-        module.run = run
-        return module
-
-    monkeypatch.setattr(runner, "stage_module", counting)
+    monkeypatch.setattr(runner, "stage_module", _counting_stages(calls))
 
     def fresh_ctx():
         ctx = StageContext(raw=raw, out=tmp_path / "out")
@@ -106,3 +113,68 @@ def test_unchanged_stage_is_reused_and_a_changed_input_reruns_it(tmp_path, monke
     assert calls == ["ingest", "ingest"]
     runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None, force=True)
     assert calls == ["ingest", "ingest", "ingest"]
+
+
+def _config_copy(tmp_path):
+    import shutil
+
+    from pipeline.config import load_config
+
+    directory = tmp_path / "questionnaires"
+    shutil.copytree(paths.DEFAULT_CONFIG, directory)
+    return directory, load_config
+
+
+def test_editing_a_report_only_file_keeps_analysis_stages_and_pseudonym_key(tmp_path, monkeypatch):
+    from pipeline import runner
+    from pipeline.config.loader import REPORT_FILES
+
+    directory, load_config = _config_copy(tmp_path)
+    before = load_config(directory)
+    report_file = directory / sorted(REPORT_FILES)[0]
+    report_file.write_text(report_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    after = load_config(directory)
+    assert after.digest != before.digest
+    assert after.analysis_digest == before.analysis_digest  # the weak pseudonym key derives from this one
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    calls: list[str] = []
+    # "clean" stands in for a reporting stage that reads the report-only file
+    monkeypatch.setattr(
+        runner, "stage_module", _counting_stages(calls, {"clean": tuple(sorted(REPORT_FILES))})
+    )
+
+    def ctx_with(config):
+        ctx = StageContext(raw=raw, out=tmp_path / "out")
+        object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": config})
+        return ctx
+
+    runner.run_stages(ctx_with(before), ["ingest", "clean"], echo=lambda *_: None)
+    manifest = runner.run_stages(ctx_with(after), ["ingest", "clean"], echo=lambda *_: None)
+    assert calls == ["ingest", "clean", "clean"]
+    assert manifest["stages"]["ingest"]["reused"] is True
+    assert manifest["config_files"][report_file.name] == after.file_digests[report_file.name]
+
+
+def test_editing_an_analysis_file_reruns_the_analysis_stages(tmp_path, monkeypatch):
+    from pipeline import runner
+
+    directory, load_config = _config_copy(tmp_path)
+    before = load_config(directory)
+    cleaning = directory / "cleaning.yaml"
+    cleaning.write_text(cleaning.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    after = load_config(directory)
+    assert after.analysis_digest != before.analysis_digest
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    calls: list[str] = []
+    monkeypatch.setattr(runner, "stage_module", _counting_stages(calls))
+    for config in (before, after):
+        ctx = StageContext(raw=raw, out=tmp_path / "out")
+        object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": config})
+        runner.run_stages(ctx, ["ingest"], echo=lambda *_: None)
+    assert calls == ["ingest", "ingest"]

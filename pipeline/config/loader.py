@@ -8,6 +8,7 @@ each as ``file.yaml: key.path: message``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,9 @@ FILES: dict[str, type[BaseModel]] = {
     "suggestions.yaml": Suggestions,
     "cleaning.yaml": CleaningRules,
 }
+# Files only the reporting stages read (suggestion templates, report settings): a change to them re-runs the
+# stages that declare them (``REPORT_CONFIG`` in a stage module) and reuses ingest … compare.
+REPORT_FILES = frozenset({"suggestions.yaml"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class Config:
     digest: str = field(compare=False)
     """SHA-256 over the bytes of every configuration file, in file-name order."""
     cleaning: CleaningRules = field(default_factory=CleaningRules)
+    analysis_digest: str = field(default="", compare=False)
+    """SHA-256 as ``digest`` over the files the analysis stages read (all but ``REPORT_FILES``)."""
+    file_digests: dict[str, str] = field(default_factory=dict, compare=False)
+    """SHA-256 of each configuration file's bytes (file name → hex digest)."""
 
     def questionnaire(self, instrument: str) -> Questionnaire:
         return {"public": self.public, "staff": self.staff}[instrument]
@@ -114,9 +122,10 @@ def _validate(file: str, data: Any, model: type[BaseModel], problems: list[str])
         return None
 
 
-def config_digest(directory: Path) -> str:
+def config_digest(directory: Path, names: Iterable[str] | None = None) -> str:
+    """SHA-256 over the named configuration files (default: all), each as its name then its bytes."""
     h = hashlib.sha256()
-    for name in sorted(FILES):
+    for name in sorted(FILES if names is None else names):
         p = directory / name
         h.update(name.encode())
         h.update(p.read_bytes() if p.exists() else b"")
@@ -151,6 +160,8 @@ def load_config(directory: str | Path = "questionnaires") -> Config:
             population=models["population.yaml"],  # type: ignore[arg-type]
             suggestions=models["suggestions.yaml"],  # type: ignore[arg-type]
             digest=config_digest(directory),
+            analysis_digest=config_digest(directory, [f for f in FILES if f not in REPORT_FILES]),
+            file_digests={f: hashlib.sha256((directory / f).read_bytes()).hexdigest() for f in FILES},
             cleaning=models["cleaning.yaml"],  # type: ignore[arg-type]
         )
         problems.extend(cross_check(config))

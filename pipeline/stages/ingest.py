@@ -8,8 +8,8 @@ Writes ``public.parquet``, ``staff.parquet``, ``casefile_reviews.parquet``, ``ch
 
 Answers that match no codebook option are written as −9 and listed under ``invalid_cells`` in the report (the clean
 stage excludes those records); ``ctx.options["strict_codes"] = True`` makes the first one a DataError instead.
-The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the configuration digest
-(:func:`pipeline.io.privacy.project_key`; ``raw/`` is never written).
+The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the digest of the analysis configuration
+(report-only files excluded; :func:`pipeline.io.privacy.project_key`; ``raw/`` is never written).
 """
 
 from __future__ import annotations
@@ -278,7 +278,10 @@ def _empty_checkpoints() -> pd.DataFrame:
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     result = ingest_raw(
-        ctx.raw, ctx.config, key=project_key(ctx.config.digest), strict=bool(ctx.options.get("strict_codes"))
+        ctx.raw,
+        ctx.config,
+        key=project_key(ctx.config.analysis_digest or ctx.config.digest),
+        strict=bool(ctx.options.get("strict_codes")),
     )
     result.report["pseudonym_key"] = (
         f"${KEY_ENV}" if os.environ.get(KEY_ENV) else f"config digest (default; set ${KEY_ENV} for real data)"
