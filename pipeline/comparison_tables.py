@@ -420,18 +420,19 @@ def _district_terms(coef: pd.DataFrame) -> pd.DataFrame:
     return rows.set_index("district")
 
 
-def _treatment_dummies(
-    frame: pd.DataFrame, factors: list[str]
-) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Treatment-coded 0/1 columns of ``factors``, as patsy's ``C(f)`` builds them, and their patsy names.
+def _treatment_patterns(frame: pd.DataFrame, factors: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The model matrix of ``1 + C(f1) + C(f2) + ...`` as its distinct rows (``SurveyDesign.regress_patterns``).
 
-    patsy evaluates ``C(f)`` row by row in Python (about 12 s per model at a million rows); numeric columns it
-    takes as they are. Same model matrix: levels are the categories (all of them, in order) of a categorical
-    column, else the sorted values; the first level is the reference; a missing factor value is NaN in every
-    one of its columns, so that row is dropped as ``C(f)`` would drop it. Returns ``{"_x<i>": column}`` and
-    ``{"_x<i>": "C(f)[T.level]"}``.
+    Same matrix as patsy's treatment coding (patsy builds ``C(f)`` row by row in Python, about 12 s per model
+    at a million rows): levels are the categories (all of them, in order) of a categorical column, else the
+    sorted values; the first level is the reference. One pattern per combination of levels present; a row
+    with a missing factor value has pattern ``-1`` (dropped, as patsy drops it). Returns each row's pattern,
+    the pattern rows (intercept first, then each factor's non-reference levels) and patsy's term names
+    (``"Intercept"``, ``"C(f)[T.level]"``).
     """
-    columns, names = {}, {}
+    key = np.zeros(len(frame), dtype=np.int64)
+    missing = np.zeros(len(frame), dtype=bool)
+    sizes, terms = [], ["Intercept"]
     for factor in factors:
         values = frame[factor]
         if isinstance(values.dtype, pd.CategoricalDtype):
@@ -440,14 +441,17 @@ def _treatment_dummies(
         else:
             levels = sorted(pd.unique(values.dropna()))
             codes = pd.Categorical(values, categories=levels).codes
-        missing = codes < 0
-        for j, level in enumerate(levels[1:], start=1):
-            col = (codes == j).astype(float)
-            col[missing] = np.nan
-            key = f"_x{len(columns)}"
-            columns[key] = col
-            names[key] = f"C({factor})[T.{level}]"
-    return columns, names
+        missing |= codes < 0
+        key = key * len(levels) + codes
+        sizes.append(len(levels))
+        terms += [f"C({factor})[T.{level}]" for level in levels[1:]]
+    pattern = np.full(len(frame), -1, dtype=np.intp)
+    pattern[~missing], combos = pd.factorize(key[~missing])
+    columns = [np.ones(len(combos))]
+    for radix_index, size in enumerate(sizes):
+        code = (combos // math.prod(sizes[radix_index + 1 :])) % size
+        columns += [(code == j).astype(float) for j in range(1, size)]
+    return pattern, np.column_stack(columns), terms
 
 
 def _unadjusted_terms(design: stats.SurveyDesign, col: str, used: np.ndarray, confidence_level: float = 0.95):
@@ -484,8 +488,9 @@ def adjusted_district_effects(
     """Weighted district gaps to the reference district, without and with demographic controls.
 
     For each ``dv``: ``svyglm(dv ~ C(district))`` and ``svyglm(dv ~ C(district) + C(gender) + C(age_group) +
-    C(education))`` through :meth:`SurveyDesign.regress` (the public raking design), both on the respondents
-    with every control answered, so the two differ only by the adjustment. The reference district is the first
+    C(education))`` (the public raking design; the adjusted model through :meth:`SurveyDesign.regress_patterns`,
+    the model matrix given once per combination of levels), both on the respondents with every control
+    answered, so the two differ only by the adjustment. The reference district is the first
     district level (``units.yaml`` order) with data (column ``reference``). ``gap_change = adjusted_diff −
     unadjusted_diff`` is the part of a gap that is the district's demographic mix. A district with effective
     n < ``min_n`` is suppressed (NaN estimates; its respondents stay in the model); below ``small_n`` flagged.
@@ -494,27 +499,24 @@ def adjusted_district_effects(
     names, _, _ = _unit_lookup(config)
     complete = frame[list(controls)].notna().all(axis=1).to_numpy()
     calibration = [c for key in config.population.rake_on for c in ([key] if isinstance(key, str) else key)]
-    # only the columns the models use: the design would otherwise copy the whole frame for every formula
+    # only the columns the models use
     slim = frame[list(dict.fromkeys(["weight", "district", *controls, *calibration]))]
     cc = {}
     for dv in dvs:
         y = frame[dv].to_numpy(dtype=float, na_value=np.nan)
         cc[f"{dv}__cc"] = np.where(complete, y, np.nan)
-    dummies, term_names = _treatment_dummies(slim, ["district", *controls])
-    design = public_design(slim.assign(**cc, **dummies), config)
+    pattern, x, terms = _treatment_patterns(slim, ["district", *controls])
+    design = public_design(slim.assign(**cc), config)
     w_all = design.weights
     district_codes, district_labels = pd.factorize(frame["district"].astype(str).to_numpy())
     code_of = {label: i for i, label in enumerate(district_labels)}
-    rhs = " + ".join(dummies)
     order = [str(c) for c in frame["district"].cat.categories] if hasattr(frame["district"], "cat") else []
     rows = []
     for dv in dvs:
         col = f"{dv}__cc"
         used = ~np.isnan(cc[col])
         unadj = _unadjusted_terms(design, col, used)
-        coef = design.regress(f"{col} ~ {rhs}")
-        coef["term"] = coef["term"].map(lambda t: term_names.get(t, t))
-        adj = _district_terms(coef)
+        adj = _district_terms(design.regress_patterns(col, pattern, x, terms))
         present = set(district_labels[np.unique(district_codes[used])])
         reference = next((c for c in order if c in present), sorted(present)[0])
         for district in adj.index:

@@ -987,11 +987,125 @@ class SurveyDesign:
                 f"regress(): the model matrix of '{formula}' is rank-deficient (terms {list(xdf.columns)})"
             )
         coef, se, df = self._wls(y, x, keep)
+        return self._coefficient_table(list(xdf.columns), coef, se, df, confidence_level)
+
+    def regress_patterns(
+        self,
+        variable: str,
+        pattern: np.ndarray,
+        x: np.ndarray,
+        terms: Sequence[str],
+        *,
+        confidence_level: float = 0.95,
+    ) -> pd.DataFrame:
+        """:meth:`regress` for a model matrix with few distinct rows, each given once (a row *pattern*).
+
+        Respondent *i*'s row of the model matrix is ``x[pattern[i]]`` -- e.g. the treatment dummies of
+        categorical regressors, one pattern per combination of their levels. Same model, estimates, standard
+        errors, df and table as :meth:`regress` on the expanded matrix (tested), without an n x p matrix:
+        every sum over respondents is a ``bincount`` by pattern (and stratum, calibration cell), so a model
+        costs O(n + patterns p^2) instead of O(n p^2) (at a million respondents and 20 terms: ~0.1 s, not
+        ~2 s).
+
+        With ``A = X'WX``, ``B = x A^-1`` and ``r_i`` the residual (0 for a dropped respondent), the influence
+        is ``z_i = r_i B[pattern_i]``; calibration residuals ``e_i = z_i - F[cell_i]`` with ``F`` the
+        base-weighted fit of ``z`` on the calibration cells (cell sums of ``w0 r`` by pattern times ``B``).
+        Then ``V = sum_h scale_h (sum_{i in h} w_i^2 e_i e_i' - s_h s_h' / n_h)``, ``s_h = sum_{i in h} w_i e_i``,
+        where ``sum w^2 e e'`` expands into pattern sums of ``scale w^2 r^2``, cell x pattern sums of
+        ``scale w^2 r`` and cell sums of ``scale w^2`` (all respondents) -- the quadratic form of
+        :meth:`_variance`, summed in another order.
+
+        Parameters
+        ----------
+        variable : str
+            Numeric response column (sampling weights of the design; missing values dropped as
+            ``na.omit``, the respondent kept in the design with zero influence).
+        pattern : ndarray of int, length n
+            Row of ``x`` of each respondent; ``-1`` for a respondent with a missing regressor (dropped).
+        x : ndarray, shape (patterns, p)
+            The distinct rows of the model matrix (with the intercept column, if any).
+        terms : sequence of str
+            The p coefficient names (e.g. patsy's ``"C(district)[T.B]"``).
+        confidence_level : float
+            Coverage of the t intervals.
+
+        Returns
+        -------
+        DataFrame
+            As :meth:`regress`: ``term, estimate, se, t, p, ci_low, ci_high, df``.
+
+        Raises
+        ------
+        DataError
+            The column is missing or not numeric; ``pattern``, ``x`` and ``terms`` do not fit together; the
+            model matrix of the respondents used is rank-deficient (naming the terms).
+        """
+        y = self._numeric(variable)
+        pattern = np.asarray(pattern)
+        x = np.asarray(x, dtype=float)
+        if pattern.shape != (self.n,) or x.ndim != 2 or len(terms) != x.shape[1]:
+            raise DataError(
+                f"regress_patterns(): '{variable}' needs one pattern per row and one term per column of x"
+            )
+        if pattern.size and pattern.max() >= x.shape[0]:
+            raise DataError(f"regress_patterns(): '{variable}': a pattern code has no row in x")
+        m, p = x.shape
+        keep = ~np.isnan(y) & (pattern >= 0)
+        c = pattern[keep].astype(np.intp)
+        wk, yk = self.weights[keep], y[keep]
+        count = np.bincount(c, minlength=m)
+        # singular values of the expanded matrix = those of x with each row scaled by sqrt(its count);
+        # rank with numpy's matrix_rank tolerance for the expanded shape
+        sv = np.linalg.svd(x * np.sqrt(count)[:, None], compute_uv=False)
+        tol = (sv.max() if sv.size else 0.0) * max(int(count.sum()), p) * np.finfo(float).eps
+        if int((sv > tol).sum()) < p:
+            raise DataError(
+                f"regress_patterns(): the model matrix of '{variable}' is rank-deficient (terms {list(terms)})"
+            )
+        sw = np.bincount(c, weights=wk, minlength=m)
+        xtwx = x.T @ (x * sw[:, None])
+        coef = np.linalg.solve(xtwx, x.T @ np.bincount(c, weights=wk * yk, minlength=m))
+        r = yk - (x @ coef)[c]
+        cov = self._pattern_variance(keep, c, r, x @ np.linalg.inv(xtwx))
+        df = self._degf(keep) + 1 - p
+        return self._coefficient_table(list(terms), coef, np.sqrt(np.diag(cov)), df, confidence_level)
+
+    def _pattern_variance(self, keep: np.ndarray, c: np.ndarray, r: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """:meth:`_variance` of ``z_i = r_i b[c_i]`` on the kept rows (0 elsewhere), from pattern sums."""
+        w, h, n_h = self.weights, self._strata_codes, self._n_h
+        n_strata, m = n_h.size, b.shape[0]
+        scale = self._fpc_factor * n_h / (n_h - 1.0)
+        wk, hk = w[keep], h[keep]
+        sk = scale[hk]
+        wr = wk * r
+        s2 = b.T @ (b * np.bincount(c, weights=sk * wr * wr, minlength=m)[:, None])
+        key = c if n_strata == 1 else hk * m + c
+        s1 = np.bincount(key, weights=wr, minlength=n_strata * m).reshape(n_strata, m) @ b
+        if self._cal is not None:
+            cal = self._cal
+            cell, a, sw0c = cal["cell"], cal["A"], cal["sqrt_w0_cell"]
+            n_cells = sw0c.size
+            ckey = cell[keep] * m + c
+            w0r = self.base_weights[keep] * r
+            cell_sums = np.bincount(ckey, weights=w0r, minlength=n_cells * m).reshape(n_cells, m) @ b
+            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
+            fit = a @ beta  # e_i = z_i - fit[cell_i], on every row (dropped rows have z_i = 0)
+            g = np.bincount(ckey, weights=sk * wk * wr, minlength=n_cells * m).reshape(n_cells, m)
+            cross = b.T @ (g.T @ fit)  # sum scale w^2 z_i fit[cell_i]'
+            b2s = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
+            bw = np.bincount(h * n_cells + cell, weights=w, minlength=n_strata * n_cells)
+            s2 = s2 - cross - cross.T + fit.T @ (fit * b2s[:, None])
+            s1 = s1 - bw.reshape(n_strata, n_cells) @ fit
+        return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
+
+    @staticmethod
+    def _coefficient_table(terms: list[str], coef, se, df: int, confidence_level: float) -> pd.DataFrame:
+        """``regress``'s table: t on ``df``, two-sided p and ``confint.svyglm`` Wald intervals."""
         t = coef / se
         q = sps.t.ppf(0.5 + confidence_level / 2, df)
         return pd.DataFrame(
             {
-                "term": list(xdf.columns),
+                "term": terms,
                 "estimate": coef,
                 "se": se,
                 "t": t,
