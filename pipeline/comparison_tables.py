@@ -360,6 +360,18 @@ def _peer_rows(table: pd.DataFrame, instrument: str, config: Config, alpha: floa
     return table
 
 
+def _outcome_blocks(table: pd.DataFrame, dvs: list[str]) -> pd.DataFrame:
+    """The rows of each outcome in the order of ``dvs``; an outcome listed twice gives its rows twice.
+
+    ``S24_score`` is both a direct staff outcome and an indicator item, so it is listed twice; each copy is its
+    own family (Holm over its units), as when every outcome had its own ``unit_vs_rest`` call.
+    """
+    if len(set(dvs)) == len(dvs):
+        return table
+    blocks = dict(list(table.groupby("dv", sort=False)))
+    return pd.concat([blocks[dv] for dv in dvs if dv in blocks], ignore_index=True)
+
+
 def unit_peer_comparisons(
     public: pd.DataFrame,
     design: stats.SurveyDesign,
@@ -387,26 +399,26 @@ def unit_peer_comparisons(
     pub_dvs = _present(public, [s.id for s in config.public.scales] + [SI, "P25_score"])
     pub_dvs += _present(public, indicator_items(config, "public"))
     in_peer_group = public["district"].notna().to_numpy()
-    for dv in pub_dvs:
-        t = stats.unit_vs_rest(public, dv=dv, unit="district", design=design, **opts)
-        parts.append(_peer_rows(t, "public", config, alpha))
-    pub = pd.concat(parts, ignore_index=True)
+    # every outcome of an instrument in one call: units and peer groups are factorized once
+    t = stats.unit_vs_rest(public, dv=pub_dvs, unit="district", design=design, **opts)
+    pub = _peer_rows(t, "public", config, alpha)
     sd = {dv: _weighted_sd(design, dv, in_peer_group) for dv in pub_dvs}
     _standardize(pub, sd, pub["estimate"].notna())
     parts = [pub]
     staff_dvs = _present(staff, [s.id for s in config.staff.scales] + [SI, *STAFF_DIRECT])
     staff_dvs += _present(staff, indicator_items(config, "staff"))
     staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
-    for dv in staff_dvs:
-        t = stats.unit_vs_rest(staff_frame, dv=dv, unit="unit", peer_group="unit_type", **opts)
-        parts.append(_peer_rows(t, "staff", config, alpha))
+    if staff_dvs:
+        t = stats.unit_vs_rest(staff_frame, dv=list(dict.fromkeys(staff_dvs)), unit="unit", peer_group="unit_type",
+                               **opts)  # fmt: skip
+        parts.append(_peer_rows(_outcome_blocks(t, staff_dvs), "staff", config, alpha))
     enforcement = {u.code for u in config.units.units if u.enforcement}
     cases = casefiles[casefiles["unit"].astype(str).isin(enforcement)]
-    if len(cases) and cases["unit"].nunique() > 1:
+    case_dvs = _present(cases, CASEFILE_CONTINUOUS)
+    if len(cases) and cases["unit"].nunique() > 1 and case_dvs:
         cases = cases.assign(unit=cases["unit"].astype(str))
-        for dv in _present(cases, CASEFILE_CONTINUOUS):
-            t = stats.unit_vs_rest(cases, dv=dv, unit="unit", peer_group="unit_type", **opts)
-            parts.append(_peer_rows(t, "casefile", config, alpha))
+        t = stats.unit_vs_rest(cases, dv=case_dvs, unit="unit", peer_group="unit_type", **opts)
+        parts.append(_peer_rows(t, "casefile", config, alpha))
     table = pd.concat(parts, ignore_index=True)
     return _labels_as_text(table[PEER_COLUMNS])
 

@@ -498,3 +498,29 @@ def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated)
             num_f[col], num_s[col], rtol=FAST_PATH_RTOL, atol=FAST_PATH_RTOL * scale, err_msg=col
         )
     assert fast["se"].notna().sum() >= 12
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_unit_vs_rest_of_several_outcomes_equals_one_call_per_outcome(weighted):
+    rng = np.random.default_rng(11)
+    n = 2000
+    units = np.array([f"U{i:02d}" for i in range(9)])
+    frame = pd.DataFrame(
+        {
+            "unit": rng.choice(units, n),
+            "sex": rng.choice(["f", "m"], n),
+            "w": rng.uniform(0.5, 3.0, n),
+            "y1": rng.normal(60, 15, n),
+            "y2": rng.integers(1, 6, n).astype(float),
+        }
+    )
+    frame["unit_type"] = np.where(frame["unit"] < "U05", "A", "B")
+    frame.loc[rng.random(n) < 0.1, "y1"] = np.nan
+    frame.loc[frame["unit"] == "U02", "y2"] = np.nan  # a unit without any value of one outcome
+    design = stats.SurveyDesign(frame, weights="w", calibrated_on=["sex"]) if weighted else None
+    kwargs = dict(unit="unit", peer_group="unit_type", design=design, min_n=5)
+    together = stats.unit_vs_rest(frame, dv=["y1", "y2"], **kwargs)
+    apart = pd.concat([stats.unit_vs_rest(frame, dv=dv, **kwargs) for dv in ("y1", "y2")], ignore_index=True)
+    # p_bh is over the returned table (both outcomes together), everything else as one call per outcome
+    pd.testing.assert_frame_equal(together.drop(columns="p_bh"), apart.drop(columns="p_bh"))
+    assert (together["dv"] == "y2").sum() == (8 if not weighted else 9)

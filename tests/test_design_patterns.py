@@ -92,3 +92,18 @@ def test_pattern_codes_must_fit_the_rows_of_x(sample):
         stats.SurveyDesign(sample).regress_patterns("scale_a", pattern[:-1], x, terms)
     with pytest.raises(DataError, match="no row in x"):
         stats.SurveyDesign(sample).regress_patterns("scale_a", pattern, x[:2], terms)
+
+
+@pytest.mark.parametrize("name", DESIGNS)
+@pytest.mark.parametrize(
+    "n_groups", [3, 40]
+)  # few: all stratum x cell x group combinations; many: observed only
+def test_grouped_influence_variance_equals_the_dense_linearization(sample, name, n_groups):
+    d = _design(sample, name)
+    rng = np.random.default_rng(n_groups)
+    group = rng.integers(0, n_groups, len(sample))
+    z_of_group = rng.normal(size=(n_groups, 4))
+    slow = d._variance(z_of_group[group])
+    np.testing.assert_allclose(
+        d._grouped_variance(group, z_of_group), slow, rtol=1e-9, atol=1e-12 * np.abs(slow).max()
+    )

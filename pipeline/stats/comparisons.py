@@ -1182,7 +1182,7 @@ def _unit_peers(data: pd.DataFrame, unit: str, peer_group: str | None) -> pd.Ser
 def unit_vs_rest(
     data: pd.DataFrame,
     *,
-    dv: str,
+    dv: str | Sequence[str],
     unit: str,
     peer_group: str | None = None,
     design: Any = None,
@@ -1205,12 +1205,16 @@ def unit_vs_rest(
     design df − 1 (as R ``svyttest``); no Hedges' g. Flags use the effective n. A design with
     ``unit_rest_contrasts`` (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
 
+    Several outcomes (a sequence ``dv``) are one family each, computed with the units and peer groups
+    factorized once; the rows come outcome by outcome, as separate calls would give them (BH over the table
+    is then over all of them).
+
     Parameters
     ----------
     data : DataFrame
         One row per respondent or case; ``unit`` holds the unit code (kept in every output row).
-    dv : str
-        Numeric outcome. Rows with a missing ``dv`` or ``unit`` are dropped.
+    dv : str or sequence of str
+        Numeric outcome(s). Rows with a missing ``dv`` or ``unit`` are dropped.
     unit : str
         Unit code column.
     peer_group : str, optional
@@ -1232,17 +1236,38 @@ def unit_vs_rest(
     DataError
         Missing/non-numeric column, a unit with several or no peer-group values.
     """
-    _require_columns(data, dv, unit, peer_group)
-    values = _numeric(data[dv], dv)
+    dvs = [dv] if isinstance(dv, str) else list(dv)
+    _require_columns(data, *dvs, unit, peer_group)
+    if design is not None:  # the unweighted path checks each outcome as it reads it
+        for d in dvs:
+            _numeric(data[d], d)
     peers = _unit_peers(data, unit, peer_group)
     by_label = unit if peer_group is None else f"{unit} | {peer_group}"
-    family = f"{dv} ~ {unit} vs rest" + ("" if peer_group is None else f" of {peer_group}")
-    base = {"family": family, "dv": dv, "by": by_label}
+    rest = " vs rest" + ("" if peer_group is None else f" of {peer_group}")
+    bases = {d: {"family": f"{d} ~ {unit}{rest}", "dv": d, "by": by_label} for d in dvs}
     if design is not None:
-        rows = _weighted_unit_rows(data, dv, unit, peers, design, base, small_n, min_n, confidence_level)
+        rows = _weighted_unit_rows(data, dvs, unit, peers, design, bases, small_n, min_n, confidence_level)
         return _finish(rows, UNIT_COLUMNS, {"svy_contrast"})
-    keep = ~np.isnan(values) & data[unit].notna().to_numpy()
-    codes, labels = pd.factorize(data[unit][keep], sort=True)
+    # units in sorted order once; each outcome keeps the units with a value (as factorizing its rows would)
+    unit_codes, unit_labels = pd.factorize(data[unit], sort=True)
+    rows = []
+    for d in dvs:
+        values = _numeric(data[d], d)
+        rows += _unweighted_unit_rows(values, unit_codes, unit_labels, peers, bases[d], small_n, min_n,
+                                      confidence_level)  # fmt: skip
+    return _finish(rows, UNIT_COLUMNS, {"welch_t"})
+
+
+def _unweighted_unit_rows(
+    values, unit_codes, unit_labels, peers, base, small_n, min_n, confidence_level
+) -> list[dict]:
+    """Welch rows of one outcome: every unit with a value against the rest of its peer group."""
+    keep = ~np.isnan(values) & (unit_codes >= 0)
+    kept_codes = unit_codes[keep]
+    present = np.flatnonzero(np.bincount(kept_codes, minlength=len(unit_labels)))  # units with a value
+    remap = np.full(len(unit_labels), -1, dtype=np.intp)
+    remap[present] = np.arange(present.size)
+    codes, labels = remap[kept_codes], unit_labels[present]
     x = values[keep]
     k = len(labels)
     n_u, mean_u, m2_u = _moments(codes, x, k)
@@ -1284,20 +1309,38 @@ def unit_vs_rest(
                        p=p[i], effect_name="hedges_g", effect=g[i], effect_ci_low=g_lo[i],
                        effect_ci_high=g_hi[i])  # fmt: skip
         rows.append(row)
-    return _finish(rows, UNIT_COLUMNS, {"welch_t"})
+    return rows
 
 
-def _weighted_unit_rows(data, dv, unit, peers, design, base, small_n, min_n, confidence_level) -> list[dict]:
-    base = {**base, "weighted": True}
+def _weighted_unit_rows(
+    data, dvs, unit, peers, design, bases, small_n, min_n, confidence_level
+) -> list[dict]:
     # unit and peer group of every row as integer codes (-1: no unit), computed once per call: comparing
     # a million labels per unit was most of the cost of this function
     unit_codes, unit_labels = pd.factorize(data[unit])
     peer_codes, _ = pd.factorize(peers.reindex(unit_labels).to_numpy())
     row_peer = np.where(unit_codes >= 0, peer_codes[unit_codes], -1)
     code_of = {lab: i for i, lab in enumerate(unit_labels)}
-    if hasattr(design, "unit_rest_contrasts"):
-        fast = design.unit_rest_contrasts(dv, unit_codes, peer_codes)
-        return _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confidence_level)
+    if hasattr(design, "unit_rest_contrasts_many"):
+        fast = design.unit_rest_contrasts_many(dvs, unit_codes, peer_codes)
+    elif hasattr(design, "unit_rest_contrasts"):
+        fast = {d: design.unit_rest_contrasts(d, unit_codes, peer_codes) for d in dvs}
+    else:
+        fast = None
+    rows = []
+    for d in dvs:
+        base = {**bases[d], "weighted": True}
+        if fast is not None:
+            rows += _weighted_unit_rows_fast(fast[d], peers, code_of, base, small_n, min_n, confidence_level)
+        else:
+            rows += _per_unit_rows(data, d, design, unit_codes, peer_codes, row_peer, code_of, peers, base, small_n,
+                                   min_n, confidence_level)  # fmt: skip
+    return rows
+
+
+def _per_unit_rows(data, dv, design, unit_codes, peer_codes, row_peer, code_of, peers, base, small_n, min_n,
+                   confidence_level) -> list[dict]:  # fmt: skip
+    """Rows of one outcome from two domain means per unit (designs without ``unit_rest_contrasts``)."""
     rows = []
     for lab in sorted(peers.index):
         peer = peers[lab]

@@ -371,6 +371,47 @@ class SurveyDesign:
         scale = (self._fpc_factor * n_h / (n_h - 1.0))[h]
         return centered.T @ (centered * scale[:, None])
 
+    def _grouped_variance(self, group: np.ndarray, z_of_group: np.ndarray) -> np.ndarray:
+        """:meth:`_variance` of ``z_i = z_of_group[group_i]``: an influence shared by all rows of a group.
+
+        Rows of one stratum, calibration cell and group share their calibration residual ``e``, so each sum over
+        rows is a weight total of that combination times a fixed vector: ``sum_h scale_h (sum w^2 e e' -
+        s_h s_h' / n_h)`` with ``s_h = sum_{i in h} w_i e_i``. O(n) ``bincount``s plus O(combinations k^2)
+        instead of the O(n k^2) of the dense n x k matrix; same quadratic form (tested).
+        """
+        z_of_group = np.asarray(z_of_group, dtype=float)
+        h, n_h = self._strata_codes, self._n_h
+        n_groups = z_of_group.shape[0]
+        cell = self._cal["cell"] if self._cal is not None else np.zeros(self.n, dtype=np.intp)
+        n_cells = self._cal["w0_cell"].size if self._cal is not None else 1
+        key = (h * n_cells + cell) * n_groups + group
+        size = n_h.size * n_cells * n_groups
+        if size > self.n:  # many strata: only the combinations that occur
+            key, combos = pd.factorize(key)
+        else:
+            combos = np.arange(size)
+        w = self.weights
+        w1 = np.bincount(key, weights=w, minlength=combos.size)
+        w2 = np.bincount(key, weights=w * w, minlength=combos.size)
+        comb_h, comb_cell, comb_group = (
+            combos // (n_cells * n_groups),
+            (combos // n_groups) % n_cells,
+            combos % n_groups,
+        )
+        e = z_of_group[comb_group]
+        if self._cal is not None:
+            a, sw0c = self._cal["A"], self._cal["sqrt_w0_cell"]
+            w0 = np.bincount(key, weights=self.base_weights, minlength=combos.size)
+            cell_sums = np.zeros((n_cells, e.shape[1]))  # sum_{i in cell} w0_i z_i
+            np.add.at(cell_sums, comb_cell, w0[:, None] * e)
+            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
+            e = e - (a @ beta)[comb_cell]
+        scale = self._fpc_factor * n_h / (n_h - 1.0)
+        s2 = e.T @ (e * (scale[comb_h] * w2)[:, None])
+        s1 = np.zeros((n_h.size, e.shape[1]))
+        np.add.at(s1, comb_h, w1[:, None] * e)
+        return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
+
     def _degf(self, rows: np.ndarray | None = None) -> int:
         """``degf(design)``: respondents (PSUs) with non-zero weight minus strata among them."""
         if rows is None:
@@ -481,61 +522,78 @@ class SurveyDesign:
         centred = s2 - np.einsum("hg,hk->hgk", s1, s1) / n_h[:, None, None]
         return np.einsum("h,hgk->gk", scale, centred)
 
-    def _domain_variance_multi(self, g: np.ndarray, vals: np.ndarray, n_groups: int) -> np.ndarray:
-        """Covariance of ``sum_i w_i z_i(g, t)`` with ``z_i(g, t) = vals[i, t]`` if row i is in domain g, else 0.
+    def _unit_setup(self, unit_codes: np.ndarray, n_units: int) -> dict[str, Any]:
+        """What :meth:`_unit_domain_cov` needs of the units whatever the variable: bins, keys, weight totals.
 
-        :meth:`_domain_variance` with ``m = vals.shape[1]`` values per row; columns are ordered
-        ``g * m + t``. Only the stratum-weighted totals over rows are needed, so the cost is O(n m^2)
-        plus O(cells (G m)^2), never O(n G).
+        Rows in no unit go to an extra bin ``n_units`` (dropped from every result); a row without a value is
+        kept in its unit's bin with weight zero, so the keys are computed once for all variables (adding
+        zeros leaves each bin's sum unchanged).
         """
         w, h, n_h = self.weights, self._strata_codes, self._n_h
-        n_strata, m = n_h.size, vals.shape[1]
-        k = n_groups * m
+        n_strata, n_bins = n_h.size, n_units + 1
+        in_unit = unit_codes >= 0
+        g = np.where(in_unit, unit_codes, n_units)
         scale = self._fpc_factor * n_h / (n_h - 1.0)
-        inside = g >= 0
-        gi, hi, wi, vi = g[inside], h[inside], w[inside], vals[inside]
-        wv = wi[:, None] * vi
-        sci = scale[hi]
-        # sum_h scale_h sum_{i in h, g} w_i^2 v_it v_it' (domains are disjoint: block diagonal)
-        diag = np.zeros((n_groups, m, m))
-        for t in range(m):
-            for u in range(t, m):
-                col = np.bincount(gi, weights=sci * wv[:, t] * wv[:, u], minlength=n_groups)
-                diag[:, t, u] = col
-                diag[:, u, t] = col
-        s2 = np.zeros((n_groups, m, n_groups, m))
-        s2[np.arange(n_groups), :, np.arange(n_groups), :] = diag
-        s2 = s2.reshape(k, k)
-        key = hi * n_groups + gi
-        s1 = np.stack(
-            [np.bincount(key, weights=wv[:, t], minlength=n_strata * n_groups) for t in range(m)], axis=1
-        ).reshape(n_strata, n_groups, m)
-        s1 = s1.reshape(n_strata, k)
+        setup = {
+            "n_units": n_units,
+            "in_unit": in_unit,
+            "g": g,
+            "rows": np.bincount(unit_codes[in_unit], minlength=n_units),
+            "scale": scale,
+            "sci": scale[h],
+            "hkey": g if n_strata == 1 else h * n_bins + g,
+        }
         if self._cal is not None:
-            cal = self._cal
-            cell, a, sw0c = cal["cell"], cal["A"], cal["sqrt_w0_cell"]
-            n_cells = sw0c.size
-            ci = cell[inside]
-            ckey = ci * n_groups + gi
-            w0v = self.base_weights[inside][:, None] * vi
-            cell_sums = np.stack(
-                [np.bincount(ckey, weights=w0v[:, t], minlength=n_cells * n_groups) for t in range(m)], axis=1
-            ).reshape(n_cells, k)
-            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
-            fit = a @ beta  # e_i(g, t) = z_i(g, t) - fit[cell_i, (g, t)]
+            cell, n_cells = self._cal["cell"], self._cal["w0_cell"].size
             hc = h * n_cells + cell
-            bw = np.bincount(hc, weights=w, minlength=n_strata * n_cells).reshape(n_strata, n_cells)
-            b2s = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
-            a2s = np.stack(
-                [
-                    np.bincount(ckey, weights=sci * wi * wv[:, t], minlength=n_cells * n_groups)
-                    for t in range(m)
-                ],
-                axis=1,
-            ).reshape(n_cells, k)
+            setup["ckey"] = cell * n_bins + g
+            setup["bw"] = np.bincount(hc, weights=w, minlength=n_strata * n_cells).reshape(n_strata, n_cells)
+            setup["b2s"] = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
+        return setup
+
+    def _unit_domain_cov(self, setup: dict[str, Any], valid: np.ndarray, dev: np.ndarray) -> np.ndarray:
+        """Covariance of the per-unit totals ``sum_i w_i z_i(u, t)``, ``z_i(u, 0) = dev_i``, ``z_i(u, 1) = 1``.
+
+        For the valid rows of unit u (else 0); columns ordered ``u * 2 + t``. Only stratum-weighted totals
+        over rows are needed, so the cost is O(n) plus O(cells units^2), never O(n units).
+        """
+        w, n_h = self.weights, self._n_h
+        n_strata, n_units = n_h.size, setup["n_units"]
+        n_bins, k = n_units + 1, 2 * n_units
+        g, sci, scale = setup["g"], setup["sci"], setup["scale"]
+        wv = (w * dev, np.where(valid, w, 0.0))  # w_i z_i(., t); zero outside the valid rows
+
+        def by_unit(key, weights, size):
+            return np.bincount(key, weights=weights, minlength=size * n_bins).reshape(size, n_bins)[
+                :, :n_units
+            ]
+
+        # sum_h scale_h sum_{i in h, u} w_i^2 z_it z_it' (units are disjoint: block diagonal)
+        diag = np.zeros((n_units, 2, 2))
+        for t, u in ((0, 0), (0, 1), (1, 1)):
+            diag[:, t, u] = diag[:, u, t] = by_unit(g, sci * wv[t] * wv[u], 1)[0]
+        s2 = np.zeros((n_units, 2, n_units, 2))
+        s2[np.arange(n_units), :, np.arange(n_units), :] = diag
+        s2 = s2.reshape(k, k)
+        s1 = np.stack([by_unit(setup["hkey"], wv[t], n_strata) for t in range(2)], axis=-1).reshape(
+            n_strata, k
+        )
+        if self._cal is not None:
+            a, sw0c = self._cal["A"], self._cal["sqrt_w0_cell"]
+            n_cells, ckey = sw0c.size, setup["ckey"]
+            w0 = self.base_weights
+            w0v = (w0 * dev, np.where(valid, w0, 0.0))
+            cell_sums = np.stack([by_unit(ckey, w0v[t], n_cells) for t in range(2)], axis=-1).reshape(
+                n_cells, k
+            )
+            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
+            fit = a @ beta  # e_i(u, t) = z_i(u, t) - fit[cell_i, (u, t)]
+            a2s = np.stack([by_unit(ckey, sci * w * wv[t], n_cells) for t in range(2)], axis=-1).reshape(
+                n_cells, k
+            )
             cross = a2s.T @ fit
-            s2 = s2 - cross - cross.T + fit.T @ (fit * b2s[:, None])
-            s1 = s1 - bw @ fit
+            s2 = s2 - cross - cross.T + fit.T @ (fit * setup["b2s"][:, None])
+            s1 = s1 - setup["bw"] @ fit
         return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
 
     def unit_rest_contrasts(
@@ -549,8 +607,8 @@ class SurveyDesign:
         ``vcov[u, u] + vcov[r, r] - 2 vcov[u, r]`` (R ``svycontrast`` on ``svyby(..., covmat = TRUE)``),
         but for all units at once. Each unit's influence ``(y - m_u) / W_u`` on its own rows and the rest's
         ``-(y - r_u) / R_u`` are linear in the per-unit domain totals of ``y - m_k`` and ``1``, whose full
-        covariance (strata, calibration) comes from :meth:`_domain_variance_multi`; aggregating disjoint
-        domains linearly is exact.
+        covariance (strata, calibration) comes from :meth:`_unit_domain_cov`; aggregating disjoint domains
+        linearly is exact.
 
         Parameters
         ----------
@@ -572,21 +630,34 @@ class SurveyDesign:
         DataError
             The column is missing or not numeric; ``unit_codes`` has the wrong length.
         """
-        y = self._numeric(variable)
+        return self.unit_rest_contrasts_many([variable], unit_codes, peer_codes)[variable]
+
+    def unit_rest_contrasts_many(
+        self, variables: Sequence[str], unit_codes: np.ndarray, peer_codes: np.ndarray
+    ) -> dict[str, pd.DataFrame]:
+        """:meth:`unit_rest_contrasts` of several variables by the same units (unit keys computed once)."""
         unit_codes = np.asarray(unit_codes, dtype=np.intp)
         peer_codes = np.asarray(peer_codes)
         if unit_codes.shape != (self.n,):
-            raise DataError(f"unit_rest_contrasts(): unit codes for '{variable}' must have one value per row")
-        n_units = peer_codes.size
+            raise DataError(
+                f"unit_rest_contrasts(): unit codes for {list(variables)} must have one value per row"
+            )
+        setup = self._unit_setup(unit_codes, peer_codes.size)
+        return {v: self._unit_rest_table(self._numeric(v), setup, peer_codes) for v in variables}
+
+    def _unit_rest_table(self, y: np.ndarray, setup: dict[str, Any], peer_codes: np.ndarray) -> pd.DataFrame:
+        n_units, g = setup["n_units"], setup["g"]
         w = self.weights
-        valid = ~np.isnan(y) & (unit_codes >= 0)
-        g = np.where(valid, unit_codes, -1)
-        gv, wv, yv = g[valid], w[valid], y[valid]
-        sw = np.bincount(gv, weights=wv, minlength=n_units)
-        sw2 = np.bincount(gv, weights=wv * wv, minlength=n_units)
-        swy = np.bincount(gv, weights=wv * yv, minlength=n_units)
-        n = np.bincount(gv, minlength=n_units)
-        rows = np.bincount(unit_codes[unit_codes >= 0], minlength=n_units)
+        valid = ~np.isnan(y) & setup["in_unit"]
+        wz = np.where(valid, w, 0.0)
+        yz = np.where(valid, y, 0.0)
+
+        def by_unit(weights):
+            return np.bincount(g, weights=weights, minlength=n_units + 1)[:n_units]
+
+        sw, sw2, swy = by_unit(wz), by_unit(wz * wz), by_unit(wz * yz)
+        n = by_unit(valid).astype(np.int64)
+        rows = setup["rows"]
         rest = (peer_codes[:, None] == peer_codes[None, :]) & ~np.eye(n_units, dtype=bool)
         restf = rest.astype(float)
         sw_r, sw2_r, swy_r = restf @ sw, restf @ sw2, restf @ swy
@@ -599,10 +670,8 @@ class SurveyDesign:
         m_safe = np.where(sw > 0, m_u, 0.0)
         r_safe = np.where(sw_r > 0, m_r, 0.0)
         # per-row values: y minus its own unit's mean (keeps the sums well conditioned), and 1
-        vals = np.zeros((self.n, 2))
-        vals[valid, 0] = yv - m_safe[gv]
-        vals[valid, 1] = 1.0
-        cov = self._domain_variance_multi(g, vals, n_units)
+        dev = np.where(valid, y - np.append(m_safe, 0.0)[g], 0.0)
+        cov = self._unit_domain_cov(setup, valid, dev)
         # contrast u: (y - m_u)/W_u on u's rows; -(y - m_k + m_k - r_u)/R_u on the rows of k in rest(u)
         coef = np.zeros((n_units, n_units, 2))
         coef[np.arange(n_units), np.arange(n_units), 0] = inv_u
@@ -875,9 +944,9 @@ class SurveyDesign:
         w = self.weights
         wd = w[valid].sum()
         p = np.bincount(cell[valid], weights=w[valid], minlength=k) / wd
-        z = np.zeros((self.n, k))
-        z[valid] = ((cell[valid, None] == np.arange(k)[None, :]).astype(float) - p[None, :]) / wd
-        v = self._variance(z)
+        # influence of the cell proportions: (indicator of the row's cell - p) / wd inside the table, 0 outside
+        z_of_cell = np.vstack([(np.eye(k) - p[None, :]) / wd, np.zeros((1, k))])
+        v = self._grouped_variance(np.where(valid, cell, k), z_of_cell)
         n_total = float(self.n)
         nu = self._degf()
         table = (p * n_total).reshape(nc, nr).T  # svytable(..., Ntotal = n)
