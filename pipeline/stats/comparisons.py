@@ -236,6 +236,7 @@ class _Groups:
     n: np.ndarray
     mean: np.ndarray
     m2: np.ndarray  # sum of squared deviations from the group mean
+    rows: np.ndarray | None = None  # which rows of the data were kept (boolean mask)
 
     @property
     def var(self) -> np.ndarray:
@@ -253,15 +254,37 @@ def _moments(codes: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray,
     return n, mean, m2
 
 
-def _groups(data: pd.DataFrame, dv: str, between: str) -> _Groups:
+def _cached(cache: dict | None, key: tuple, compute):
+    """``compute()``, remembered in ``cache`` under ``key`` (no cache: computed every time)."""
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _groups(data: pd.DataFrame, dv: str, between: str, cache: dict | None = None) -> _Groups:
+    """Groups of ``between`` (sorted labels, only those with a value of ``dv``) and their moments.
+
+    ``cache`` (one dict per :func:`compare_groups` call) keeps each grouping column's sorted codes, so a
+    column is factorized once for all outcomes; a group's labels and codes are those of factorizing the kept
+    rows (the groups with a value, in sorted order).
+    """
     _require_columns(data, dv, between)
     values = _numeric(data[dv], dv)
-    group = data[between]
-    keep = ~np.isnan(values) & group.notna().to_numpy()
-    codes, labels = pd.factorize(group[keep], sort=True)
+    all_codes, all_labels = _cached(cache, ("codes", between), lambda: pd.factorize(data[between], sort=True))
+    keep = ~np.isnan(values) & (all_codes >= 0)
+    kept_codes = all_codes[keep]
+    present = np.flatnonzero(np.bincount(kept_codes, minlength=len(all_labels)))
+    if present.size == len(all_labels):
+        codes, labels = kept_codes, all_labels
+    else:
+        remap = np.full(len(all_labels), -1, dtype=np.intp)
+        remap[present] = np.arange(present.size)
+        codes, labels = remap[kept_codes], all_labels[present]
     values = values[keep]
     n, mean, m2 = _moments(codes, values, len(labels))
-    return _Groups(np.asarray(labels, dtype=object), codes, values, n, mean, m2)
+    return _Groups(np.asarray(labels, dtype=object), codes, values, n, mean, m2, keep)
 
 
 def _need_groups(g: _Groups, between: str, *, min_groups: int = 2, need_variance: bool = False) -> None:
@@ -788,12 +811,12 @@ def _excluded_reason(labels, min_n: int) -> str:
     return f"已排除样本量不足{min_n}的组：{'、'.join(map(str, labels))}"
 
 
-def _kruskal_h(values: np.ndarray, group: np.ndarray, k: int) -> float:
-    """Tie-corrected Kruskal–Wallis H of ``values`` in groups ``group`` (0..k−1), as ``scipy.stats.kruskal``.
+def _midranks(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Midrank of every value and the tie correction ``1 − Σ(t³ − t)/(n³ − n)``, as ``scipy.stats.kruskal``.
 
-    Bit-for-bit scipy's arithmetic (same midranks, rank sums, tie array and formula order) without sorting the
-    data: the distinct values are found by hashing and only they are sorted; each row's midrank comes from the
-    counts of the smaller values. Rank sums are sums of half-integers below 2**52, so exact in any order.
+    Bit-for-bit scipy's arithmetic (same midranks and tie array) without sorting the data: the distinct values
+    are found by hashing and only they are sorted; each row's midrank comes from the counts of the smaller
+    values.
     """
     codes, uniques = pd.factorize(values)
     order = np.argsort(uniques, kind="stable")
@@ -801,20 +824,34 @@ def _kruskal_h(values: np.ndarray, group: np.ndarray, k: int) -> float:
     starts = np.cumsum(counts) - counts  # 0-based position of each distinct value's first copy when sorted
     midrank = np.empty(len(uniques))
     midrank[order] = (starts + 1).astype(float) + (counts.astype(float) - 1) / 2
-    rank_sums = np.bincount(group, weights=midrank[codes], minlength=k)
-    n = [int(c) for c in np.bincount(group, minlength=k)]
-    totaln = sum(n)
+    totaln = len(values)
     t = np.zeros(totaln)
     t[starts] = counts
     ties = 1 - np.sum(t**3 - t, axis=-1) / (totaln**3 - totaln)
+    return midrank[codes], ties
+
+
+def _kruskal_h(
+    values: np.ndarray, group: np.ndarray, k: int, ranks: tuple[np.ndarray, float] | None = None
+) -> float:
+    """Tie-corrected Kruskal–Wallis H of ``values`` in groups ``group`` (0..k−1), as ``scipy.stats.kruskal``.
+
+    Bit-for-bit scipy's arithmetic (same midranks, rank sums, tie array and formula order; see
+    :func:`_midranks`). Rank sums are sums of half-integers below 2**52, so exact in any order. ``ranks``:
+    :func:`_midranks` of ``values`` when already known (the same rows ranked for another grouping).
+    """
+    rank, ties = _midranks(values) if ranks is None else ranks
+    rank_sums = np.bincount(group, weights=rank, minlength=k)
+    n = [int(c) for c in np.bincount(group, minlength=k)]
+    totaln = sum(n)
     ssbn = sum(rank_sums[i] ** 2 / n[i] for i in range(k))
     h = 12.0 / (totaln * (totaln + 1)) * ssbn - 3 * (totaln + 1)
     h /= ties
     return float(h)
 
 
-def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level) -> list[dict]:
-    g = _groups(data, dv, by)
+def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=None) -> list[dict]:
+    g = _groups(data, dv, by, cache)
     family = f"{dv} ~ {by}"
     base = {"family": family, "dv": dv, "by": by}
     rows = []
@@ -872,7 +909,16 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level) -> lis
     in_kept = kept_group >= 0
     kept_values = g.values[in_kept]
     if np.ptp(kept_values) > 0:
-        h = _kruskal_h(kept_values, kept_group[in_kept], len(kept_codes))
+        ranks = None
+        if in_kept.all():  # the same rows as another grouping of this outcome: rank them once
+            known = cache.get("ranks", {}).get(dv) if cache is not None else None
+            if known is not None and np.array_equal(known[0], g.rows):
+                ranks = known[1]
+            else:
+                ranks = _midranks(kept_values)
+                if cache is not None:
+                    cache["ranks"] = {dv: (g.rows, ranks)}  # outcomes come one after another: keep the last
+        h = _kruskal_h(kept_values, kept_group[in_kept], len(kept_codes), ranks)
         eps = epsilon_squared_from_h(h, n_total)
         rows.append(
             _row(**base, test="kruskal", contrast="all", statistic=h, df1=float(len(kept_codes) - 1),
@@ -1144,12 +1190,14 @@ def compare_groups(
     bys = [by] if isinstance(by, str) else list(by)
     _require_columns(data, *dvs, *bys)
     rows: list[dict] = []
+    cache: dict = {}  # grouping codes and ranks shared by the families of this call
     for d, b in itertools.product(dvs, bys):
         categorical = _is_categorical(data[d]) if kind == "auto" else kind == "categorical"
         opts = dict(small_n=small_n, min_n=min_n, confidence_level=confidence_level)
-        if design is None:
-            family = _categorical_family if categorical else _continuous_family
-            rows += family(data, d, b, **opts)
+        if design is None and categorical:
+            rows += _categorical_family(data, d, b, **opts)
+        elif design is None:
+            rows += _continuous_family(data, d, b, **opts, cache=cache)
         else:
             family = _weighted_categorical_family if categorical else _weighted_continuous_family
             rows += family(data, d, b, design, **opts)
