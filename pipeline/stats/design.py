@@ -333,7 +333,21 @@ class SurveyDesign:
             blocks.append(block)
         design = np.hstack(blocks)
         w0_cell = np.bincount(cell, weights=self.base_weights, minlength=n_cells)
-        return {"cell": cell, "A": design, "w0_cell": w0_cell, "sqrt_w0_cell": np.sqrt(w0_cell)}
+        # stratum x cell key and its weight totals, the same for every variable and domain
+        hc = self._strata_codes * n_cells + cell
+        size_hc = self._n_h.size * n_cells
+        w = self.weights
+        bw = np.bincount(hc, weights=w, minlength=size_hc).reshape(self._n_h.size, n_cells)
+        bw2 = np.bincount(hc, weights=w * w, minlength=size_hc).reshape(self._n_h.size, n_cells)
+        return {
+            "cell": cell,
+            "A": design,
+            "w0_cell": w0_cell,
+            "sqrt_w0_cell": np.sqrt(w0_cell),
+            "hc": hc,
+            "bw": bw,
+            "bw2": bw2,
+        }
 
     # ----------------------------------------------------------------------------------------------------------
     # linearization core
@@ -501,12 +515,9 @@ class SurveyDesign:
             cell_sums = cell_sums.reshape(n_cells, n_groups)
             beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
             fit = a @ beta  # fitted calibration value per cell and domain; e_ig = z_ig - fit[cell_i, g]
-            hc = h * n_cells + cell
-            size_hc = n_strata * n_cells
-            bw = np.bincount(hc, weights=w, minlength=size_hc).reshape(n_strata, n_cells)
-            bw2 = np.bincount(hc, weights=w * w, minlength=size_hc).reshape(n_strata, n_cells)
-            key = (hi * n_cells + ci) * n_groups + gi
-            size = size_hc * n_groups
+            bw, bw2 = cal["bw"], cal["bw2"]
+            key = cal["hc"][inside] * n_groups + gi
+            size = n_strata * n_cells * n_groups
             a0 = np.bincount(key, weights=wv, minlength=size).reshape(n_strata, n_cells, n_groups)
             a1 = np.bincount(key, weights=wv * wv, minlength=size).reshape(n_strata, n_cells, n_groups)
             a2 = np.bincount(key, weights=wv * wi, minlength=size).reshape(n_strata, n_cells, n_groups)
@@ -545,9 +556,8 @@ class SurveyDesign:
         }
         if self._cal is not None:
             cell, n_cells = self._cal["cell"], self._cal["w0_cell"].size
-            hc = h * n_cells + cell
             setup["ckey"] = cell * n_bins + g
-            setup["bw"] = np.bincount(hc, weights=w, minlength=n_strata * n_cells).reshape(n_strata, n_cells)
+            setup["bw"] = self._cal["bw"]
             setup["b2s"] = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
         return setup
 
@@ -699,16 +709,16 @@ class SurveyDesign:
         w = self.weights
         complete = not np.isnan(y).any() and (gcode.size == 0 or gcode.min() >= 0)
         if complete:  # the common case: no masked copies of million-row arrays
-            g = gv = gcode
+            g, bins = gcode, n_groups
             wv, yv = w, y
-        else:
+        else:  # rows without a value or domain: an extra bin with weight 0 (no masked copies either)
             valid = ~np.isnan(y) & (gcode >= 0)
-            g = np.where(valid, gcode, -1)
-            gv, wv, yv = g[valid], w[valid], y[valid]
-        sw = np.bincount(gv, weights=wv, minlength=n_groups)
-        sw2 = np.bincount(gv, weights=wv * wv, minlength=n_groups)
-        swy = np.bincount(gv, weights=wv * yv, minlength=n_groups)
-        n = np.bincount(gv, minlength=n_groups)
+            g, bins = np.where(valid, gcode, n_groups), n_groups + 1
+            wv, yv = np.where(valid, w, 0.0), np.where(valid, y, 0.0)
+        sw = np.bincount(g, weights=wv, minlength=bins)[:n_groups]
+        sw2 = np.bincount(g, weights=wv * wv, minlength=bins)[:n_groups]
+        swy = np.bincount(g, weights=wv * yv, minlength=bins)[:n_groups]
+        n = np.bincount(g, minlength=bins)[:n_groups]
         with np.errstate(divide="ignore", invalid="ignore"):
             est = swy / sw
             neff = sw**2 / sw2
@@ -718,9 +728,8 @@ class SurveyDesign:
         if complete:
             resid = y - est[g]
         else:
-            resid = np.zeros(self.n)
-            resid[valid] = yv - est[gv]
-        cov = self._domain_variance(g, resid, n_groups) * np.outer(inv_sw, inv_sw)
+            resid = np.where(valid, y - np.append(est, 0.0)[g], 0.0)
+        cov = self._domain_variance(g, resid, bins)[:n_groups, :n_groups] * np.outer(inv_sw, inv_sw)
         se = np.where(n > 0, np.sqrt(np.maximum(np.diag(cov), 0.0)), np.nan)  # empty domain: no estimate
         return est, se, n, neff, cov
 
@@ -1162,9 +1171,8 @@ class SurveyDesign:
             g = np.bincount(ckey, weights=sk * wk * wr, minlength=n_cells * m).reshape(n_cells, m)
             cross = b.T @ (g.T @ fit)  # sum scale w^2 z_i fit[cell_i]'
             b2s = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
-            bw = np.bincount(h * n_cells + cell, weights=w, minlength=n_strata * n_cells)
             s2 = s2 - cross - cross.T + fit.T @ (fit * b2s[:, None])
-            s1 = s1 - bw.reshape(n_strata, n_cells) @ fit
+            s1 = s1 - cal["bw"] @ fit
         return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
 
     @staticmethod
