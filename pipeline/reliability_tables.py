@@ -26,12 +26,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline import stats
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import CasefileStandard
 from pipeline.errors import DataError
-from pipeline.stats.reliability import ALPHA_GAIN_MAX, ALPHA_MIN, R_DROP_MIN
+from pipeline.stats.reliability import ALPHA_GAIN_MAX, ALPHA_MIN, R_DROP_MIN, PreparedItems, prepare_items
 
 __all__ = [
     "SKIPPED",
@@ -159,28 +161,34 @@ def _missing_codes(codebook: Codebook, item_id: str) -> frozenset[int]:
 def keyed_items(responses: pd.DataFrame, codebook: Codebook, item_ids: list[str]) -> pd.DataFrame:
     """Item codes as floats with 不了解/说不清 (``missing: true`` options) and skipped (−3) set to NaN.
 
+    The result holds one float block (column-major), so that selecting a scale's columns and converting them
+    to numpy costs no consolidation.
+
     Raises
     ------
     DataError
         An item column is absent, or holds a code that is neither substantive nor missing (column named).
     """
-    out = {}
-    for item_id in item_ids:
+    out = np.empty((len(responses), len(item_ids)), order="F")
+    for j, item_id in enumerate(item_ids):
         if item_id not in responses.columns:
             raise DataError(
                 f"{codebook.instrument}: item column {item_id} not found in the cleaned responses"
             )
+        col = responses[item_id]
+        if not pd.api.types.is_numeric_dtype(col.dtype):
+            col = pd.to_numeric(col, errors="coerce")
+        values = out[:, j]
+        values[:] = col.to_numpy(dtype=float, na_value=np.nan)
         # plain numpy membership tests: pandas' hashed isin costs ~10x more for a handful of codes
-        col = pd.to_numeric(responses[item_id], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        col = np.where(np.isin(col, list(_missing_codes(codebook, item_id))), np.nan, col)
-        bad = ~np.isnan(col) & ~np.isin(col, list(codebook.item(item_id).substantive_codes))
+        np.putmask(values, np.isin(values, list(_missing_codes(codebook, item_id))), np.nan)
+        bad = ~np.isnan(values) & ~np.isin(values, list(codebook.item(item_id).substantive_codes))
         if bad.any():
             raise DataError(
-                f"{codebook.instrument}: item column {item_id} holds code {col[bad][0]:g}, "
+                f"{codebook.instrument}: item column {item_id} holds code {values[bad][0]:g}, "
                 "which is not an option of the codebook"
             )
-        out[item_id] = col
-    return pd.DataFrame(out, index=responses.index)
+    return pd.DataFrame(out, index=responses.index, columns=list(item_ids), copy=False)
 
 
 def _scale_range(codebook: Codebook, item_ids: list[str]) -> tuple[float, float]:
@@ -206,27 +214,16 @@ def _row(base: Mapping[str, Any], **values: Any) -> dict[str, Any]:
 
 
 def _alpha_rows(
-    base: dict[str, Any],
-    x: pd.DataFrame,
-    reverse: list[str],
-    scale_range: tuple[float, float],
-    weights: np.ndarray | None,
-    seed: int,
-    n_boot: int,
+    base: dict[str, Any], prep: PreparedItems, n_complete: int, seed: int, n_boot: int
 ) -> list[dict[str, Any]]:
+    """Alpha with each interval of :data:`CI_METHODS`, then the point statistics, from prepared items.
+
+    ``n_complete`` counts the rows complete on the items (weights aside): it decides the bootstrap.
+    """
     rows = []
-    n_complete = int(x.notna().all(axis=1).sum())
     for method in CI_METHODS:
         skip_bootstrap = method == "bootstrap" and n_complete > BOOTSTRAP_MAX_N
-        res = stats.cronbach_alpha(
-            x,
-            reverse=reverse,
-            scale_range=scale_range,
-            weights=weights,
-            ci="feldt" if skip_bootstrap else method,
-            seed=seed,
-            n_boot=n_boot,
-        )
+        res = stats.cronbach_alpha(prep, ci="feldt" if skip_bootstrap else method, seed=seed, n_boot=n_boot)
         notes = list(res.notes) + ([BOOTSTRAP_SKIPPED_NOTE] if skip_bootstrap else [])
         rows.append(
             _row(
@@ -356,105 +353,197 @@ def scale_reliability(
         An item column is absent or holds a code outside the codebook (named); ``weights`` lacks
         ``record_id``/``weight``.
     """
-    w_full: np.ndarray | None = None
-    if weights is not None:
-        for col in ("record_id", "weight"):
-            if col not in weights.columns:
-                raise DataError(f"weights table: column {col} not found")
-        if "record_id" not in responses.columns:
-            raise DataError(f"{codebook.instrument}: column record_id not found in the cleaned responses")
-        by_id = weights.drop_duplicates("record_id").set_index("record_id")["weight"].astype(float)
-        w_full = responses["record_id"].map(by_id).to_numpy(dtype=float)
-
+    w_full = None if weights is None else _weights_by_record(responses, weights, codebook.instrument)
+    scales = codebook.questionnaire.scales
+    # every scale item keyed in one pass (an item column may serve more than one scale)
+    keyed = keyed_items(responses, codebook, list(dict.fromkeys(i for s in scales for i in s.items)))
     rel_rows: list[dict] = []
     item_tables: list[pd.DataFrame] = []
     flag_rows: list[dict] = []
-    for scale in codebook.questionnaire.scales:
+    for scale in scales:
         ids = list(scale.items)
-        x_all = keyed_items(responses, codebook, ids)
-        answered = [i for i in ids if x_all[i].notna().any()]
+        answered = [i for i in ids if not np.isnan(keyed[i].to_numpy()).all()]
         unanswered = [i for i in ids if i not in answered]
-        x = x_all[answered]
+        note = f"无人作答的题目已排除：{'、'.join(unanswered)}" if unanswered else ""
+        x = keyed[answered]
         reverse = [i for i in answered if codebook.item(i).reverse]
         scale_range = _scale_range(codebook, ids)
-        note = f"无人作答的题目已排除：{'、'.join(unanswered)}" if unanswered else ""
+        unweighted: PreparedItems | DataError | None = None
         for weighted in (False, True) if w_full is not None else (False,):
-            base = {
-                "instrument": codebook.instrument,
-                "scale": scale.id,
-                "scale_name": scale.name,
-                "weighted": weighted,
-                "k": len(answered),
-            }
             w = w_full if weighted else None
-            stats_ = [("alpha", None)] + ([] if weighted else [("omega_total", None)])
-            if len(answered) < 2:
-                reason = f"作答题目少于2题（{len(answered)}题），无法计算信度" + (f"；{note}" if note else "")
-                rel_rows += [_row(base, statistic=s, n=0, n_dropped=len(x), note=reason) for s, _ in stats_]
-                if not weighted:
-                    flag_rows.append(_flag(base, "", "not_estimable", reason, np.nan, np.nan))
-                continue
-            try:
-                rows = _alpha_rows(base, x, reverse, scale_range, w, seed, n_boot)
-            except DataError as err:
-                n_complete = int((x.notna().all(axis=1) & (np.isfinite(w) if w is not None else True)).sum())
-                reason = f"无法计算α：{err}" + (f"；{note}" if note else "")
-                rows = [
-                    _row(base, statistic="alpha", n=n_complete, n_dropped=len(x) - n_complete, note=reason)
-                ]
-                if not weighted:
-                    flag_rows.append(_flag(base, "", "not_estimable", reason, np.nan, np.nan))
-            if note:
-                for r in rows:
-                    r["note"] = "；".join(p for p in (r["note"], note) if p)
-            rel_rows += rows
-            alpha_row = rows[0]
+            prepared = None
+            if len(answered) >= 2:
+                prepared = _prepare_scale(x, reverse, scale_range, w, unweighted)
             if not weighted:
-                try:
-                    om = stats.omega_total(x, reverse=reverse, scale_range=scale_range)
-                    rel_rows.append(
-                        _row(
-                            base,
-                            statistic="omega_total",
-                            estimate=om.omega_total,
-                            n=om.n,
-                            n_dropped=om.n_dropped,
-                        )
-                    )
-                except DataError as err:
-                    rel_rows.append(_row(base, statistic="omega_total", note=f"无法计算ω：{err}"))
-                if np.isfinite(alpha_row["estimate"]) and alpha_row["estimate"] < ALPHA_MIN:
-                    flag_rows.append(
-                        _flag(
-                            base,
-                            "",
-                            "alpha_low",
-                            f"量表“{scale.name}”的α={alpha_row['estimate']:.3f}，低于{ALPHA_MIN:.2f}，内部一致性不足",
-                            alpha_row["estimate"],
-                            ALPHA_MIN,
-                        )
-                    )
-            try:
-                table = stats.item_analysis(x, reverse=reverse, scale_range=scale_range, weights=w)
-            except DataError as err:
-                table = pd.DataFrame({"item": answered, "note": f"无法进行题目分析：{err}"})
-            else:
-                table["note"] = note
-                table["n_dropped"] = len(x) - int(table["n"].iloc[0])
-                if not weighted:
-                    flag_rows += _item_flags(base, table, codebook)
-            table.insert(0, "weighted", weighted)
-            table.insert(0, "scale_name", scale.name)
-            table.insert(0, "scale", scale.id)
-            table.insert(0, "instrument", codebook.instrument)
-            table["missing_rule"] = MISSING_RULE
-            item_tables.append(table)
+                unweighted = prepared
+            r, t, f = _scale_tables(
+                scale,
+                x,
+                codebook,
+                w,
+                prepared,
+                scale_range=scale_range,
+                note=note,
+                seed=seed,
+                n_boot=n_boot,
+            )
+            rel_rows += r
+            item_tables += t
+            flag_rows += f
 
     reliability = pd.DataFrame(rel_rows, columns=RELIABILITY_COLUMNS)
     items = pd.concat(item_tables, ignore_index=True) if item_tables else pd.DataFrame()
     items = _order_item_columns(items)
     flags = pd.DataFrame(flag_rows, columns=FLAG_COLUMNS)
     return ScaleReliability(reliability=reliability, items=items, flags=flags)
+
+
+def _weights_by_record(responses: pd.DataFrame, weights: pd.DataFrame, instrument: str) -> np.ndarray:
+    """The weight of each response, joined on ``record_id`` (first row of an id in ``weights``; NaN if none).
+
+    That is ``responses.record_id.map(weights.drop_duplicates("record_id").set_index("record_id").weight)``,
+    done as one Arrow hash lookup (``index_in`` returns the first position of each id); ids Arrow cannot
+    compare (mixed types) take the pandas route.
+    """
+    for col in ("record_id", "weight"):
+        if col not in weights.columns:
+            raise DataError(f"weights table: column {col} not found")
+    if "record_id" not in responses.columns:
+        raise DataError(f"{instrument}: column record_id not found in the cleaned responses")
+    values = weights["weight"].astype(float).to_numpy()
+    try:
+        ids, table_ids = (_arrow(responses["record_id"]), _arrow(weights["record_id"]))
+        pos = pc.index_in(ids, value_set=table_ids.cast(ids.type))
+    except (pa.ArrowException, TypeError):
+        by_id = weights.drop_duplicates("record_id").set_index("record_id")["weight"].astype(float)
+        return responses["record_id"].map(by_id).to_numpy(dtype=float)
+    found = pos.is_valid().to_numpy(zero_copy_only=False)
+    out = np.full(len(responses), np.nan)
+    out[found] = values[pos.drop_null().to_numpy()]
+    return out
+
+
+def _arrow(column: pd.Series) -> pa.Array:
+    """A column as one Arrow array (zero-copy for Arrow-backed columns of a single chunk)."""
+    array = pa.array(column)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _prepare_scale(
+    x: pd.DataFrame,
+    reverse: list[str],
+    scale_range: tuple[float, float],
+    w: np.ndarray | None,
+    unweighted: PreparedItems | DataError | None,
+) -> PreparedItems | DataError:
+    """The scale's complete cases prepared (weighted when ``w`` is given), or the DataError saying why not.
+
+    The weighted preparation starts from the ``unweighted`` one when there is one (the same complete cases,
+    unless some lack a weight).
+    """
+    try:
+        if w is None:
+            return prepare_items(x, reverse=reverse, scale_range=scale_range)
+        if isinstance(unweighted, PreparedItems):
+            return unweighted.with_weights(w)
+        return prepare_items(x, reverse=reverse, scale_range=scale_range, weights=w)
+    except DataError as err:
+        return err
+
+
+def _scale_tables(
+    scale: Any,
+    x: pd.DataFrame,
+    codebook: Codebook,
+    w: np.ndarray | None,
+    prepared: PreparedItems | DataError | None,
+    *,
+    scale_range: tuple[float, float],
+    note: str,
+    seed: int,
+    n_boot: int,
+) -> tuple[list[dict], list[pd.DataFrame], list[dict]]:
+    """Reliability rows, item table and flags of one scale, unweighted (``w`` None) or weighted.
+
+    ``x`` holds the keyed codes of the scale's answered items, ``prepared`` their complete cases (see
+    :func:`_prepare_scale`; None when fewer than two items were answered): alpha with its three intervals,
+    omega and the item analysis all start from them. When they could not be prepared, alpha and the item
+    analysis report why in ``note``; omega is then asked on the frame itself, so that its row gives omega's
+    own reason.
+    """
+    weighted = w is not None
+    answered = list(x.columns)
+    reverse = [i for i in answered if codebook.item(i).reverse]
+    base = {
+        "instrument": codebook.instrument,
+        "scale": scale.id,
+        "scale_name": scale.name,
+        "weighted": weighted,
+        "k": len(answered),
+    }
+    rel_rows: list[dict] = []
+    flag_rows: list[dict] = []
+    if len(answered) < 2:
+        reason = f"作答题目少于2题（{len(answered)}题），无法计算信度" + (f"；{note}" if note else "")
+        names = ["alpha"] + ([] if weighted else ["omega_total"])
+        rel_rows += [_row(base, statistic=s, n=0, n_dropped=len(x), note=reason) for s in names]
+        if not weighted:
+            flag_rows.append(_flag(base, "", "not_estimable", reason, np.nan, np.nan))
+        return rel_rows, [], flag_rows
+
+    values = x.to_numpy()
+    n_complete = int(np.count_nonzero(~np.isnan(values).any(axis=1)))
+    prep = prepared if isinstance(prepared, PreparedItems) else None
+    failure = prepared if isinstance(prepared, DataError) else None
+    if prep is not None:
+        rows = _alpha_rows(base, prep, n_complete, seed, n_boot)
+    else:
+        n_usable = int((~np.isnan(values).any(axis=1) & (np.isfinite(w) if weighted else True)).sum())
+        reason = f"无法计算α：{failure}" + (f"；{note}" if note else "")
+        rows = [_row(base, statistic="alpha", n=n_usable, n_dropped=len(x) - n_usable, note=reason)]
+        if not weighted:
+            flag_rows.append(_flag(base, "", "not_estimable", reason, np.nan, np.nan))
+    if note:
+        for r in rows:
+            r["note"] = "；".join(p for p in (r["note"], note) if p)
+    rel_rows += rows
+    alpha_row = rows[0]
+    if not weighted:
+        try:
+            if prep is not None:
+                om = stats.omega_total(prep)
+            else:
+                om = stats.omega_total(x, reverse=reverse, scale_range=scale_range)
+            rel_rows.append(
+                _row(base, statistic="omega_total", estimate=om.omega_total, n=om.n, n_dropped=om.n_dropped)
+            )
+        except DataError as err:
+            rel_rows.append(_row(base, statistic="omega_total", note=f"无法计算ω：{err}"))
+        if np.isfinite(alpha_row["estimate"]) and alpha_row["estimate"] < ALPHA_MIN:
+            flag_rows.append(
+                _flag(
+                    base,
+                    "",
+                    "alpha_low",
+                    f"量表“{scale.name}”的α={alpha_row['estimate']:.3f}，低于{ALPHA_MIN:.2f}，内部一致性不足",
+                    alpha_row["estimate"],
+                    ALPHA_MIN,
+                )
+            )
+    if prep is None:
+        table = pd.DataFrame({"item": answered, "note": f"无法进行题目分析：{failure}"})
+    else:
+        table = stats.item_analysis(prep)
+        table["note"] = note
+        table["n_dropped"] = len(x) - int(table["n"].iloc[0])
+        if not weighted:
+            flag_rows += _item_flags(base, table, codebook)
+    table.insert(0, "weighted", weighted)
+    table.insert(0, "scale_name", scale.name)
+    table.insert(0, "scale", scale.id)
+    table.insert(0, "instrument", codebook.instrument)
+    table["missing_rule"] = MISSING_RULE
+    return rel_rows, [table], flag_rows
 
 
 def _order_item_columns(items: pd.DataFrame) -> pd.DataFrame:
@@ -526,7 +615,7 @@ def construct_validity(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.
             x[rev] = lo + hi - x[rev]
     vrows: list[dict] = []
     lrows: list[dict] = []
-    n_complete = int(x.notna().all(axis=1).sum())
+    n_complete = int(np.count_nonzero(~np.isnan(x.to_numpy()).any(axis=1)))
     reason = ""
     if len(ids) < 3:
         reason = "量表题目少于3题，无法进行结构效度分析"
@@ -546,9 +635,16 @@ def construct_validity(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.
         if n_complete < SMALL_SAMPLE_RATIO * len(ids)
         else ""
     )
+    # the complete cases and their correlation matrix once for all four analyses; if they cannot be prepared,
+    # each analysis is given the frame and reports its own reason
+    items: pd.DataFrame | PreparedItems
+    try:
+        items = prepare_items(x)
+    except DataError:
+        items = x
 
     try:
-        k = stats.kmo(x)
+        k = stats.kmo(items)
         vrows.append(_vrow(inst, "kmo", "kmo", k.overall, n=k.n, n_dropped=k.n_dropped))
         vrows += [
             _vrow(inst, "kmo", "msa", float(v), item=i, n=k.n, n_dropped=k.n_dropped)
@@ -557,7 +653,7 @@ def construct_validity(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.
     except DataError as err:
         vrows.append(_vrow(inst, "kmo", "kmo", np.nan, note=f"无法计算KMO：{err}"))
     try:
-        b = stats.bartlett_sphericity(x)
+        b = stats.bartlett_sphericity(items)
         vrows.append(
             _vrow(
                 inst, "bartlett", "chi2", b.statistic, df=b.df, pvalue=b.pvalue, n=b.n, n_dropped=b.n_dropped
@@ -568,7 +664,7 @@ def construct_validity(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.
 
     n_factors = len(scales)
     try:
-        e = stats.efa(x, n_factors, rotation="oblimin")
+        e = stats.efa(items, n_factors, rotation="oblimin")
     except (DataError, np.linalg.LinAlgError) as err:
         vrows.append(_vrow(inst, "efa", "ss_loadings", np.nan, note=f"无法进行探索性因子分析：{err}"))
     else:
@@ -614,7 +710,7 @@ def construct_validity(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.
     if cfa is not None:
         structure = {s.id: list(s.items) for s in scales}
         try:
-            c = cfa(x, structure)
+            c = cfa(items, structure)
         except (DataError, np.linalg.LinAlgError, RuntimeError) as err:
             vrows.append(_vrow(inst, "cfa", "chi2", np.nan, note=f"无法进行验证性因子分析：{err}"))
         else:

@@ -362,12 +362,14 @@ def test_bootstrap_interval_is_left_out_with_a_note_above_the_size_limit(monkeyp
     import pandas as pd
 
     from pipeline import reliability_tables as rt
+    from pipeline.stats import reliability as stats
 
     rng = np.random.default_rng(3)
     latent = rng.normal(size=400)
     x = pd.DataFrame({f"i{j}": np.clip(np.round(3 + latent + rng.normal(size=400)), 1, 5) for j in range(4)})
     monkeypatch.setattr(rt, "BOOTSTRAP_MAX_N", 100)
-    rows = rt._alpha_rows({}, x, [], (1, 5), None, seed=0, n_boot=50)
+    prepared = stats.prepare_items(x, scale_range=(1, 5))
+    rows = rt._alpha_rows({}, prepared, len(x), seed=0, n_boot=50)
     by_method = {r["ci_method"]: r for r in rows if r["statistic"] == "alpha"}
     assert (
         np.isnan(by_method["bootstrap"]["ci_low"])

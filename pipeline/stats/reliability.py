@@ -22,7 +22,8 @@ Conventions shared by all functions
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,15 @@ from scipy import stats as sps
 
 from pipeline.errors import DataError
 
-__all__ = ["AlphaResult", "OmegaResult", "cronbach_alpha", "item_analysis", "omega_total"]
+__all__ = [
+    "AlphaResult",
+    "OmegaResult",
+    "PreparedItems",
+    "cronbach_alpha",
+    "item_analysis",
+    "omega_total",
+    "prepare_items",
+]
 
 #: Item-analysis thresholds (defaults of the keyword arguments of :func:`item_analysis`).
 ALPHA_MIN = 0.70
@@ -138,19 +147,177 @@ class OmegaResult:
 
 
 # --------------------------------------------------------------------------------------------- input
-@dataclass(frozen=True)
-class _Prepared:
-    x: np.ndarray  # n x k keyed item scores (complete cases)
-    w: np.ndarray | None  # n weights, or None
+@dataclass(frozen=True, eq=False)
+class PreparedItems:
+    """One scale's complete cases, validated, keyed and weighted: what every statistic of this module starts from.
+
+    Made by :func:`prepare_items` (weights attached later by :meth:`with_weights`). Pass it as ``items`` to
+    :func:`cronbach_alpha`, :func:`item_analysis` and :func:`omega_total` (and to
+    :func:`pipeline.stats.validity.kmo`, ``bartlett_sphericity``, ``efa``, ``cfa``) to get several statistics
+    of the same items: validation, listwise deletion and reflection then happen once, and the covariance
+    matrix is computed once and shared. The numbers are those of passing the DataFrame with the same options.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        n x k keyed item scores of the complete cases (reverse-keyed items reflected).
+    w : numpy.ndarray or None
+        The complete cases' sampling weights, or None (unweighted).
+    items : tuple of str
+        Item names, in column order.
+    reversed_ : tuple of str
+        Items that were reflected.
+    raw : numpy.ndarray
+        The complete cases as answered (before reflection).
+    raw_columns : numpy.ndarray
+        ``raw`` in column-major order (fast per-item passes).
+    observed_min, observed_max : numpy.ndarray
+        Per item, the smallest and largest answer among the complete cases (before reflection).
+    n_dropped : int
+        Rows dropped listwise (a missing item, or a missing weight).
+    scale_range : tuple of float or None
+        Range used for reflection (None if no item was reversed and no range was given).
+    range_from_data : bool
+        Whether ``scale_range`` is the observed range (reverse items but no range given).
+    notes : tuple of str
+        Plain statements about choices made on the caller's behalf.
+    rows : numpy.ndarray or None
+        Which rows of the original ``items`` are used (boolean mask), None for all of them.
+    index : pandas.Index
+        The row index of the original ``items`` (weights given as a Series must carry it).
+    missing : str
+        Missing-data rule (``"listwise"``).
+    """
+
+    x: np.ndarray
+    w: np.ndarray | None
     items: tuple[str, ...]
     reversed_: tuple[str, ...]
-    raw: np.ndarray  # complete cases as answered (before reflection)
+    raw: np.ndarray
+    raw_columns: np.ndarray
+    observed_min: np.ndarray
+    observed_max: np.ndarray
     n_dropped: int
     scale_range: tuple[float, float] | None
+    range_from_data: bool
     notes: tuple[str, ...]
+    rows: np.ndarray | None
+    index: pd.Index
+    missing: str = "listwise"
+
+    @property
+    def n(self) -> int:
+        """Respondents used (complete cases)."""
+        return int(self.x.shape[0])
+
+    @property
+    def k(self) -> int:
+        """Number of items."""
+        return int(self.x.shape[1])
+
+    @cached_property
+    def x_columns(self) -> np.ndarray:
+        """``x`` in column-major order (per-item means and SDs without strided passes)."""
+        if not self.reversed_:
+            return self.raw_columns
+        xc = self.raw_columns.copy()
+        idx = [self.items.index(r) for r in self.reversed_]
+        lo, hi = self.scale_range  # type: ignore[misc]  # always set when items were reversed
+        xc[:, idx] = lo + hi - xc[:, idx]
+        return xc
+
+    @cached_property
+    def integer_codes(self) -> bool:
+        """Whether every answer is a whole number (response codes rather than scores)."""
+        return bool(np.all(self.raw_columns == np.round(self.raw_columns)))
+
+    @cached_property
+    def cov(self) -> np.ndarray:
+        """Covariance matrix of ``x`` (weighted when ``w`` is given), divisor n - 1; see :func:`_cov`."""
+        return _cov(self.x, self.w, columns=self.x_columns)
+
+    @cached_property
+    def cov_unweighted(self) -> np.ndarray:
+        """Unweighted covariance matrix of ``x`` (the same as ``cov`` when there are no weights)."""
+        return self.cov if self.w is None else _cov(self.x, None, columns=self.x_columns)
+
+    @cached_property
+    def corr_unweighted(self) -> np.ndarray:
+        """Unweighted Pearson correlation matrix of ``x``."""
+        return _cov2cor(self.cov_unweighted)
+
+    def with_weights(self, weights) -> PreparedItems:
+        """These items with sampling weights: ``prepare_items(items, ..., weights=weights)``, reusing this work.
+
+        ``weights`` belong to the rows of the original ``items`` (as for :func:`prepare_items`). When every
+        complete case has a weight, the complete cases, their column-major copy and the unweighted
+        covariance matrix are shared rather than computed again; rows without a weight are dropped as
+        :func:`prepare_items` would drop them.
+
+        Raises
+        ------
+        DataError
+            As :func:`prepare_items` for ``weights``; the items are weighted already.
+        """
+        if self.w is not None:
+            raise DataError("items are weighted already: prepare them again with the other weights")
+        wv = _weight_values(weights, self.index, self.n + self.n_dropped)
+        used = wv if self.rows is None else wv[self.rows]
+        keep = ~np.isnan(used)
+        if keep.all():
+            if used.sum() <= 0:
+                raise DataError("weights: all weights of the complete cases are zero")
+            out = replace(self, w=used)
+            for name in ("x_columns", "integer_codes", "cov_unweighted"):
+                if name in self.__dict__:
+                    out.__dict__[name] = self.__dict__[name]
+            if "cov" in self.__dict__:
+                out.__dict__["cov_unweighted"] = self.__dict__["cov"]
+            return out
+        rows = keep if self.rows is None else _refine(self.rows, keep)
+        return _complete_cases(
+            self.raw[keep],
+            used[keep],
+            cols=list(self.items),
+            reverse=self.reversed_,
+            scale_range=None if self.range_from_data else self.scale_range,
+            n_dropped=self.n_dropped + int(np.count_nonzero(~keep)),
+            rows=rows,
+            index=self.index,
+            missing=self.missing,
+        )
 
 
-def _prepare(
+def _refine(rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The mask ``rows`` with its selected rows narrowed down to ``keep``."""
+    out = rows.copy()
+    out[rows] = keep
+    return out
+
+
+def _check_item_count(cols: Sequence[str], min_items: int) -> None:
+    if len(cols) < min_items:
+        raise DataError(
+            f"a scale needs at least {min_items} items, got {len(cols)} ({', '.join(cols) or 'none'})"
+        )
+
+
+def _weight_values(weights, index: pd.Index, n_rows: int) -> np.ndarray:
+    """Sampling weights as floats (NaN = missing), checked against the rows of the items."""
+    if isinstance(weights, pd.Series):
+        if not weights.index.equals(index):
+            raise DataError("weights: Series index does not match the rows of items")
+        wv = weights.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        wv = np.asarray(weights, dtype=float)
+    if wv.ndim != 1 or wv.shape[0] != n_rows:
+        raise DataError(f"weights: length {wv.size} does not match the {n_rows} rows of items")
+    if np.any(wv[~np.isnan(wv)] < 0) or np.isinf(wv).any():
+        raise DataError("weights: sampling weights must be finite and non-negative")
+    return wv
+
+
+def prepare_items(
     items: pd.DataFrame,
     *,
     reverse: Sequence[str] = (),
@@ -158,8 +325,27 @@ def _prepare(
     weights=None,
     missing: str = "listwise",
     min_items: int = 2,
-) -> _Prepared:
+) -> PreparedItems:
     """Validate, drop incomplete rows (listwise), reflect reverse-keyed items. Never mutates ``items``.
+
+    Parameters
+    ----------
+    items, reverse, scale_range, weights, missing
+        As in :func:`cronbach_alpha`.
+    min_items : int
+        Fewest items accepted (2 for alpha and item analysis, 3 for omega).
+
+    Returns
+    -------
+    PreparedItems
+        To pass to the statistics of this module (and of :mod:`pipeline.stats.validity`) in place of ``items``.
+
+    Raises
+    ------
+    DataError
+        Fewer than ``min_items`` items; a duplicate, non-numeric, infinite or constant item column (named); a
+        value outside ``scale_range`` (column named); an unknown reverse item; bad weights; fewer than 3
+        complete rows.
 
     Works on one float copy of the data (a million rows in a few tens of milliseconds).
     """
@@ -171,10 +357,7 @@ def _prepare(
     if len(set(cols)) != len(cols):
         dup = sorted({c for c in cols if cols.count(c) > 1})
         raise DataError(f"duplicate item column(s) {', '.join(dup)}")
-    if len(cols) < min_items:
-        raise DataError(
-            f"a scale needs at least {min_items} items, got {len(cols)} ({', '.join(cols) or 'none'})"
-        )
+    _check_item_count(cols, min_items)
     if isinstance(reverse, str):
         reverse = (reverse,)
     unknown = [r for r in reverse if r not in cols]
@@ -208,21 +391,36 @@ def _prepare(
         ok = ~np.isnan(x).any(axis=1)
     w = None
     if weights is not None:
-        if isinstance(weights, pd.Series):
-            if not weights.index.equals(items.index):
-                raise DataError("weights: Series index does not match the rows of items")
-            wv = weights.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            wv = np.asarray(weights, dtype=float)
-        if wv.ndim != 1 or wv.shape[0] != x.shape[0]:
-            raise DataError(f"weights: length {wv.size} does not match the {x.shape[0]} rows of items")
-        if np.any(wv[~np.isnan(wv)] < 0) or np.isinf(wv).any():
-            raise DataError("weights: sampling weights must be finite and non-negative")
+        wv = _weight_values(weights, items.index, x.shape[0])
         ok = ok & ~np.isnan(wv)
         w = wv[ok]
     n_dropped = int(ok.size - np.count_nonzero(ok))
-    if n_dropped:
-        x = x[ok]
+    return _complete_cases(
+        x[ok] if n_dropped else x,
+        w,
+        cols=cols,
+        reverse=tuple(reverse),
+        scale_range=scale_range,
+        n_dropped=n_dropped,
+        rows=ok if n_dropped else None,
+        index=items.index,
+        missing=missing,
+    )
+
+
+def _complete_cases(
+    x: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    cols: list[str],
+    reverse: Sequence[str],
+    scale_range: tuple[float, float] | None,
+    n_dropped: int,
+    rows: np.ndarray | None,
+    index: pd.Index,
+    missing: str,
+) -> PreparedItems:
+    """The checks and reflection of :func:`prepare_items` once the complete cases ``x`` are known."""
     if x.shape[0] < 3:
         raise DataError(
             f"only {x.shape[0]} complete response(s) on items {', '.join(cols)} after listwise deletion"
@@ -230,7 +428,9 @@ def _prepare(
     if w is not None and w.sum() <= 0:
         raise DataError("weights: all weights of the complete cases are zero")
 
-    lo_obs, hi_obs = x.min(axis=0), x.max(axis=0)
+    # per-item reductions on a column-major copy: on the row-major x they would be strided passes
+    raw_columns = np.asfortranarray(x)
+    lo_obs, hi_obs = raw_columns.min(axis=0), raw_columns.max(axis=0)
     flat = np.flatnonzero(lo_obs == hi_obs)
     if flat.size:
         raise DataError(
@@ -252,8 +452,10 @@ def _prepare(
             )
         used_range = (lo, hi)
     raw = x
+    from_data = False
     if reverse:
         if used_range is None:
+            from_data = True
             used_range = (float(lo_obs.min()), float(hi_obs.max()))
             notes.append(
                 f"scale_range not given: reverse-keyed items reflected on the observed range "
@@ -264,29 +466,73 @@ def _prepare(
         x[:, idx] = used_range[0] + used_range[1] - x[:, idx]
     if n_dropped:
         notes.append(f"listwise deletion: {n_dropped} row(s) with a missing item or weight dropped")
-    return _Prepared(
+    return PreparedItems(
         x=x,
         w=w,
         items=tuple(cols),
         reversed_=tuple(reverse),
         raw=raw,
+        raw_columns=raw_columns,
+        observed_min=lo_obs,
+        observed_max=hi_obs,
         n_dropped=n_dropped,
         scale_range=used_range,
+        range_from_data=from_data,
         notes=tuple(notes),
+        rows=rows,
+        index=index,
+        missing=missing,
     )
 
 
+def _prepared(
+    items: pd.DataFrame | PreparedItems,
+    *,
+    reverse: Sequence[str] = (),
+    scale_range: tuple[float, float] | None = None,
+    weights=None,
+    missing: str = "listwise",
+    min_items: int = 2,
+) -> PreparedItems:
+    """``items`` as :class:`PreparedItems`: prepared here from a DataFrame, or checked if prepared already.
+
+    Prepared items carry their options already: giving ``reverse``, ``scale_range``, ``weights`` or another
+    ``missing`` again raises (they would silently be ignored otherwise).
+    """
+    if not isinstance(items, PreparedItems):
+        return prepare_items(
+            items,
+            reverse=reverse,
+            scale_range=scale_range,
+            weights=weights,
+            missing=missing,
+            min_items=min_items,
+        )
+    given = [
+        name
+        for name, value in (("reverse", reverse), ("scale_range", scale_range), ("weights", weights))
+        if value is not None and not (name == "reverse" and len(value) == 0)
+    ]
+    if given or missing != items.missing:
+        raise DataError(
+            f"items are prepared already: give {', '.join(given) or 'missing'} to prepare_items, not here"
+        )
+    _check_item_count(items.items, min_items)
+    return items
+
+
 # --------------------------------------------------------------------------------------------- core
-def _cov(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+def _cov(x: np.ndarray, w: np.ndarray | None, *, columns: np.ndarray | None = None) -> np.ndarray:
     """(Weighted) covariance matrix with divisor n - 1 (as ``cov`` and ``survey::svyvar``).
 
     Unweighted: one matrix product, ``(X'X - n m m') / (n - 1)``; its relative rounding error is about
     ``eps * mean^2 / var`` (~1e-15 for response scales), and it needs no centred copy of a million rows.
-    Weighted: centred in row blocks.
+    The means come from ``columns`` (``x`` in column-major order) when given: a column-wise pass instead of a
+    strided one. Weighted: centred in row blocks.
     """
     n, k = x.shape
     if w is None:
-        mean = x.mean(axis=0)
+        mean = (x if columns is None else columns).mean(axis=0)
         return (x.T @ x - n * np.outer(mean, mean)) / (n - 1)
     ws = w / w.sum()
     mean = ws @ x
@@ -376,7 +622,7 @@ def _check_level(confidence_level: float) -> None:
 
 # --------------------------------------------------------------------------------------------- public
 def cronbach_alpha(
-    items: pd.DataFrame,
+    items: pd.DataFrame | PreparedItems,
     *,
     reverse: Sequence[str] = (),
     scale_range: tuple[float, float] | None = None,
@@ -400,8 +646,10 @@ def cronbach_alpha(
 
     Parameters
     ----------
-    items : pandas.DataFrame
-        Respondents x items, numeric codes; non-substantive codes (e.g. 99) must be missing already.
+    items : pandas.DataFrame or PreparedItems
+        Respondents x items, numeric codes; non-substantive codes (e.g. 99) must be missing already. Or the
+        same prepared by :func:`prepare_items` (with its reverse items, range and weights; then leave
+        ``reverse``, ``scale_range``, ``weights`` and ``missing`` out), to share the work between statistics.
     reverse : sequence of str
         Reverse-keyed item columns, reflected as ``min + max - x`` on ``scale_range``.
     scale_range : (float, float), optional
@@ -430,7 +678,8 @@ def cronbach_alpha(
     ------
     DataError
         Fewer than two items; a non-numeric or constant item column (named); a value outside ``scale_range``
-        (column named); an unknown reverse item; bad weights; fewer than 3 complete rows; unknown ``ci``.
+        (column named); an unknown reverse item; bad weights; fewer than 3 complete rows; unknown ``ci``;
+        ``reverse``/``scale_range``/``weights`` given again with prepared items.
 
     References
     ----------
@@ -448,9 +697,9 @@ def cronbach_alpha(
     if ci not in _CI_METHODS:
         raise DataError(f"ci={ci!r} is not one of {', '.join(_CI_METHODS)}")
     _check_level(confidence_level)
-    p = _prepare(items, reverse=reverse, scale_range=scale_range, weights=weights, missing=missing)
+    p = _prepared(items, reverse=reverse, scale_range=scale_range, weights=weights, missing=missing)
     n, k = p.x.shape
-    c = _cov(p.x, p.w)
+    c = p.cov
     r = _cov2cor(c)
     alpha = float(_alpha_from_cov(c))
     sum_r = r.sum()
@@ -480,7 +729,7 @@ def cronbach_alpha(
         n_dropped=p.n_dropped,
         k=k,
         weighted=p.w is not None,
-        alpha_unweighted=alpha if p.w is None else float(_alpha_from_cov(_cov(p.x, None))),
+        alpha_unweighted=alpha if p.w is None else float(_alpha_from_cov(p.cov_unweighted)),
         n_eff=n_eff,
         missing=missing,
         scale_range=p.scale_range,
@@ -533,7 +782,7 @@ def _minres(r: np.ndarray, n_factors: int, *, tol: float = 1e-12, max_iter: int 
 
 
 def omega_total(
-    items: pd.DataFrame,
+    items: pd.DataFrame | PreparedItems,
     *,
     reverse: Sequence[str] = (),
     scale_range: tuple[float, float] | None = None,
@@ -557,7 +806,8 @@ def omega_total(
     Parameters
     ----------
     items, reverse, scale_range, missing
-        As in :func:`cronbach_alpha`. No weights: psych's omega has none either.
+        As in :func:`cronbach_alpha`. No weights: psych's omega has none either (prepared items must have
+        been prepared without weights).
 
     Returns
     -------
@@ -582,8 +832,10 @@ def omega_total(
 
     R: ``psych::omega(data.frame(a, b, c = 6 - c, d), nfactors = 1)$omega.tot`` gives 0.9435358.
     """
-    p = _prepare(items, reverse=reverse, scale_range=scale_range, missing=missing, min_items=3)
-    r = _cov2cor(_cov(p.x, None))
+    p = _prepared(items, reverse=reverse, scale_range=scale_range, missing=missing, min_items=3)
+    if p.w is not None:
+        raise DataError("omega_total takes no weights (as psych::omega): prepare the items without weights")
+    r = p.corr_unweighted
     lam = _minres(r, 1)[:, 0]
     key = np.where(lam < 0, -1.0, 1.0)
     lam = lam * key
@@ -613,7 +865,7 @@ def _weighted_mean_sd(v: np.ndarray, w: np.ndarray | None) -> tuple[float, float
 
 
 def item_analysis(
-    items: pd.DataFrame,
+    items: pd.DataFrame | PreparedItems,
     *,
     reverse: Sequence[str] = (),
     scale_range: tuple[float, float] | None = None,
@@ -677,11 +929,11 @@ def item_analysis(
     >>> item_analysis(x, scale_range=(1, 5)).loc[2, "flag_codes"]
     'scale_alpha_low;r_drop_negative;alpha_if_deleted_higher'
     """
-    p = _prepare(
+    p = _prepared(
         items, reverse=reverse, scale_range=scale_range, weights=weights, missing=missing, min_items=2
     )
     n, k = p.x.shape
-    c = _cov(p.x, p.w)
+    c = p.cov
     alpha = float(_alpha_from_cov(c))
     r = _cov2cor(c)
     rc = r.copy()
@@ -699,14 +951,14 @@ def item_analysis(
         else np.full(k, np.nan)
     )
 
-    # response frequencies, as answered
-    raw = p.raw
+    # response frequencies, as answered (per item on the column-major copy: contiguous passes)
+    raw = p.raw_columns
     wts = np.ones(n) if p.w is None else p.w
-    lo_obs, hi_obs = float(raw.min()), float(raw.max())
+    lo_obs, hi_obs = float(p.observed_min.min()), float(p.observed_max.max())
     lo_i, hi_i = lo_obs, hi_obs
     if p.scale_range is not None:
         lo_i, hi_i = min(lo_i, p.scale_range[0]), max(hi_i, p.scale_range[1])
-    if lo_i.is_integer() and hi_i.is_integer() and hi_i - lo_i <= 1000 and np.all(raw == np.round(raw)):
+    if lo_i.is_integer() and hi_i.is_integer() and hi_i - lo_i <= 1000 and p.integer_codes:
         # integer codes: one bincount pass per item
         size = int(hi_i - lo_i) + 1
         counts = np.column_stack(
@@ -722,7 +974,7 @@ def item_analysis(
 
     rows = []
     for j, name in enumerate(p.items):
-        mean, sd = _weighted_mean_sd(p.x[:, j], p.w)
+        mean, sd = _weighted_mean_sd(p.x_columns[:, j], p.w)
         codes: list[str] = []
         texts: list[str] = []
         if alpha < alpha_min:

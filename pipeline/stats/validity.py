@@ -3,10 +3,13 @@
 Checked against R (``tests/reference/psych/make_reference.R``): ``psych::KMO``, ``psych::cortest.bartlett``,
 ``psych::fa(fm = "minres", rotate = "oblimin" / "varimax")`` and ``lavaan::cfa`` + ``fitMeasures``.
 
-Libraries used: factor_analyzer for KMO, Bartlett and the rotations (``Rotator``); semopy for CFA estimation.
-The minres extraction is shared with :func:`pipeline.stats.reliability.omega_total` (see ``_minres`` there for
-why it is hand-written). All functions use Pearson correlations of the listwise-complete rows and no weights
-(psych and lavaan fit unweighted here as well).
+Libraries used: factor_analyzer for the rotations (``Rotator``); semopy for CFA estimation. KMO and
+Bartlett's statistic are computed from the correlation matrix, as psych does (see :func:`kmo`). The minres
+extraction is shared with :func:`pipeline.stats.reliability.omega_total` (see ``_minres`` there for why it is
+hand-written). All functions use Pearson correlations of the listwise-complete rows and no weights (psych and
+lavaan fit unweighted here as well). Each accepts the items as a DataFrame or as
+:class:`~pipeline.stats.reliability.PreparedItems` (:func:`~pipeline.stats.reliability.prepare_items` once,
+then one correlation matrix serves KMO, Bartlett, EFA and the CFA's data).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from pipeline.errors import DataError
-from pipeline.stats.reliability import _cov, _cov2cor, _minres, _prepare
+from pipeline.stats.reliability import PreparedItems, _cov2cor, _minres, _prepared
 
 __all__ = [
     "KMOResult",
@@ -37,9 +40,12 @@ __all__ = [
 _ROTATIONS = ("oblimin", "varimax", "none")
 
 
-def _complete(items: pd.DataFrame, min_items: int = 2):
-    p = _prepare(items, min_items=min_items)
-    return p, _cov2cor(_cov(p.x, None))
+def _complete(items: pd.DataFrame | PreparedItems, min_items: int = 2) -> tuple[PreparedItems, np.ndarray]:
+    """Listwise-complete, unweighted items and their correlation matrix."""
+    p = _prepared(items, min_items=min_items)
+    if p.w is not None:
+        raise DataError("construct validity is unweighted: prepare the items without weights")
+    return p, p.corr_unweighted
 
 
 # --------------------------------------------------------------------------------------------- KMO
@@ -63,12 +69,19 @@ class KMOResult:
     n_dropped: int
 
 
-def kmo(items: pd.DataFrame) -> KMOResult:
-    """Kaiser-Meyer-Olkin sampling adequacy, overall and per item, as ``psych::KMO``.
+def kmo(items: pd.DataFrame | PreparedItems) -> KMOResult:
+    r"""Kaiser-Meyer-Olkin sampling adequacy, overall and per item, as ``psych::KMO``.
+
+    With the correlation matrix :math:`R` and the partial (anti-image) correlations
+    :math:`q_{ij} = -(R^{-1})_{ij} / \sqrt{(R^{-1})_{ii} (R^{-1})_{jj}}`,
+    :math:`\mathrm{KMO} = \sum_{i\ne j} r_{ij}^2 / (\sum_{i\ne j} r_{ij}^2 + \sum_{i\ne j} q_{ij}^2)`, and
+    :math:`\mathrm{MSA}_j` the same sums over column j. Hand-written from :math:`R` (as psych's ``KMO``):
+    factor_analyzer's ``calculate_kmo`` takes only the raw rows and standardizes all of them twice, while
+    here one correlation matrix serves KMO, Bartlett and EFA. Same formula as both.
 
     Parameters
     ----------
-    items : pandas.DataFrame
+    items : pandas.DataFrame or PreparedItems
         Respondents x items, numeric. Rows with any missing item are dropped (listwise); unweighted.
 
     Raises
@@ -88,11 +101,14 @@ def kmo(items: pd.DataFrame) -> KMOResult:
     >>> round(kmo(x).overall, 6)  # psych::KMO(x)$MSA
     0.636955
     """
-    from factor_analyzer.factor_analyzer import calculate_kmo
-
     p, r = _complete(items)
     _check_invertible(r, p.items)
-    per_item, overall = calculate_kmo(p.x)
+    partial = -_cov2cor(np.linalg.inv(r))
+    off = ~np.eye(r.shape[0], dtype=bool)
+    r2 = np.where(off, r**2, 0.0)
+    q2 = np.where(off, partial**2, 0.0)
+    per_item = r2.sum(axis=0) / (r2.sum(axis=0) + q2.sum(axis=0))
+    overall = r2.sum() / (r2.sum() + q2.sum())
     return KMOResult(
         overall=float(overall),
         per_item=pd.Series(per_item, index=list(p.items), name="msa"),
@@ -134,12 +150,16 @@ class BartlettResult:
     n_dropped: int
 
 
-def bartlett_sphericity(items: pd.DataFrame) -> BartlettResult:
-    """Bartlett's sphericity test, as ``psych::cortest.bartlett(cor(x), n = nrow(x))``.
+def bartlett_sphericity(items: pd.DataFrame | PreparedItems) -> BartlettResult:
+    r"""Bartlett's sphericity test, as ``psych::cortest.bartlett(cor(x), n = nrow(x))``.
+
+    :math:`\chi^2 = -\ln|R| \,(n - 1 - (2k + 5)/6)` on :math:`k(k-1)/2` degrees of freedom, from the
+    correlation matrix (see :func:`kmo` for why not factor_analyzer's ``calculate_bartlett_sphericity``,
+    which has the same formula).
 
     Parameters
     ----------
-    items : pandas.DataFrame
+    items : pandas.DataFrame or PreparedItems
         Respondents x items; listwise deletion; unweighted.
 
     Raises
@@ -158,16 +178,15 @@ def bartlett_sphericity(items: pd.DataFrame) -> BartlettResult:
     >>> round(bartlett_sphericity(x).statistic, 6)  # psych::cortest.bartlett(cor(x), n = 7)$chisq
     10.762055
     """
-    from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity
-
     p, r = _complete(items)
     _check_invertible(r, p.items)
-    stat, pval = calculate_bartlett_sphericity(p.x)
-    k = p.x.shape[1]
+    n, k = p.x.shape
+    df = k * (k - 1) / 2
+    stat = -np.log(np.linalg.det(r)) * (n - 1 - (2 * k + 5) / 6)
     return BartlettResult(
         statistic=float(stat),
-        df=k * (k - 1) / 2,
-        pvalue=float(pval),
+        df=df,
+        pvalue=float(sps.chi2.sf(stat, df)),
         n=p.x.shape[0],
         k=k,
         n_dropped=p.n_dropped,
@@ -204,7 +223,7 @@ class EFAResult:
     n_dropped: int
 
 
-def efa(items: pd.DataFrame, n_factors: int, rotation: str = "oblimin") -> EFAResult:
+def efa(items: pd.DataFrame | PreparedItems, n_factors: int, rotation: str = "oblimin") -> EFAResult:
     r"""Exploratory factor analysis as ``psych::fa(x, nfactors, fm = "minres", rotate = rotation)``.
 
     Minres (unweighted least squares) extraction from the Pearson correlation matrix, then rotation:
@@ -214,7 +233,7 @@ def efa(items: pd.DataFrame, n_factors: int, rotation: str = "oblimin") -> EFARe
 
     Parameters
     ----------
-    items : pandas.DataFrame
+    items : pandas.DataFrame or PreparedItems
         Respondents x items; listwise deletion; unweighted.
     n_factors : int
         Number of factors, at least 1 and fewer than the number of items.
@@ -400,7 +419,7 @@ def _rmsea_ci(chi2: float, df: float, n: int, level: float = 0.90) -> tuple[floa
     )
 
 
-def cfa(items: pd.DataFrame, structure: Mapping[str, Sequence[str]]) -> CFAResult:
+def cfa(items: pd.DataFrame | PreparedItems, structure: Mapping[str, Sequence[str]]) -> CFAResult:
     r"""Confirmatory factor analysis by maximum likelihood (semopy), fit indices as ``lavaan::fitMeasures``.
 
     Each scale is a factor measured by its items (simple structure, correlated factors, item residuals
@@ -411,8 +430,10 @@ def cfa(items: pd.DataFrame, structure: Mapping[str, Sequence[str]]) -> CFAResul
 
     Parameters
     ----------
-    items : pandas.DataFrame
+    items : pandas.DataFrame or PreparedItems
         Respondents x items (must contain every item named in ``structure``); listwise deletion; unweighted.
+        Prepared items must be exactly the items of ``structure`` (in any order): listwise deletion depends on
+        which items take part.
     structure : mapping scale -> list of items
         E.g. ``{"法治意识": ["q1", "q2", "q3"], "执法满意度": ["q7", "q8", "q9"]}``. Names may be Chinese.
 
@@ -420,7 +441,7 @@ def cfa(items: pd.DataFrame, structure: Mapping[str, Sequence[str]]) -> CFAResul
     ------
     DataError
         An item named in ``structure`` missing from ``items`` or used twice (named); a scale with fewer than
-        two items; the problems :func:`kmo` raises.
+        two items; prepared items that are not those of ``structure``; the problems :func:`kmo` raises.
 
     References
     ----------
@@ -441,30 +462,45 @@ def cfa(items: pd.DataFrame, structure: Mapping[str, Sequence[str]]) -> CFAResul
 
     if not isinstance(structure, Mapping) or not structure:
         raise DataError("structure must be a non-empty mapping {scale: [items]}")
+    prepared = isinstance(items, PreparedItems)
+    available = set(items.items if prepared else items.columns)
     seen: dict[str, str] = {}
     for scale, its in structure.items():
         its = [its] if isinstance(its, str) else list(its)
         if len(its) < 2:
             raise DataError(f"scale {scale} has {len(its)} item(s); a CFA factor needs at least 2")
         for it in its:
-            if it not in items.columns:
+            if it not in available:
                 raise DataError(f"item column {it} of scale {scale} not found in items")
             if it in seen:
                 raise DataError(f"item column {it} is assigned to both {seen[it]} and {scale}")
             seen[it] = scale
     cols = list(seen)
-    p, r = _complete(items[cols])
-    _check_invertible(r, p.items)
+    if prepared:
+        unused = [i for i in items.items if i not in seen]
+        if unused:
+            raise DataError(
+                f"prepared item(s) {', '.join(unused)} not in the structure: prepare only the CFA's items "
+                "(listwise deletion depends on which items take part)"
+            )
+        p, r = _complete(items)
+        pos = [p.items.index(c) for c in cols]
+        x = p.x if pos == list(range(len(cols))) else p.x[:, pos]
+        r = r[np.ix_(pos, pos)]
+    else:
+        p, r = _complete(items[cols])
+        x = p.x
+    _check_invertible(r, cols)
     # semopy's model syntax needs identifiers: use neutral names, map back afterwards
     alias = {c: f"x{j}" for j, c in enumerate(cols)}
     scales = list(structure)
     falias = {s: f"F{j}" for j, s in enumerate(scales)}
     desc = "\n".join(f"{falias[s]} =~ " + " + ".join(alias[c] for c in cols if seen[c] == s) for s in scales)
-    data = pd.DataFrame(p.x, columns=[alias[c] for c in cols])
+    data = pd.DataFrame(x, columns=[alias[c] for c in cols])
     model = semopy.Model(desc)
     res = model.fit(data, obj="MLW", solver="SLSQP", options={"ftol": 1e-14, "maxiter": 10_000})
     st = semopy.calc_stats(model).T["Value"]
-    n = p.x.shape[0]
+    n = p.n
     chi2, df = float(st["chi2"]), float(st["DoF"])
     rmsea = float(np.sqrt(max(chi2 - df, 0.0) / (df * n))) if df > 0 else float("nan")
     ci_low, ci_high = _rmsea_ci(chi2, df, n) if df > 0 else (float("nan"), float("nan"))
