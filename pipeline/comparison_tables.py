@@ -198,10 +198,18 @@ def _present(frame: pd.DataFrame, columns) -> list[str]:
     return [c for c in columns if c in frame.columns and frame[c].notna().any()]
 
 
-def _two_group_rows(frame: pd.DataFrame, dv: str, by: str, min_n: int, small_n: int) -> list[dict]:
-    """Welch's t and Mann–Whitney rows for a family with exactly two groups of n ≥ ``min_n``."""
+def _two_group_rows(
+    frame: pd.DataFrame, dv: str, by: str, min_n: int, small_n: int, codes_of: dict | None = None
+) -> list[dict]:
+    """Welch's t and Mann–Whitney rows for a family with exactly two groups of n ≥ ``min_n``.
+
+    ``codes_of``: a dict that keeps each grouping column's codes for the next outcome (factorized once).
+    """
     values = frame[dv].to_numpy(dtype=float, na_value=np.nan)
-    codes, labels = pd.factorize(frame[by])
+    if codes_of is None or by not in codes_of:
+        codes_of = {} if codes_of is None else codes_of
+        codes_of[by] = pd.factorize(frame[by])
+    codes, labels = codes_of[by]
     keep = (codes >= 0) & ~np.isnan(values)
     counts = np.bincount(codes[keep], minlength=len(labels))
     kept = sorted(labels[counts >= min_n])
@@ -269,8 +277,12 @@ def _family_block(
         parts.append(stats.compare_groups(frame, dv=categorical, by=groupings, design=design, kind="categorical",
                                           **opts))  # fmt: skip
     if design is None and continuous:
+        codes_of: dict = {}
         extra = [
-            r for dv in continuous for by in groupings for r in _two_group_rows(frame, dv, by, min_n, small_n)
+            r
+            for dv in continuous
+            for by in groupings
+            for r in _two_group_rows(frame, dv, by, min_n, small_n, codes_of)
         ]
         if extra:
             parts.append(pd.DataFrame(extra, columns=RESULT_COLUMNS))

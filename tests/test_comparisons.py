@@ -524,3 +524,23 @@ def test_unit_vs_rest_of_several_outcomes_equals_one_call_per_outcome(weighted):
     # p_bh is over the returned table (both outcomes together), everything else as one call per outcome
     pd.testing.assert_frame_equal(together.drop(columns="p_bh"), apart.drop(columns="p_bh"))
     assert (together["dv"] == "y2").sum() == (8 if not weighted else 9)
+
+
+def test_crosstab_from_codes_equals_pandas_crosstab():
+    rng = np.random.default_rng(5)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "cat": pd.Categorical(rng.choice(["b", "a", "c"], n), categories=["c", "z", "b", "a"]),
+            "text": pd.Series(rng.choice(["甲", "乙", "丙"], n), dtype=object).where(rng.random(n) > 0.1),
+            "int": pd.array(rng.integers(0, 2, n), dtype="Int64"),
+            "flag": rng.random(n) > 0.4,
+            "num": pd.Series(rng.integers(1, 4, n).astype(float)).where(rng.random(n) > 0.1),
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "int"] = pd.NA
+    for row in frame.columns:
+        for col in frame.columns.drop(row):
+            both = frame[[col, row]].dropna()
+            expected = pd.crosstab(both[row], both[col])
+            pd.testing.assert_frame_equal(comparisons._crosstab(frame, row, col), expected)

@@ -945,10 +945,33 @@ def _chi2_row(base, result: ChiSquareResult, **fields) -> dict:
                 n=result.n, **fields)  # fmt: skip
 
 
-def _categorical_family(data, dv, by, *, small_n, min_n, confidence_level) -> list[dict]:
+def _crosstab(data: pd.DataFrame, row: str, col: str, cache: dict | None = None) -> pd.DataFrame:
+    """``pd.crosstab(frame[row], frame[col])`` of the rows with both values, from integer codes.
+
+    The same table (observed levels only, sorted — category order for a categorical —, index and columns
+    named after the columns, int64 counts) without pandas' groupby; each column's codes are computed once
+    per ``cache``.
+    """
+    r_all, r_labels = _cached(cache, ("codes", row), lambda: pd.factorize(data[row], sort=True))
+    c_all, c_labels = _cached(cache, ("codes", col), lambda: pd.factorize(data[col], sort=True))
+    both = (r_all >= 0) & (c_all >= 0)
+    nr, nc = len(r_labels), len(c_labels)
+    counts = np.bincount(r_all[both] * nc + c_all[both], minlength=nr * nc).reshape(nr, nc)
+    rows, cols = counts.sum(axis=1) > 0, counts.sum(axis=0) > 0
+    return pd.DataFrame(counts[rows][:, cols], index=_label_index(r_labels[rows], row),
+                        columns=_label_index(c_labels[cols], col))  # fmt: skip
+
+
+def _label_index(labels: pd.Index, name: str) -> pd.Index:
+    """Labels as crosstab names them: object labels re-inferred (all text: ``str`` dtype), others kept."""
+    if labels.dtype == object:
+        return pd.Index(np.asarray(labels), name=name)
+    return labels.rename(name)
+
+
+def _categorical_family(data, dv, by, *, small_n, min_n, confidence_level, cache=None) -> list[dict]:
     _require_columns(data, dv, by)
-    frame = data[[dv, by]].dropna()
-    table = pd.crosstab(frame[by], frame[dv])
+    table = _crosstab(data, by, dv, cache)
     family = f"{dv} ~ {by}"
     base = {"family": family, "dv": dv, "by": by}
     rows = []
@@ -1195,7 +1218,7 @@ def compare_groups(
         categorical = _is_categorical(data[d]) if kind == "auto" else kind == "categorical"
         opts = dict(small_n=small_n, min_n=min_n, confidence_level=confidence_level)
         if design is None and categorical:
-            rows += _categorical_family(data, d, b, **opts)
+            rows += _categorical_family(data, d, b, **opts, cache=cache)
         elif design is None:
             rows += _continuous_family(data, d, b, **opts, cache=cache)
         else:
