@@ -69,28 +69,24 @@ def public_weights(responses: pd.DataFrame, config: Config) -> tuple[pd.DataFram
     columns: list[str] = []
     for key in margins:
         columns.extend(key if isinstance(key, tuple) else [key])
-    frame = responses[["record_id", *dict.fromkeys(columns)]].copy()
-    for col in dict.fromkeys(columns):
-        frame[col] = frame[col].astype(object)
+    # raking columns as Python objects: rake's coding (and so its summation order) stays the one the weights
+    # were checked with; the Categorical route is faster but moves the converged margins' last digits
+    frame = pd.DataFrame({col: responses[col].astype(object) for col in dict.fromkeys(columns)})
     result = stats.rake(frame, margins=margins, cap=config.population.weight_cap)
-    weights = pd.DataFrame(
-        {"record_id": responses["record_id"].to_numpy(), "weight": result.weights.to_numpy()}
-    )
+    # record ids stay in their Arrow array (no million Python strings made and parsed back)
+    weights = pd.DataFrame({"record_id": responses["record_id"].array, "weight": result.weights.to_numpy()})
     return weights, result
 
 
 def staff_weights(responses: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Unit headcount divided by the unit's respondents (a design stratified by unit)."""
     totals = {u.code: float(u.headcount) for u in config.units.units}
-    present = set(responses["unit"].astype(str))
+    unit = responses["unit"].astype(str)
+    present = set(unit.unique())
     totals = {code: n for code, n in totals.items() if code in present}
-    w = stats.cell_weights(responses.assign(unit=responses["unit"].astype(str)), cell="unit", totals=totals)
+    w = stats.cell_weights(pd.DataFrame({"unit": unit}), cell="unit", totals=totals)
     return pd.DataFrame(
-        {
-            "record_id": responses["record_id"].to_numpy(),
-            "unit": responses["unit"].astype(str),
-            "weight": np.asarray(w),
-        }
+        {"record_id": responses["record_id"].array, "unit": unit.array, "weight": np.asarray(w)}
     )
 
 
@@ -103,17 +99,19 @@ def weight_diagnostics(instrument: str, weights: pd.Series, groups: pd.Series | 
         if w.size == 0:
             return
         n_eff = w.sum() ** 2 / np.square(w).sum()
+        # one partition for the four quantiles (each is the same interpolation as a call of its own)
+        p05, p25, p75, p95 = np.quantile(w, [0.05, 0.25, 0.75, 0.95])
         stats_ = {
             "n": float(w.size),
             "sum_weight": float(w.sum()),
             "n_eff": float(n_eff),
             "deff_kish": float(w.size / n_eff),
             "min": float(w.min()),
-            "p05": float(np.quantile(w, 0.05)),
-            "p25": float(np.quantile(w, 0.25)),
+            "p05": float(p05),
+            "p25": float(p25),
             "median": float(np.median(w)),
-            "p75": float(np.quantile(w, 0.75)),
-            "p95": float(np.quantile(w, 0.95)),
+            "p75": float(p75),
+            "p95": float(p95),
             "max": float(w.max()),
             "max_min_ratio": float(w.max() / w.min()) if w.min() > 0 else float("inf"),
         }
@@ -124,9 +122,20 @@ def weight_diagnostics(instrument: str, weights: pd.Series, groups: pd.Series | 
     values = weights.to_numpy(dtype=float)
     describe("overall", values)
     if groups is not None:
-        for g, idx in pd.Series(range(len(values))).groupby(groups.astype(str).to_numpy()).groups.items():
-            describe(str(g), values[np.asarray(idx)])
+        for label, rows_of_group in _rows_by_group(groups):
+            describe(label, values[rows_of_group])
     return pd.DataFrame(rows)
+
+
+def _rows_by_group(groups: pd.Series) -> list[tuple[str, np.ndarray]]:
+    """``(label, row positions)`` per group: ``groupby(groups.astype(str)).groups``, from integer codes.
+
+    Labels are the values as text in sorted order, positions ascending; missing values form no group.
+    """
+    codes, names = pd.factorize(groups.astype(str), sort=True, use_na_sentinel=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return [(str(name), order[bounds[i] : bounds[i + 1]]) for i, name in enumerate(names)]
 
 
 def rake_diagnostics(result: stats.RakeResult) -> pd.DataFrame:
