@@ -78,3 +78,32 @@ def test_ip_columns_hash_the_ip_and_never_return_it():
     assert got["ip_key"].iloc[1] == ""
     assert got["ip_city"].tolist() == ["兰州", "未知", "兰州"]
     assert not got.apply(lambda c: c.str.contains("223.104", regex=False)).any().any()
+
+
+def test_pseudonym_series_of_arrow_strings_equals_elementwise():
+    key = b"k" * 32
+    values = ["1", " 7 ", "3.0", "a b", "", None, "x", "1"]
+    s = pd.Series(values, dtype=pd.StringDtype(na_value=float("nan")))
+    got = privacy.pseudonym_series(s, key)
+    assert got.tolist() == [privacy.pseudonym(v, key) for v in values]
+    assert got.dtype == pd.StringDtype(na_value=float("nan"))
+
+
+@pytest.mark.parametrize("dtype", [object, pd.StringDtype(na_value=float("nan"))])
+def test_ip_columns_of_plain_and_other_cells_equal_ip_parts_cell_by_cell(dtype):
+    key = b"k" * 32
+    cells = [
+        "223.104.1.2(甘肃-兰州)",
+        " 10.0.0.1 （北京）",
+        "2408:8456::1(甘肃－兰州)",
+        "223.104.1.2(甘肃-兰州)",
+        "1.0",
+        None,
+        "42.91.87.129(甘肃)",
+        "",
+        "42.91.87.130",
+    ]
+    got = privacy.ip_columns(pd.Series(cells, dtype=dtype), key)
+    for cell, (k, p, c) in zip(cells, got.itertuples(index=False), strict=True):
+        ip, province, city = privacy.ip_parts(cell)
+        assert (k, p, c) == (privacy.pseudonym(ip, key) if ip else "", province, city), cell

@@ -346,45 +346,62 @@ def _single_value(
     return INVALID_CODE, None
 
 
-def _int64(values: np.ndarray) -> pd.arrays.IntegerArray:
-    """Whole-number floats (NaN = missing) as a nullable Int64 array, as ``astype("Int64")`` but without its
-    per-call safety checks (the values are codebook codes, 0/1 or sentinels: always whole numbers)."""
-    missing = np.isnan(values)
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+def _spread_int64(codes: np.ndarray, per_unique: np.ndarray) -> pd.arrays.IntegerArray:
+    """Int64 codes per cell from float codes per distinct value (NaN = missing; code −1 = missing): two array
+    lookups, no per-cell float intermediate."""
+    missing = np.append(np.isnan(per_unique), True)
+    ints = np.append(np.where(missing[:-1], 0, per_unique).astype(np.int64), 0)
+    return pd.arrays.IntegerArray(ints[codes], missing[codes])
+
+
+def _occurrences(codes: np.ndarray, n_uniques: int) -> np.ndarray:
+    """How many cells hold each distinct value (``codes`` from :func:`wjx.factorize`, −1 not counted)."""
+    return np.bincount(codes + 1, minlength=n_uniques + 1)[1:]
 
 
 def _decode_single(
-    col: pd.Series, item: CodebookItem, coll: _Collector, column: str, mode: str, factorized=None
+    col: pd.Series,
+    item: CodebookItem,
+    coll: _Collector,
+    column: str,
+    mode: str,
+    factorized=None,
+    *,
+    with_other: bool = True,
 ):
-    """Single choice / matrix row → (Int64 codes, other text), one evaluation per distinct cell."""
+    """Single choice / matrix row → (Int64 codes, other text or None), one evaluation per distinct cell.
+
+    ``with_other=False``: the item has no 其他 option, so no other-text column is built (None instead)."""
     codes, uniques = factorized if factorized is not None else wjx.factorize(col)
     lookup = _option_lookup(item)
     res = [_single_value(u, item, lookup, mode) for u in uniques]
-    values = wjx.spread(codes, [r[0] for r in res], np.nan, float)
-    other = wjx.spread(codes, [r[1] for r in res], None)
-    bad = values == INVALID_CODE
-    coll.add(item, column, col, bad, int((~np.isnan(values)).sum()))
-    return (
-        pd.Series(_int64(values), index=col.index),
-        pd.Series(other, index=col.index, dtype=object),
+    values = np.array([r[0] for r in res], dtype=float)
+    invalid = values == INVALID_CODE
+    n_answered = int(_occurrences(codes, len(uniques))[~np.isnan(values)].sum())
+    if invalid.any():
+        coll.add(item, column, col, np.append(invalid, False)[codes], n_answered)
+    other = (
+        pd.Series(wjx.spread(codes, [r[1] for r in res], None), index=col.index, dtype=object)
+        if with_other
+        else None
     )
+    return pd.Series(_spread_int64(codes, values), index=col.index), other
 
 
 def _decode_multi_text(
     col: pd.Series, item: CodebookItem, coll: _Collector, column: str, factorized=None
 ) -> dict[str, pd.Series]:
     """``┋``-joined choices → one 0/1 column per option: each distinct answer string is split once into a row of
-    the option matrix, then rows are gathered by the factorised codes."""
+    the option matrix, then each option's column is gathered by the factorised codes."""
     codes, uniques = factorized if factorized is not None else wjx.factorize(col)
     opt_codes = [o.code for o in item.options]
     pos_of = {c: k for k, c in enumerate(opt_codes)}
     lookup = _option_lookup(item)
     other_code = next((o.code for o in item.options if o.other), None)
     k = len(opt_codes)
-    umat = np.zeros((len(uniques) + 1, k), dtype=float)
+    umat = np.zeros((len(uniques), k), dtype=float)
     uother = np.full(len(uniques) + 1, None, dtype=object)
-    uinvalid = np.zeros(len(uniques) + 1, dtype=bool)
-    umat[-1] = np.nan  # empty cell: not answered
+    uinvalid = np.zeros(len(uniques), dtype=bool)
     for j, u in enumerate(uniques):
         text = wjx.cell_text(u)
         n = wjx.normalize(text) if text else ""
@@ -402,10 +419,13 @@ def _decode_multi_text(
                 uother[j] = oth
         if uinvalid[j]:
             umat[j] = INVALID_CODE
-    mat = umat[codes]
-    answered = ~np.isnan(mat[:, 0])
-    coll.add(item, column, col, uinvalid[codes], int(answered.sum()))
-    res = {f"{item.id}_{c}": pd.Series(_int64(mat[:, pos]), index=col.index) for c, pos in pos_of.items()}
+    if uinvalid.any():
+        n_answered = int(_occurrences(codes, len(uniques))[~np.isnan(umat[:, 0])].sum())
+        coll.add(item, column, col, np.append(uinvalid, False)[codes], n_answered)
+    res = {
+        f"{item.id}_{c}": pd.Series(_spread_int64(codes, umat[:, pos]), index=col.index)
+        for c, pos in pos_of.items()
+    }
     if other_code is not None:
         res[f"{item.id}_other_text"] = pd.Series(uother[codes], index=col.index, dtype=object)
     return res
@@ -489,6 +509,7 @@ def decode_export(
             if ic is None:
                 cols[it.id] = pd.Series(pd.NA, index=idx, dtype="Int64")
                 continue
+            has_other = any(o.other for o in it.options)
             codes, other = _decode_single(
                 export.cells[ic.column],
                 it,
@@ -496,9 +517,10 @@ def decode_export(
                 ic.column,
                 export.mode,
                 export.factorized(ic.column, keep=False),
+                with_other=has_other,
             )
             cols[it.id] = codes
-            if any(o.other for o in it.options):
+            if has_other:
                 cols[f"{it.id}_other_text"] = mask_series(other)
         elif it.type == "multiple":
             if ic is None:
@@ -519,4 +541,4 @@ def decode_export(
         else:  # fill-in text
             col = export.cells[ic.column] if ic else pd.Series(None, index=idx, dtype=object)
             cols[it.id] = _fill_in(col)
-    return Decoded(frame=pd.DataFrame(cols, index=idx), issues=coll.issues)
+    return Decoded(frame=pd.DataFrame(cols, index=idx, copy=False), issues=coll.issues)

@@ -232,7 +232,12 @@ def per_unique_bool(col: pd.Series, predicate) -> pd.Series:
 
 
 def as_text(col: pd.Series) -> pd.Series:
-    """Cells as stripped strings (None for empty); integral floats as ``"3"``, not ``"3.0"``."""
+    """Cells as stripped strings (None for empty); integral floats as ``"3"``, not ``"3.0"``.
+
+    An Arrow-backed ``str`` column (as read from CSV) with no empty string and nothing to strip is already that
+    and is returned as is (missing cells stay NaN); anything else gives an object column."""
+    if _is_plain_arrow_text(col):
+        return col
     codes, uniques = factorize(col)
     plain = _plain_text_mask(uniques)
     if plain is None:
@@ -251,6 +256,29 @@ _SPACES = (  # every character with str.isspace(), i.e. what str.strip() removes
 )
 _EDGE_SPACE = f"^[{_SPACES}]|[{_SPACES}]$"
 """RE2 pattern of a text starting or ending with a character ``str.strip()`` removes (the exact ``isspace`` set)."""
+
+
+def _is_plain_arrow_text(col: pd.Series) -> bool:
+    """True for an Arrow-backed string column whose every non-missing cell is a non-empty string with nothing
+    :func:`cell_text` would strip: no first or last character in :data:`_SPACE_CHARS` (Arrow passes over the
+    column, no Python string per cell)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(col.dtype, pd.StringDtype) or col.dtype.storage != "pyarrow":
+        return False
+    arr = pa.array(col.array)
+    if pc.any(pc.equal(pc.binary_length(arr), 0)).as_py():
+        return False
+    spaces = pa.array(_SPACE_CHARS, type=arr.type)
+    for edge in (pc.utf8_slice_codeunits(arr, 0, 1), pc.utf8_slice_codeunits(arr, -1)):
+        if pc.any(pc.is_in(edge, value_set=spaces)).as_py():
+            return False
+    return True
+
+
+_SPACE_CHARS = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+"""Every character ``str.strip()`` removes (``str.isspace``; none lies above U+3000)."""
 
 
 def _plain_text_mask(uniques: np.ndarray):
