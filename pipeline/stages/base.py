@@ -10,8 +10,12 @@ leaves a half-written folder and never destroys the previous good output.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -58,6 +62,54 @@ def write_table(frame: pd.DataFrame, dest: Path, table: str) -> Path:
     keep_index = any(n is not None for n in frame.index.names)
     frame.to_parquet(path, index=keep_index)
     return path
+
+
+PARALLEL_MIN_BYTES = 32 * 2**20
+"""Input size from which a stage splits its independent parts over two processes (below it, process start-up
+and moving results would cost more than the second core saves)."""
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_parts(parts: dict[str, Callable[[], Any]], *, here: str | None) -> dict[str, Any]:
+    """Results of independent parts of a stage, by name, in the order given.
+
+    With ``here`` named, that part runs in this process while every other part runs, one after another in the
+    given order, in a single forked worker process (two cores in use). ``here=None`` (or no ``fork`` on this
+    platform) runs every part in this process, in order. The parts must not depend on each other, so both ways
+    give the same results; either way the exception of the first failing part in the given order is raised.
+    Each part and its result must be picklable (a ``functools.partial`` of a module-level function).
+    """
+    if here is None or "fork" not in multiprocessing.get_all_start_methods():
+        return {name: part() for name, part in parts.items()}
+    outcomes: dict[str, tuple[bool, Any]] = {}
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        futures = {name: pool.submit(part) for name, part in parts.items() if name != here}
+        try:
+            outcomes[here] = (True, parts[here]())
+        except Exception as exc:  # raised below unless a part before it in order failed too
+            outcomes[here] = (False, exc)
+            later = list(parts)[list(parts).index(here) + 1 :]
+            for name in later:
+                futures[name].cancel()  # not started yet: not needed (a running one is waited for)
+        for name, future in futures.items():
+            if future.cancelled():
+                continue
+            exc = future.exception()
+            outcomes[name] = (True, future.result()) if exc is None else (False, exc)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for name in parts:
+        if name in outcomes and not outcomes[name][0]:
+            raise outcomes[name][1]
+    return {name: outcomes[name][1] for name in parts}
 
 
 def write_json(obj: Any, path: Path) -> None:

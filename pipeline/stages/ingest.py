@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, mat
 from pipeline.io.excel import Sheet, is_table_file, read_sheets
 from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
 from pipeline.io.privacy import KEY_ENV, UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
-from pipeline.stages.base import StageContext, write_json, write_table
+from pipeline.stages.base import PARALLEL_MIN_BYTES, StageContext, cores, run_parts, write_json, write_table
 
 NAME = "ingest"
 REQUIRES: tuple[str, ...] = ()
@@ -200,10 +201,33 @@ def _ingest_sheets(folder: Path, reader, what: str, report: list[dict]) -> list[
     return frames
 
 
+def _ids_may_repeat(frames: list[pd.DataFrame]) -> bool:
+    """Whether two records of ``frames`` (from :func:`_with_source`) may share a record id.
+
+    An id is a prefix ending in ``:`` followed by the source row's digits, so ids with different prefixes never
+    coincide (one prefix would have to end in a digit); within a frame of strictly increasing rows ids are
+    distinct. Only frames that share a prefix, or whose rows are not increasing, need the full check."""
+    prefixes = set()
+    for f in frames:
+        if len(f) == 0:
+            continue
+        rows = f["source_row"].to_numpy()
+        if not (np.diff(rows) > 0).all():
+            return True
+        first_id, first_row = f["record_id"].iloc[0], str(rows[0])
+        prefix = first_id[: len(first_id) - len(first_row)]
+        if prefix in prefixes or not prefix.endswith(":") or not first_id.endswith(first_row):
+            return True
+        prefixes.add(prefix)
+    return False
+
+
 def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return empty
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not _ids_may_repeat(frames):
+        return out
     dup = out["record_id"].duplicated()
     if dup.any():
         raise DataError(
@@ -213,53 +237,75 @@ def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def ingest_raw(raw: Path, config: Config, *, key: bytes, strict: bool = False) -> IngestResult:
-    """Pure-ish core of the stage: read ``raw/`` and return the four tables and the report (writes nothing)."""
+PARTS = (*SURVEY_DIRS, "casefile_reviews", "checkpoints")
+"""The stage's tables; each is read from its own raw folder(s), independently of the others."""
+
+
+def ingest_part(
+    raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """One table of the stage (a name of :data:`PARTS`) and its report entries (one per file and sheet read)."""
     raw = Path(raw)
-    if not raw.is_dir():
-        raise DataError(f"原始数据目录不存在 (raw data folder not found): {raw}")
-    tables: dict[str, pd.DataFrame] = {}
-    files: list[dict[str, Any]] = []
-    for instrument, sub in SURVEY_DIRS.items():
-        codebook = config.codebook(instrument)
+    if part in SURVEY_DIRS:
+        codebook = config.codebook(part)
         frames: list[pd.DataFrame] = []
-        for path in _files(raw / sub):
+        files: list[dict[str, Any]] = []
+        for path in _files(raw / SURVEY_DIRS[part]):
             f, entries = ingest_survey_file(path, codebook, key, strict=strict)
             frames += f
             files += entries
         empty = empty_survey(codebook)
-        table = _concat(frames, empty)
-        tables[instrument] = table[list(empty.columns)] if frames else empty
-    cf_report: list[dict] = []
-    cf = _ingest_sheets(
-        raw / paths.RAW_CASEFILE_DIR,
-        lambda sh: read_casefile_sheet(sh, config.casefile, config.units, key),
-        "案卷评查表",
-        cf_report,
-    )
-    tables["casefile_reviews"] = _concat(cf, _empty_casefile(config))
-    cp_report: list[dict] = []
-    cp = _ingest_sheets(
-        raw / paths.RAW_CHECKPOINT_DIR,
-        lambda sh: read_checkpoint_sheet(sh, config.indicators, config.units),
-        "核查表",
-        cp_report,
-    )
-    tables["checkpoints"] = _concat(cp, _empty_checkpoints())
-    files += cf_report + cp_report
+        return (_concat(frames, empty)[list(empty.columns)] if frames else empty), files
+    report: list[dict[str, Any]] = []
+    if part == "casefile_reviews":
+        frames = _ingest_sheets(
+            raw / paths.RAW_CASEFILE_DIR,
+            lambda sh: read_casefile_sheet(sh, config.casefile, config.units, key),
+            "案卷评查表",
+            report,
+        )
+        return _concat(frames, _empty_casefile(config)), report
+    if part == "checkpoints":
+        frames = _ingest_sheets(
+            raw / paths.RAW_CHECKPOINT_DIR,
+            lambda sh: read_checkpoint_sheet(sh, config.indicators, config.units),
+            "核查表",
+            report,
+        )
+        return _concat(frames, _empty_checkpoints()), report
+    raise ValueError(f"unknown ingest part '{part}' (known: {', '.join(PARTS)})")
+
+
+def ingest_raw(raw: Path, config: Config, *, key: bytes, strict: bool = False) -> IngestResult:
+    """Pure-ish core of the stage: read ``raw/`` and return the four tables and the report (writes nothing)."""
+    raw = _raw_folder(raw)
+    parts = {p: ingest_part(raw, config, p, key=key, strict=strict) for p in PARTS}
+    tables = {p: table for p, (table, _) in parts.items()}
+    files = [e for _, entries in parts.values() for e in entries]
+    return IngestResult(tables=tables, report=_report(raw, {p: len(t) for p, t in tables.items()}, files))
+
+
+def _raw_folder(raw: Path) -> Path:
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise DataError(f"原始数据目录不存在 (raw data folder not found): {raw}")
+    return raw
+
+
+def _report(raw: Path, rows: dict[str, int], files: list[dict[str, Any]]) -> dict[str, Any]:
+    """``_ingest_report.json`` from the rows per table and the file entries (in :data:`PARTS` order)."""
     if not files:
         raise DataError(
             f"{raw} 下没有可读取的文件 (no input files): expected .xlsx/.xls/.csv in "
             f"{', '.join([paths.RAW_PUBLIC_DIR, paths.RAW_STAFF_DIR, paths.RAW_CASEFILE_DIR, paths.RAW_CHECKPOINT_DIR])}/"
         )
-    report = {
+    return {
         "invalid_code": INVALID_CODE,
         "invalid_code_meaning": "answer not among the codebook options; clean excludes the record (see DATA_CONTRACT)",
-        "rows": {name: len(t) for name, t in tables.items()},
+        "rows": rows,
         "n_invalid_cells": sum(f.get("n_invalid_cells", 0) for f in files),
         "files": files,
     }
-    return IngestResult(tables=tables, report=report)
 
 
 def _empty_casefile(config: Config) -> pd.DataFrame:
@@ -276,21 +322,51 @@ def _empty_checkpoints() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
 
 
+def _part_bytes(raw: Path) -> dict[str, int]:
+    """Size of the raw files each part reads."""
+    folders = {
+        **SURVEY_DIRS,
+        "casefile_reviews": paths.RAW_CASEFILE_DIR,
+        "checkpoints": paths.RAW_CHECKPOINT_DIR,
+    }
+    return {p: sum(f.stat().st_size for f in _files(raw / folders[p])) for p in PARTS}
+
+
+def _main_part(raw: Path, parallel: bool | None) -> str | None:
+    """The part this process ingests while a worker process does the others (the largest input), or None for
+    all here: one core, less than :data:`PARALLEL_MIN_BYTES` of input, or ``parallel=False``."""
+    sizes = _part_bytes(raw)
+    if parallel is None:
+        parallel = cores() >= 2 and sum(sizes.values()) >= PARALLEL_MIN_BYTES
+    return max(sizes, key=sizes.get) if parallel else None  # type: ignore[arg-type]
+
+
+def _ingest_and_write(
+    raw: Path, config: Config, part: str, key: bytes, strict: bool, dest: Path
+) -> tuple[list[dict[str, Any]], int]:
+    """:func:`ingest_part`, its table written to ``dest``: (report entries, rows)."""
+    table, entries = ingest_part(raw, config, part, key=key, strict=strict)
+    write_table(table, dest, part)
+    return entries, len(table)
+
+
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
-    result = ingest_raw(
-        ctx.raw,
-        ctx.config,
-        key=project_key(ctx.config.analysis_digest or ctx.config.digest),
-        strict=bool(ctx.options.get("strict_codes")),
+    """Each table is ingested and written on its own; with two cores and a large input the largest runs here
+    and the others in a worker process (``ctx.options["parallel"]``: force True/False). Output is the same."""
+    raw = _raw_folder(ctx.raw)
+    key = project_key(ctx.config.analysis_digest or ctx.config.digest)
+    strict = bool(ctx.options.get("strict_codes"))
+    tasks = {p: partial(_ingest_and_write, raw, ctx.config, p, key, strict, Path(dest)) for p in PARTS}
+    done = run_parts(tasks, here=_main_part(raw, ctx.options.get("parallel")))
+    report = _report(
+        raw, {p: rows for p, (_, rows) in done.items()}, [e for es, _ in done.values() for e in es]
     )
-    result.report["pseudonym_key"] = (
+    report["pseudonym_key"] = (
         f"${KEY_ENV}" if os.environ.get(KEY_ENV) else f"config digest (default; set ${KEY_ENV} for real data)"
     )
-    for name, table in result.tables.items():
-        write_table(table, dest, name)
-    write_json(result.report, Path(dest) / "_ingest_report.json")
+    write_json(report, Path(dest) / "_ingest_report.json")
     return {
-        "rows": result.report["rows"],
-        "n_invalid_cells": result.report["n_invalid_cells"],
-        "files": len(result.report["files"]),
+        "rows": report["rows"],
+        "n_invalid_cells": report["n_invalid_cells"],
+        "files": len(report["files"]),
     }
