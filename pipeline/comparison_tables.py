@@ -38,6 +38,10 @@ is suppressed: estimates NaN, ``flag = "suppressed"``, ``reason = "样本量不�
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +60,8 @@ MIN_N = 10
 """Groups below this n (effective n when weighted) are suppressed in every output table."""
 ALPHA = 0.05
 """Significance level for ``below_peers`` / ``above_peers`` and the summary counts."""
+PARALLEL_MIN_ROWS = 200_000
+"""Public responses from which :func:`comparison_tables` uses a second process by default (if 2 CPUs)."""
 
 PUBLIC_GROUPINGS = ("district", "gender", "age_group", "education", "occupation", "residence")
 STAFF_GROUPINGS = ("unit_type", "district", "rank", "post")
@@ -244,8 +250,9 @@ def _weighted_sd(design: stats.SurveyDesign, dv: str, mask: np.ndarray | None = 
     keep = ~np.isnan(y) if mask is None else (~np.isnan(y) & mask)
     if keep.sum() < 2:
         return math.nan
-    m = np.average(y[keep], weights=w[keep])
-    return float(np.sqrt(np.average((y[keep] - m) ** 2, weights=w[keep])))
+    yk, wk = y[keep], w[keep]
+    m = np.average(yk, weights=wk)
+    return float(np.sqrt(np.average((yk - m) ** 2, weights=wk)))
 
 
 def _standardize(table: pd.DataFrame, sd: dict[str, float], rows: pd.Series) -> None:
@@ -315,15 +322,31 @@ def group_comparisons(
     min_n: int = MIN_N,
 ) -> pd.DataFrame:
     """All group-comparison families of the run (``comparisons.parquet`` before run-level BH)."""
+    opts = dict(small_n=small_n, min_n=min_n)
+    blocks = [
+        _weighted_block(public, design, config, **opts),
+        *_unweighted_blocks(public, staff, casefiles, config, **opts),
+    ]
+    return _comparison_table(blocks, config)
+
+
+def _weighted_block(public: pd.DataFrame, design: stats.SurveyDesign, config: Config, **opts) -> pd.DataFrame:
+    """The design-based families of the public survey."""
+    pub_cont = _present(public, [s.id for s in config.public.scales] + [SI, *PUBLIC_DIRECT])
+    pub_cat = _present(public, PUBLIC_CATEGORICAL)
+    return _family_block(public, "public", pub_cont, pub_cat, list(PUBLIC_GROUPINGS), design=design, **opts)
+
+
+def _unweighted_blocks(
+    public: pd.DataFrame, staff: pd.DataFrame, casefiles: pd.DataFrame, config: Config, **opts
+) -> list[pd.DataFrame]:
+    """The unweighted families: public survey (robustness check), staff survey, case files."""
     pub_cont = _present(public, [s.id for s in config.public.scales] + [SI, *PUBLIC_DIRECT])
     pub_cat = _present(public, PUBLIC_CATEGORICAL)
     staff_cont = _present(staff, [s.id for s in config.staff.scales] + [SI, *STAFF_DIRECT])
     staff_cat = _present(staff, STAFF_CATEGORICAL)
-    opts = dict(small_n=small_n, min_n=min_n)
-    pub_by = list(PUBLIC_GROUPINGS)
     blocks = [
-        _family_block(public, "public", pub_cont, pub_cat, pub_by, design=design, **opts),
-        _family_block(public, "public", pub_cont, pub_cat, pub_by, design=None, **opts),
+        _family_block(public, "public", pub_cont, pub_cat, list(PUBLIC_GROUPINGS), design=None, **opts),
         _family_block(staff, "staff", staff_cont, staff_cat, list(STAFF_GROUPINGS), design=None, **opts),
     ]
     if len(casefiles):
@@ -331,6 +354,11 @@ def group_comparisons(
             _family_block(casefiles, "casefile", _present(casefiles, CASEFILE_CONTINUOUS),
                           _present(casefiles, CASEFILE_CATEGORICAL), list(CASEFILE_GROUPINGS), design=None, **opts)
         )  # fmt: skip
+    return blocks
+
+
+def _comparison_table(blocks: list[pd.DataFrame], config: Config) -> pd.DataFrame:
+    """The blocks as one table with unit names and text labels, columns :data:`COMPARISON_COLUMNS`."""
     table = pd.concat(blocks, ignore_index=True)
     names, _, _ = _unit_lookup(config)
     table = _name_groups(table, names, {"district"})
@@ -407,7 +435,17 @@ def unit_peer_comparisons(
     ``p_holm < alpha``.
     """
     opts = dict(small_n=small_n, min_n=min_n)
-    parts = []
+    parts = [
+        _public_peer_rows(public, design, config, alpha, **opts),
+        *_staff_case_peer_rows(staff, casefiles, config, alpha, **opts),
+    ]
+    return _peer_table(parts)
+
+
+def _public_peer_rows(
+    public: pd.DataFrame, design: stats.SurveyDesign, config: Config, alpha: float, **opts
+) -> pd.DataFrame:
+    """Each district against the other districts, design-based, on every public outcome."""
     pub_dvs = _present(public, [s.id for s in config.public.scales] + [SI, "P25_score"])
     pub_dvs += _present(public, indicator_items(config, "public"))
     in_peer_group = public["district"].notna().to_numpy()
@@ -416,7 +454,14 @@ def unit_peer_comparisons(
     pub = _peer_rows(t, "public", config, alpha)
     sd = {dv: _weighted_sd(design, dv, in_peer_group) for dv in pub_dvs}
     _standardize(pub, sd, pub["estimate"].notna())
-    parts = [pub]
+    return pub
+
+
+def _staff_case_peer_rows(
+    staff: pd.DataFrame, casefiles: pd.DataFrame, config: Config, alpha: float, **opts
+) -> list[pd.DataFrame]:
+    """Each staff unit and each enforcement unit (case files) against the other units of its type."""
+    parts = []
     staff_dvs = _present(staff, [s.id for s in config.staff.scales] + [SI, *STAFF_DIRECT])
     staff_dvs += _present(staff, indicator_items(config, "staff"))
     staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
@@ -431,6 +476,11 @@ def unit_peer_comparisons(
         cases = cases.assign(unit=cases["unit"].astype(str))
         t = stats.unit_vs_rest(cases, dv=case_dvs, unit="unit", peer_group="unit_type", **opts)
         parts.append(_peer_rows(t, "casefile", config, alpha))
+    return parts
+
+
+def _peer_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts as one ``unit_vs_peers`` table, columns :data:`PEER_COLUMNS`."""
     table = pd.concat(parts, ignore_index=True)
     return _labels_as_text(table[PEER_COLUMNS])
 
@@ -642,6 +692,81 @@ def run_level_bh(*tables: pd.DataFrame) -> list[pd.DataFrame]:
     return out
 
 
+# --- a second process -------------------------------------------------------------------------------------
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _second_process(n_rows: int, workers: int | None) -> bool:
+    """Whether to use a second process: asked for, or by default with 2 CPUs and a large sample."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if workers is not None:
+        return workers >= 2
+    return _available_cpus() >= 2 and n_rows >= PARALLEL_MIN_ROWS
+
+
+class _Background:
+    """``compute()`` started in a forked child process (if ``in_child``); :meth:`result` gives its value.
+
+    The child inherits the data copy-on-write, so nothing large is pickled: only the result comes back
+    through a pipe. An exception in the child is raised again by :meth:`result`; if the child dies without
+    a result (e.g. killed for memory), ``compute()`` runs here instead. Without a child, ``compute()`` runs
+    when the result is asked for. Leaving the ``with`` block stops a child whose result was not taken.
+    """
+
+    def __init__(self, compute: Callable[[], Any], *, in_child: bool):
+        self._compute, self._process = compute, None
+        if in_child:
+            ctx = multiprocessing.get_context("fork")
+            self._receive, send = ctx.Pipe(duplex=False)
+            self._process = ctx.Process(target=self._child, args=(send,), daemon=True)
+            self._process.start()
+            send.close()
+
+    def _child(self, send) -> None:
+        try:
+            outcome = ("ok", self._compute())
+        except BaseException as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+            outcome = ("error", exc)
+        try:
+            send.send(outcome)
+        except Exception:  # a value or exception that cannot be pickled: the traceback's text
+            send.send(("error", RuntimeError(traceback.format_exc())))
+
+    def result(self) -> Any:
+        if self._process is None:
+            return self._compute()
+        try:
+            status, value = self._receive.recv()
+        except EOFError:
+            status, value = "lost", None
+        finally:
+            self._stop()
+        if status == "error":
+            raise value
+        return value if status == "ok" else self._compute()
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._receive.close()
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._process = None
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop()
+
+
 # --- everything -------------------------------------------------------------------------------------------
 
 
@@ -677,6 +802,7 @@ def comparison_tables(
     small_n: int = SMALL_N,
     min_n: int = MIN_N,
     alpha: float = ALPHA,
+    workers: int | None = None,
 ) -> CompareTables:
     """Build every table of ``05_compare`` from the cleaned data and the public raking weights.
 
@@ -692,6 +818,11 @@ def comparison_tables(
         Small-group flag and suppression thresholds (see the module docstring).
     alpha : float
         Level for ``below_peers``/``above_peers`` and the summary counts.
+    workers : int, optional
+        Processes to use: 1 computes everything here; 2 runs the unweighted families in a forked second
+        process while this one does the design-based work (same tables: every piece is computed by the same
+        code on the same data). Default: 2 when two CPUs are available and the public sample has at least
+        :data:`PARALLEL_MIN_ROWS` rows (below that a process start costs more than it saves).
 
     Raises
     ------
@@ -703,10 +834,22 @@ def comparison_tables(
     stf = staff_analysis_frame(staff, config)
     cases = casefile_analysis_frame(casefiles, config)
     opts = dict(small_n=small_n, min_n=min_n)
-    comparisons = group_comparisons(pub, design, stf, cases, config, **opts)
-    peers = unit_peer_comparisons(pub, design, stf, cases, config, alpha=alpha, **opts)
-    adj_dvs = _present(pub, [s.id for s in config.public.scales] + [SI, "P25_score"])
-    adjusted = adjusted_district_effects(pub, adj_dvs, config, **opts)
+    # the unweighted families and unit comparisons in a second process (if it pays), the design-based work
+    # here meanwhile
+    in_child = _second_process(len(pub), workers)
+
+    def unweighted_work() -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+        blocks = _unweighted_blocks(pub, stf, cases, config, **opts)
+        return blocks, _staff_case_peer_rows(stf, cases, config, alpha, **opts)
+
+    with _Background(unweighted_work, in_child=in_child) as unweighted:
+        weighted = _weighted_block(pub, design, config, **opts)
+        public_peers = _public_peer_rows(pub, design, config, alpha, **opts)
+        adj_dvs = _present(pub, [s.id for s in config.public.scales] + [SI, "P25_score"])
+        adjusted = adjusted_district_effects(pub, adj_dvs, config, **opts)
+        unweighted_blocks, other_peers = unweighted.result()
+    comparisons = _comparison_table([weighted, *unweighted_blocks], config)
+    peers = _peer_table([public_peers, *other_peers])
     comparisons, peers, adjusted = run_level_bh(comparisons, peers, adjusted)
     families = family_table(comparisons, peers, adjusted)
     return CompareTables(comparisons, peers, adjusted, families)

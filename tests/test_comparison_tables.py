@@ -1,12 +1,17 @@
-"""Helpers of pipeline.comparison_tables that stand in for a general, slower path (same result required)."""
+"""pipeline.comparison_tables: helpers that stand in for a general, slower path, and the second process
+(same results required)."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
 import patsy
+import pytest
 
 from pipeline import comparison_tables as ct
+from pipeline.errors import DataError
 
 
 def test_treatment_patterns_expand_to_patsys_model_matrix():
@@ -26,3 +31,43 @@ def test_treatment_patterns_expand_to_patsys_model_matrix():
     assert terms == list(expected.columns)
     assert np.array_equal(np.flatnonzero(pattern >= 0), expected.index.to_numpy())
     np.testing.assert_array_equal(x[pattern[pattern >= 0]], expected.to_numpy())
+
+
+@pytest.fixture(scope="module")
+def compare_inputs(simulated_pipeline):
+    ctx, _ = simulated_pipeline
+    config = ctx.config
+    return (
+        ctx.read_table("clean", "public", columns=ct.input_columns(config, "public")),
+        ctx.read_table("weight", "public_weights", columns=["record_id", "weight"]),
+        ctx.read_table("clean", "staff", columns=ct.input_columns(config, "staff")),
+        ctx.read_table("clean", "casefiles"),
+        config,
+    )
+
+
+def test_second_process_gives_the_same_tables_as_one_process(compare_inputs):
+    one = ct.comparison_tables(*compare_inputs, workers=1)
+    two = ct.comparison_tables(*compare_inputs, workers=2)
+    for name in ("comparisons", "unit_vs_peers", "adjusted", "families"):
+        pd.testing.assert_frame_equal(getattr(two, name), getattr(one, name), check_exact=True)
+
+
+def test_an_error_in_the_second_process_is_raised_here():
+    def fail():
+        raise DataError("column 'x' is broken")
+
+    with pytest.raises(DataError, match="column 'x'"), ct._Background(fail, in_child=True) as work:
+        work.result()
+
+
+def test_work_of_a_second_process_that_dies_without_a_result_is_done_here():
+    parent = os.getpid()
+
+    def compute():
+        if os.getpid() != parent:
+            os._exit(1)  # the child dies
+        return "done here"
+
+    with ct._Background(compute, in_child=True) as work:
+        assert work.result() == "done here"

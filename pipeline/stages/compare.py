@@ -13,8 +13,9 @@ Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``02_clean/casefi
 ``p_holm`` is Holm within a family, ``p_bh`` Benjamini–Hochberg over every p-value of the three result tables.
 Small groups: thresholds are keyword defaults of :func:`pipeline.comparison_tables.comparison_tables`
 (``small_n=30``, ``min_n=10``; weighted analyses use the Kish effective n); a run may override them with
-``ctx.options["compare_small_n"]`` / ``["compare_min_n"]``. Suppressed groups have NaN estimates,
-``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
+``ctx.options["compare_small_n"]`` / ``["compare_min_n"]`` (and the number of processes with
+``["compare_workers"]``; default: a second process for a large public sample on two CPUs). Suppressed groups
+have NaN estimates, ``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         ctx.config,
         small_n=int(ctx.options.get("compare_small_n", SMALL_N)),
         min_n=int(ctx.options.get("compare_min_n", MIN_N)),
+        workers=int(ctx.options["compare_workers"]) if "compare_workers" in ctx.options else None,
     )
     for name in ("comparisons", "unit_vs_peers", "adjusted", "families"):
         write_table(getattr(tables, name), dest, name)

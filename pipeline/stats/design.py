@@ -481,6 +481,8 @@ class SurveyDesign:
         """``degf`` of each domain's subset design: its respondents minus the strata they fall in."""
         inside = gcode >= 0
         rows = np.bincount(gcode[inside], minlength=n_groups)
+        if self._n_h.size == 1:  # one stratum: every domain with a respondent has it
+            return rows - (rows > 0), rows
         pairs = np.unique(gcode[inside] * self._n_h.size + self._strata_codes[inside])
         strata = np.bincount(pairs // self._n_h.size, minlength=n_groups)
         return rows - strata, rows
