@@ -108,6 +108,39 @@ def test_cfa_fit_matches_lavaan_fitmeasures(data, ref):
     np.testing.assert_allclose(std, ref["cfa_std_loadings"], atol=LOADING_TOL)
 
 
+_CFA_IN_FRESH_PROCESS = """
+import json, sys
+import pandas as pd
+from pipeline.stats import validity
+data = pd.read_csv(sys.argv[1])
+structure = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3", "b4"], "C": ["a1b", "b1b", "a2b"]}
+data = data.assign(a1b=data["a1"] + data["b2"] % 2, b1b=data["b1"] + data["a3"] % 3, a2b=data["a2"] + data["b4"] % 2)
+res = validity.cfa(data, structure)
+print(json.dumps([res.chi2, res.srmr, *res.loadings["std_estimate"].tolist()]))
+"""
+
+
+def test_cfa_estimates_do_not_depend_on_the_hash_seed():
+    """semopy orders the default factor covariances by set iteration; named in the model, they are fixed."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", _CFA_IN_FRESH_PROCESS, str(REF / "efa.csv")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout))
+    assert runs[0] == runs[1]
+
+
 def test_cfa_accepts_chinese_scale_names(data):
     res = validity.cfa(data, {"法治意识": STRUCTURE["A"], "执法满意度": STRUCTURE["B"]})
     assert set(res.loadings["scale"]) == {"法治意识", "执法满意度"}
