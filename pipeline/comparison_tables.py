@@ -582,8 +582,13 @@ def adjusted_district_effects(
     pattern, x, terms = _treatment_patterns(slim, ["district", *controls])
     design = public_design(slim.assign(**cc), config)
     w_all = design.weights
-    district_codes, district_labels = pd.factorize(frame["district"].astype(str).to_numpy())
+    # district codes (the design has checked that no district is missing) and each district's rows in their
+    # original order (a stable sort), for the n and Kish n_eff of every outcome without a mask per district
+    district_codes, uniques = pd.factorize(frame["district"])
+    district_labels = np.array([str(v) for v in uniques], dtype=object)
     code_of = {label: i for i, label in enumerate(district_labels)}
+    by_district = np.argsort(district_codes, kind="stable")
+    bounds = np.searchsorted(district_codes[by_district], np.arange(len(district_labels) + 1))
     order = [str(c) for c in frame["district"].cat.categories] if hasattr(frame["district"], "cat") else []
     rows = []
     for dv in dvs:
@@ -591,12 +596,16 @@ def adjusted_district_effects(
         used = ~np.isnan(cc[col])
         unadj = _unadjusted_terms(design, col, used)
         adj = _district_terms(design.regress_patterns(col, pattern, x, terms))
-        present = set(district_labels[np.unique(district_codes[used])])
+        present = set(district_labels[np.bincount(district_codes[used], minlength=len(district_labels)) > 0])
         reference = next((c for c in order if c in present), sorted(present)[0])
+        used_by_district = used[by_district]
         for district in adj.index:
-            mask = used & (district_codes == code_of.get(district, -2))
-            n = int(mask.sum())
-            w = w_all[mask]
+            code = code_of.get(district)
+            part = slice(bounds[code], bounds[code + 1]) if code is not None else slice(0, 0)
+            w = w_all[
+                by_district[part][used_by_district[part]]
+            ]  # weights of the district's rows used, in order
+            n = len(w)
             n_eff = float(w.sum() ** 2 / (w**2).sum()) if n else 0.0
             if not n_eff >= min_n:
                 flag, reason = "suppressed", f"样本量不足{min_n}，不予报告"

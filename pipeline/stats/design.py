@@ -430,7 +430,10 @@ class SurveyDesign:
         """``degf(design)``: respondents (PSUs) with non-zero weight minus strata among them."""
         if rows is None:
             return int(self.n - self._n_h.size)
-        return int(rows.sum() - np.unique(self._strata_codes[rows]).size)
+        used = int(rows.sum())
+        if self._n_h.size == 1:  # one stratum: present whenever a respondent is
+            return used - (used > 0)
+        return int(used - np.unique(self._strata_codes[rows]).size)
 
     @property
     def degf(self) -> int:
