@@ -713,8 +713,8 @@ def _available_cpus() -> int:
 
 def _second_process(n_rows: int, workers: int | None) -> bool:
     """Whether to use a second process: asked for, or by default with 2 CPUs and a large sample."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return False
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        return False  # no fork, or a daemon process (which may not start children)
     if workers is not None:
         return workers >= 2
     return _available_cpus() >= 2 and n_rows >= PARALLEL_MIN_ROWS

@@ -544,3 +544,15 @@ def test_crosstab_from_codes_equals_pandas_crosstab():
             both = frame[[col, row]].dropna()
             expected = pd.crosstab(both[row], both[col])
             pd.testing.assert_frame_equal(comparisons._crosstab(frame, row, col), expected)
+
+
+@pytest.mark.parametrize("continuity", [True, False])
+def test_mann_whitney_is_bit_for_bit_scipy_asymptotic(continuity):
+    rng = np.random.default_rng(13)
+    for n1, n2, levels in ((40, 55, 5), (1000, 300, 7), (25, 25, 1000)):
+        x = rng.integers(1, levels + 1, n1).astype(float)
+        y = rng.integers(1, levels + 1, n2).astype(float) + (rng.random(n2) < 0.3)
+        ours = stats.mann_whitney(x, y, continuity=continuity)
+        ref = st.mannwhitneyu(x, y, use_continuity=continuity, alternative="two-sided", method="asymptotic")
+        assert ours.statistic == float(ref.statistic)
+        assert ours.pvalue == float(ref.pvalue)
