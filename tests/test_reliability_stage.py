@@ -311,6 +311,35 @@ def test_stage_run_writes_every_table(tmp_path):
     pd.testing.assert_frame_equal(written[written["instrument"] == "public"].reset_index(drop=True), direct)
 
 
+def test_stage_in_two_processes_writes_the_same_tables(tmp_path):
+    reviews = review_rows({"A1": [90, 70], "A2": [80, 82], "A3": [75, 71, 74], "A4": [66]})
+    folders = {}
+    for parallel in (False, True):
+        out = tmp_path / str(parallel)
+        write_inputs(out, reviews)
+        ctx = StageContext(
+            out=out, config_dir=CONFIG_DIR, seed=5, options={"n_boot": N_BOOT, "parallel": parallel}
+        )
+        run_stage(reliability, ctx)
+        folders[parallel] = out / "04_reliability"
+    for table in TABLES:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(folders[False] / f"{table}.parquet"),
+            pd.read_parquet(folders[True] / f"{table}.parquet"),
+            check_exact=True,
+        )
+
+
+def test_stage_in_two_processes_raises_a_data_error_of_the_worker_naming_the_column(tmp_path):
+    write_inputs(tmp_path, review_rows({"A1": [90, 70]}))
+    staff = pd.read_parquet(tmp_path / "02_clean" / "staff.parquet")
+    staff.loc[3, "S05"] = 7
+    write_table(staff, tmp_path / "02_clean", "staff")
+    ctx = StageContext(out=tmp_path, config_dir=CONFIG_DIR, options={"n_boot": N_BOOT, "parallel": True})
+    with pytest.raises(DataError, match="S05"):
+        run_stage(reliability, ctx)
+
+
 def test_bootstrap_interval_is_seeded():
     resp = likert_responses("staff", 120, seed=13)
     cb = CONFIG.codebook("staff")

@@ -15,49 +15,95 @@ present) and ``03_weight/public_weights.parquet``, ``03_weight/staff_weights.par
 - ``third_review.parquet`` — double-scored files whose two scores differ beyond the tolerance (and, as
   casefile.yaml asks, those whose grades differ or whose veto is disputed; one boolean column per rule).
 
-``ctx.options["n_boot"]`` overrides the number of bootstrap replicates (default 2000).
+``ctx.options["n_boot"]`` overrides the number of bootstrap replicates (default 2000). With two cores and at
+least :data:`~pipeline.stages.base.PARALLEL_MIN_BYTES` of cleaned responses, the public scales are analysed
+here while a forked worker does construct validity, the staff scales and reviewer agreement (each part reads
+its own inputs); ``ctx.options["parallel"]`` forces True/False. The tables are the same either way.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
+from pipeline import paths
 from pipeline import reliability_tables as rt
-from pipeline.stages.base import StageContext, write_table
+from pipeline.stages.base import PARALLEL_MIN_BYTES, StageContext, cores, run_parts, write_table
 
 NAME = "reliability"
 REQUIRES = ("clean", "weight")
 INSTRUMENTS = ("public", "staff")
 
 
+def _scale_items(ctx: StageContext, instrument: str) -> list[str]:
+    return list(
+        dict.fromkeys(i for s in ctx.config.codebook(instrument).questionnaire.scales for i in s.items)
+    )
+
+
+def _scales(ctx: StageContext, instrument: str, n_boot: int) -> rt.ScaleReliability:
+    """Scale reliability of one questionnaire (reliability, item and flag tables)."""
+    # only the scale items (and the id the weights join on): the other columns would only cost memory
+    responses = ctx.read_table("clean", instrument, columns=["record_id", *_scale_items(ctx, instrument)])
+    weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
+    return rt.scale_reliability(
+        responses, ctx.config.codebook(instrument), weights, seed=ctx.seed, n_boot=n_boot
+    )
+
+
+def _validity(ctx: StageContext, instrument: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Construct validity of one questionnaire (validity and loadings tables), from its scale items."""
+    responses = ctx.read_table("clean", instrument, columns=_scale_items(ctx, instrument))
+    return rt.construct_validity(responses, ctx.config.codebook(instrument))
+
+
+def _agreement(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reviewer agreement and the third-review list of the double-scored case files."""
+    if ctx.has_table("clean", "casefile_reviews"):
+        reviews = ctx.read_table("clean", "casefile_reviews")
+    else:
+        reviews = pd.DataFrame(columns=["case_id", "score", "grade"])
+    return rt.reviewer_agreement(reviews, ctx.config.casefile), rt.third_review(reviews, ctx.config.casefile)
+
+
+def _in_parallel(ctx: StageContext) -> bool:
+    option = ctx.options.get("parallel")
+    if option is not None:
+        return bool(option)
+    size = sum(
+        p.stat().st_size
+        for p in (paths.table_path(ctx.out, "clean", instrument) for instrument in INSTRUMENTS)
+        if p.exists()
+    )
+    return cores() >= 2 and size >= PARALLEL_MIN_BYTES
+
+
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     n_boot = int(ctx.options.get("n_boot", rt.DEFAULT_N_BOOT))
+    parts: dict[str, Any] = {}
+    for instrument in INSTRUMENTS:
+        parts[f"scales:{instrument}"] = partial(_scales, ctx, instrument, n_boot)
+        parts[f"validity:{instrument}"] = partial(_validity, ctx, instrument)
+    parts["agreement"] = partial(_agreement, ctx)
+    # The largest part here, the others one after another in the worker (about as long together). One BLAS
+    # thread per process: the matrix products here are small or skinny (k <= 30 items), and a second BLAS
+    # thread mostly spins, taking the core the worker needs (1M rows: ~3 s of CPU).
+    with threadpool_limits(limits=1, user_api="blas"):
+        done = run_parts(parts, here=f"scales:{INSTRUMENTS[0]}" if _in_parallel(ctx) else None)
     rel, items, flags, validity, loadings = [], [], [], [], []
     for instrument in INSTRUMENTS:
-        codebook = ctx.config.codebook(instrument)
-        # only the scale items (and the id the weights join on): the other columns would only cost memory
-        scale_items = [i for s in codebook.questionnaire.scales for i in s.items]
-        responses = ctx.read_table(
-            "clean", instrument, columns=list(dict.fromkeys(["record_id", *scale_items]))
-        )
-        weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
-        res = rt.scale_reliability(responses, codebook, weights, seed=ctx.seed, n_boot=n_boot)
-        v, lo = rt.construct_validity(responses, codebook)
+        res, (v, lo) = done[f"scales:{instrument}"], done[f"validity:{instrument}"]
         rel.append(res.reliability)
         items.append(res.items)
         flags.append(res.flags)
         validity.append(v)
         loadings.append(lo)
-        flags.append(rt.misassigned_flags(lo, codebook))
-    if ctx.has_table("clean", "casefile_reviews"):
-        reviews = ctx.read_table("clean", "casefile_reviews")
-    else:
-        reviews = pd.DataFrame(columns=["case_id", "score", "grade"])
-    agreement = rt.reviewer_agreement(reviews, ctx.config.casefile)
-    third = rt.third_review(reviews, ctx.config.casefile)
+        flags.append(rt.misassigned_flags(lo, ctx.config.codebook(instrument)))
+    agreement, third = done["agreement"]
 
     tables = {
         "reliability": pd.concat(rel, ignore_index=True),
