@@ -71,3 +71,16 @@ def test_work_of_a_second_process_that_dies_without_a_result_is_done_here():
 
     with ct._Background(compute, in_child=True) as work:
         assert work.result() == "done here"
+
+
+def test_weights_by_record_id_equal_the_left_merge():
+    public = pd.DataFrame({"record_id": [f"r{i}" for i in range(8)], "y": np.arange(8.0)})
+    weights = pd.DataFrame(
+        {"record_id": [f"r{i}" for i in (7, 3, 1, 0, 2, 4, 6, 5)], "weight": np.arange(1.0, 9.0)}
+    )
+    for w in (weights, weights.iloc[2:], pd.concat([weights, weights.iloc[:2]])):  # all, missing, duplicated
+        merged = public.merge(w[["record_id", "weight"]], on="record_id", how="left", indicator="_has_weight")
+        unweighted = (merged.pop("_has_weight") == "left_only").to_numpy()
+        frame, missing = ct._with_weights(public, w)
+        pd.testing.assert_frame_equal(frame, merged, check_exact=True)
+        np.testing.assert_array_equal(missing, unweighted)
