@@ -402,8 +402,9 @@ def _weights_by_record(responses: pd.DataFrame, weights: pd.DataFrame, instrumen
     """The weight of each response, joined on ``record_id`` (first row of an id in ``weights``; NaN if none).
 
     That is ``responses.record_id.map(weights.drop_duplicates("record_id").set_index("record_id").weight)``,
-    done as one Arrow hash lookup (``index_in`` returns the first position of each id); ids Arrow cannot
-    compare (mixed types) take the pandas route.
+    done by Arrow: when both list the same distinct ids in the same order, the weights as they stand;
+    otherwise one hash lookup (``index_in`` returns the first position of each id). Ids Arrow cannot compare
+    (mixed types) take the pandas route.
     """
     for col in ("record_id", "weight"):
         if col not in weights.columns:
@@ -413,6 +414,9 @@ def _weights_by_record(responses: pd.DataFrame, weights: pd.DataFrame, instrumen
     values = weights["weight"].astype(float).to_numpy()
     try:
         ids, table_ids = (_arrow(responses["record_id"]), _arrow(weights["record_id"]))
+        if ids.equals(table_ids) and len(pc.unique(table_ids)) == len(table_ids):
+            # the weights table lists the responses' ids in their order (as 03_weight writes it), once each
+            return values.copy()
         pos = pc.index_in(ids, value_set=table_ids.cast(ids.type))
     except (pa.ArrowException, TypeError):
         by_id = weights.drop_duplicates("record_id").set_index("record_id")["weight"].astype(float)

@@ -16,9 +16,9 @@ present) and ``03_weight/public_weights.parquet``, ``03_weight/staff_weights.par
   casefile.yaml asks, those whose grades differ or whose veto is disputed; one boolean column per rule).
 
 ``ctx.options["n_boot"]`` overrides the number of bootstrap replicates (default 2000). With two cores and at
-least :data:`~pipeline.stages.base.PARALLEL_MIN_BYTES` of cleaned responses, the public scales are analysed
-here while a forked worker does construct validity, the staff scales and reviewer agreement (each part reads
-its own inputs); ``ctx.options["parallel"]`` forces True/False. The tables are the same either way.
+least :data:`PARALLEL_MIN_ROWS` cleaned responses, the public scales are analysed here while a forked worker
+does construct validity, the staff scales and reviewer agreement (each part reads its own inputs);
+``ctx.options["parallel"]`` forces True/False. The tables are the same either way.
 """
 
 from __future__ import annotations
@@ -28,15 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 
 from pipeline import paths
 from pipeline import reliability_tables as rt
-from pipeline.stages.base import PARALLEL_MIN_BYTES, StageContext, cores, run_parts, write_table
+from pipeline.stages.base import StageContext, cores, run_parts, write_table
 
 NAME = "reliability"
 REQUIRES = ("clean", "weight")
 INSTRUMENTS = ("public", "staff")
+#: Cleaned responses (both questionnaires) from which the stage splits its parts over two processes: below
+#: it the forked worker's start and the results' trip back would cost about what the second core saves.
+PARALLEL_MIN_ROWS = 200_000
 
 
 def _scale_items(ctx: StageContext, instrument: str) -> list[str]:
@@ -74,12 +78,9 @@ def _in_parallel(ctx: StageContext) -> bool:
     option = ctx.options.get("parallel")
     if option is not None:
         return bool(option)
-    size = sum(
-        p.stat().st_size
-        for p in (paths.table_path(ctx.out, "clean", instrument) for instrument in INSTRUMENTS)
-        if p.exists()
-    )
-    return cores() >= 2 and size >= PARALLEL_MIN_BYTES
+    tables = [paths.table_path(ctx.out, "clean", instrument) for instrument in INSTRUMENTS]
+    rows = sum(pq.ParquetFile(t).metadata.num_rows for t in tables if t.exists())
+    return cores() >= 2 and rows >= PARALLEL_MIN_ROWS
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:

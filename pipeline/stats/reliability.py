@@ -160,7 +160,8 @@ class PreparedItems:
     Attributes
     ----------
     x : numpy.ndarray
-        n x k keyed item scores of the complete cases (reverse-keyed items reflected).
+        n x k keyed item scores of the complete cases (reverse-keyed items reflected), column-major: the
+        per-item passes (means, SDs, frequencies) run over contiguous memory.
     w : numpy.ndarray or None
         The complete cases' sampling weights, or None (unweighted).
     items : tuple of str
@@ -168,9 +169,7 @@ class PreparedItems:
     reversed_ : tuple of str
         Items that were reflected.
     raw : numpy.ndarray
-        The complete cases as answered (before reflection).
-    raw_columns : numpy.ndarray
-        ``raw`` in column-major order (fast per-item passes).
+        The complete cases as answered (before reflection), column-major.
     observed_min, observed_max : numpy.ndarray
         Per item, the smallest and largest answer among the complete cases (before reflection).
     n_dropped : int
@@ -194,7 +193,6 @@ class PreparedItems:
     items: tuple[str, ...]
     reversed_: tuple[str, ...]
     raw: np.ndarray
-    raw_columns: np.ndarray
     observed_min: np.ndarray
     observed_max: np.ndarray
     n_dropped: int
@@ -216,30 +214,24 @@ class PreparedItems:
         return int(self.x.shape[1])
 
     @cached_property
-    def x_columns(self) -> np.ndarray:
-        """``x`` in column-major order (per-item means and SDs without strided passes)."""
-        if not self.reversed_:
-            return self.raw_columns
-        xc = self.raw_columns.copy()
-        idx = [self.items.index(r) for r in self.reversed_]
-        lo, hi = self.scale_range  # type: ignore[misc]  # always set when items were reversed
-        xc[:, idx] = lo + hi - xc[:, idx]
-        return xc
-
-    @cached_property
     def integer_codes(self) -> bool:
         """Whether every answer is a whole number (response codes rather than scores)."""
-        return bool(np.all(self.raw_columns == np.round(self.raw_columns)))
+        return bool(np.all(self.raw == np.round(self.raw)))
+
+    @cached_property
+    def code_offsets(self) -> np.ndarray:
+        """Answers minus the lowest answer, as integer indices (column-major; meaningful for integer codes)."""
+        return (self.raw - self.observed_min.min()).astype(np.intp)
 
     @cached_property
     def cov(self) -> np.ndarray:
         """Covariance matrix of ``x`` (weighted when ``w`` is given), divisor n - 1; see :func:`_cov`."""
-        return _cov(self.x, self.w, columns=self.x_columns)
+        return _cov(self.x, self.w)
 
     @cached_property
     def cov_unweighted(self) -> np.ndarray:
         """Unweighted covariance matrix of ``x`` (the same as ``cov`` when there are no weights)."""
-        return self.cov if self.w is None else _cov(self.x, None, columns=self.x_columns)
+        return self.cov if self.w is None else _cov(self.x, None)
 
     @cached_property
     def corr_unweighted(self) -> np.ndarray:
@@ -250,8 +242,8 @@ class PreparedItems:
         """These items with sampling weights: ``prepare_items(items, ..., weights=weights)``, reusing this work.
 
         ``weights`` belong to the rows of the original ``items`` (as for :func:`prepare_items`). When every
-        complete case has a weight, the complete cases, their column-major copy and the unweighted
-        covariance matrix are shared rather than computed again; rows without a weight are dropped as
+        complete case has a weight, the complete cases and the unweighted covariance matrix are shared rather
+        than computed again; rows without a weight are dropped as
         :func:`prepare_items` would drop them.
 
         Raises
@@ -268,7 +260,7 @@ class PreparedItems:
             if used.sum() <= 0:
                 raise DataError("weights: all weights of the complete cases are zero")
             out = replace(self, w=used)
-            for name in ("x_columns", "integer_codes", "cov_unweighted"):
+            for name in ("integer_codes", "code_offsets", "cov_unweighted"):
                 if name in self.__dict__:
                     out.__dict__[name] = self.__dict__[name]
             if "cov" in self.__dict__:
@@ -276,7 +268,7 @@ class PreparedItems:
             return out
         rows = keep if self.rows is None else _refine(self.rows, keep)
         return _complete_cases(
-            self.raw[keep],
+            _rows(self.raw, keep),
             used[keep],
             cols=list(self.items),
             reverse=self.reversed_,
@@ -292,6 +284,18 @@ def _refine(rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """The mask ``rows`` with its selected rows narrowed down to ``keep``."""
     out = rows.copy()
     out[rows] = keep
+    return out
+
+
+def _rows(x: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """The rows ``keep`` of ``x`` (all if None) as a new column-major array, one column at a time."""
+    n = x.shape[0] if keep is None else int(np.count_nonzero(keep))
+    out = np.empty((n, x.shape[1]), order="F")
+    for j in range(x.shape[1]):
+        if keep is None:
+            out[:, j] = x[:, j]
+        else:
+            np.compress(keep, x[:, j], out=out[:, j])
     return out
 
 
@@ -366,7 +370,7 @@ def prepare_items(
 
     numeric = [pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt) for dt in items.dtypes]
     if all(numeric):
-        x = items.to_numpy(dtype=float, na_value=np.nan, copy=True)
+        x = items.to_numpy(dtype=float, na_value=np.nan)  # possibly the frame's own memory: only read
     else:
         columns = []
         for j, c in enumerate(cols):
@@ -396,7 +400,7 @@ def prepare_items(
         w = wv[ok]
     n_dropped = int(ok.size - np.count_nonzero(ok))
     return _complete_cases(
-        x[ok] if n_dropped else x,
+        _rows(x, ok if n_dropped else None),
         w,
         cols=cols,
         reverse=tuple(reverse),
@@ -420,7 +424,8 @@ def _complete_cases(
     index: pd.Index,
     missing: str,
 ) -> PreparedItems:
-    """The checks and reflection of :func:`prepare_items` once the complete cases ``x`` are known."""
+    """The checks and reflection of :func:`prepare_items` once the complete cases ``x`` (column-major, owned
+    here) are known."""
     if x.shape[0] < 3:
         raise DataError(
             f"only {x.shape[0]} complete response(s) on items {', '.join(cols)} after listwise deletion"
@@ -428,9 +433,7 @@ def _complete_cases(
     if w is not None and w.sum() <= 0:
         raise DataError("weights: all weights of the complete cases are zero")
 
-    # per-item reductions on a column-major copy: on the row-major x they would be strided passes
-    raw_columns = np.asfortranarray(x)
-    lo_obs, hi_obs = raw_columns.min(axis=0), raw_columns.max(axis=0)
+    lo_obs, hi_obs = x.min(axis=0), x.max(axis=0)
     flat = np.flatnonzero(lo_obs == hi_obs)
     if flat.size:
         raise DataError(
@@ -462,7 +465,7 @@ def _complete_cases(
                 f"{used_range[0]:g}-{used_range[1]:g} (min + max - x)"
             )
         idx = [cols.index(r) for r in reverse]
-        x = x.copy()
+        x = x.copy(order="F")
         x[:, idx] = used_range[0] + used_range[1] - x[:, idx]
     if n_dropped:
         notes.append(f"listwise deletion: {n_dropped} row(s) with a missing item or weight dropped")
@@ -472,7 +475,6 @@ def _complete_cases(
         items=tuple(cols),
         reversed_=tuple(reverse),
         raw=raw,
-        raw_columns=raw_columns,
         observed_min=lo_obs,
         observed_max=hi_obs,
         n_dropped=n_dropped,
@@ -522,17 +524,16 @@ def _prepared(
 
 
 # --------------------------------------------------------------------------------------------- core
-def _cov(x: np.ndarray, w: np.ndarray | None, *, columns: np.ndarray | None = None) -> np.ndarray:
+def _cov(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """(Weighted) covariance matrix with divisor n - 1 (as ``cov`` and ``survey::svyvar``).
 
     Unweighted: one matrix product, ``(X'X - n m m') / (n - 1)``; its relative rounding error is about
     ``eps * mean^2 / var`` (~1e-15 for response scales), and it needs no centred copy of a million rows.
-    The means come from ``columns`` (``x`` in column-major order) when given: a column-wise pass instead of a
-    strided one. Weighted: centred in row blocks.
+    Weighted: centred in row blocks.
     """
     n, k = x.shape
     if w is None:
-        mean = (x if columns is None else columns).mean(axis=0)
+        mean = x.mean(axis=0)
         return (x.T @ x - n * np.outer(mean, mean)) / (n - 1)
     ws = w / w.sum()
     mean = ws @ x
@@ -951,19 +952,29 @@ def item_analysis(
         else np.full(k, np.nan)
     )
 
-    # response frequencies, as answered (per item on the column-major copy: contiguous passes)
-    raw = p.raw_columns
+    # response frequencies, as answered (per item: contiguous passes over the column-major answers)
+    raw = p.raw
     wts = np.ones(n) if p.w is None else p.w
     lo_obs, hi_obs = float(p.observed_min.min()), float(p.observed_max.max())
     lo_i, hi_i = lo_obs, hi_obs
     if p.scale_range is not None:
         lo_i, hi_i = min(lo_i, p.scale_range[0]), max(hi_i, p.scale_range[1])
     if lo_i.is_integer() and hi_i.is_integer() and hi_i - lo_i <= 1000 and p.integer_codes:
-        # integer codes: one bincount pass per item
+        # integer codes: one bincount pass per item (counted, or weights summed), from the codes' offsets to
+        # the lowest answer; values below it down to the range's minimum get zero rows in front
         size = int(hi_i - lo_i) + 1
+        below = int(lo_obs - lo_i)
+        offsets = p.code_offsets
         counts = np.column_stack(
-            [np.bincount((raw[:, j] - lo_i).astype(np.intp), weights=wts, minlength=size) for j in range(k)]
+            [
+                np.bincount(offsets[:, j], weights=p.w, minlength=size - below)
+                if p.w is not None
+                else np.bincount(offsets[:, j], minlength=size - below)
+                for j in range(k)
+            ]
         )
+        if below:
+            counts = np.vstack([np.zeros((below, k), dtype=counts.dtype), counts])
         values = lo_i + np.arange(size)
         keep = counts.sum(axis=1) > 0
         if p.scale_range is not None:
@@ -974,7 +985,7 @@ def item_analysis(
 
     rows = []
     for j, name in enumerate(p.items):
-        mean, sd = _weighted_mean_sd(p.x_columns[:, j], p.w)
+        mean, sd = _weighted_mean_sd(p.x[:, j], p.w)
         codes: list[str] = []
         texts: list[str] = []
         if alpha < alpha_min:
