@@ -8,6 +8,9 @@ and ``irr::kappam.fleiss`` on Fleiss' (1971) diagnoses data. See ``tests/referen
 Why not pingouin: ``pingouin.intraclass_corr`` rounds its confidence intervals to two decimals.
 Why not statsmodels for kappa: it is used as a cross-check in the tests, but its interface takes a contingency
 table and returns an untyped ``Bunch``; the arithmetic is short and written out here with its formula.
+
+``scipy.stats`` is imported inside the functions that use it: importing it takes ~0.5 s, which a stage that
+imports this module for something else should not pay.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from pipeline.errors import DataError
 
@@ -195,6 +197,8 @@ def icc(
     >>> round(float(res.get("ICC2")["icc"]), 6)  # psych::ICC(sf, lmer = FALSE): 0.2897638
     0.289764
     """
+    from scipy import stats as sps
+
     _check_level(confidence_level)
     x, _, dropped = _wide_ratings(data, targets, raters, ratings, incomplete)
     n, k = x.shape
@@ -393,6 +397,8 @@ def cohen_kappa(
     >>> round(res.kappa, 6), res.percent_agreement  # psych::cohen.kappa(cbind(a, b))$kappa
     (0.666667, 0.75)
     """
+    from scipy import stats as sps
+
     _check_level(confidence_level)
     if weights not in (None, "linear", "quadratic"):
         raise DataError(f"weights={weights!r} must be None, 'linear' or 'quadratic'")
@@ -546,6 +552,8 @@ def fleiss_kappa(table) -> FleissKappaResult:
     >>> round(fleiss_kappa(t).kappa, 3)
     0.21
     """
+    from scipy import stats as sps
+
     frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(np.asarray(table))
     if frame.ndim != 2 or frame.shape[1] < 2 or frame.shape[0] < 1:
         raise DataError("table must be subjects x categories with at least 2 category columns")

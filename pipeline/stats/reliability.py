@@ -27,7 +27,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy import special  # the F and normal quantiles scipy.stats would call, without importing scipy.stats
 
 from pipeline.errors import DataError
 
@@ -575,8 +575,8 @@ def _feldt(alpha: float, n: float, k: int, level: float) -> tuple[float, float]:
     """Feldt (1965) interval: (1 - alpha)/(1 - alpha_hat) ~ F(n-1, (n-1)(k-1)) (psych::alpha.ci)."""
     a = 1 - level
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - alpha) * sps.f.ppf(1 - a / 2, df1, df2)
-    high = 1 - (1 - alpha) * sps.f.ppf(a / 2, df1, df2)
+    low = 1 - (1 - alpha) * special.fdtri(df1, df2, 1 - a / 2)  # = scipy.stats.f.ppf(1 - a / 2, df1, df2)
+    high = 1 - (1 - alpha) * special.fdtri(df1, df2, a / 2)
     return float(low), float(high)
 
 
@@ -712,7 +712,7 @@ def cronbach_alpha(
     if ci == "feldt":
         low, high = _feldt(alpha, n_eff, k, confidence_level)
     elif ci == "duhachek":
-        z = sps.norm.ppf(1 - (1 - confidence_level) / 2)
+        z = special.ndtri(1 - (1 - confidence_level) / 2)  # = scipy.stats.norm.ppf
         low, high = alpha - z * se, alpha + z * se
     else:
         low, high = _bootstrap(p.x, p.w, n_boot, confidence_level, seed)

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
-from scipy import stats as sps
 
 from pipeline.errors import DataError
 from pipeline.stats.reliability import PreparedItems, _cov2cor, _minres, _prepared
@@ -181,6 +179,8 @@ def bartlett_sphericity(items: pd.DataFrame | PreparedItems) -> BartlettResult:
     """
     p, r = _complete(items)
     _check_invertible(r, p.items)
+    from scipy import stats as sps  # here: importing scipy.stats costs ~0.5 s, and only this test needs it
+
     n, k = p.x.shape
     df = k * (k - 1) / 2
     stat = -np.log(np.linalg.det(r)) * (n - 1 - (2 * k + 5) / 6)
@@ -401,6 +401,9 @@ class CFAResult:
 
 def _rmsea_ci(chi2: float, df: float, n: int, level: float = 0.90) -> tuple[float, float]:
     """Non-centrality interval for RMSEA (Browne & Cudeck 1993; lavaan's ``rmsea.ci.lower/upper``)."""
+    from scipy import optimize
+    from scipy import stats as sps
+
     lo_p, hi_p = 1 - (1 - level) / 2, (1 - level) / 2
 
     def bound(target: float) -> float:
