@@ -226,8 +226,8 @@ def _two_group_rows(
     ``codes_of``: a dict that keeps each grouping column's codes for the next outcome (factorized once).
     """
     values = frame[dv].to_numpy(dtype=float, na_value=np.nan)
-    if codes_of is None or by not in codes_of:
-        codes_of = {} if codes_of is None else codes_of
+    codes_of = {} if codes_of is None else codes_of
+    if by not in codes_of:
         codes_of[by] = pd.factorize(frame[by])
     codes, labels = codes_of[by]
     keep = (codes >= 0) & ~np.isnan(values)
