@@ -148,7 +148,7 @@ def indicator_inputs(
             knows = np.isin(c, list(it.substantive_codes))
             unaware = np.isin(c, list(it.missing_codes))
             out[f"aware_{it.id}"] = pd.arrays.IntegerArray(knows.astype(np.int64), ~(knows | unaware))
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def quiz_scores(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:

@@ -58,7 +58,7 @@ def codes(frame: pd.DataFrame, item_id: str) -> pd.Series:
     """The codes of a single/matrix item as float (NaN = not answered), for vectorised comparisons."""
     s = frame[item_id]
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index, name=s.name)
+        return pd.Series(s.to_numpy(dtype=float, na_value=np.nan), index=s.index, name=s.name, copy=False)
     return pd.to_numeric(s, errors="coerce").astype(float)
 
 
@@ -68,8 +68,10 @@ def answered(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
     A multiple-choice item is answered when at least one option column is 1; a fill-in when its text is not blank.
     """
     if item.type == "multiple":
-        block = frame[option_columns(item)].apply(pd.to_numeric, errors="coerce")
-        return (block == 1).any(axis=1)
+        chosen = np.zeros(len(frame), dtype=bool)
+        for col in option_columns(item):
+            chosen |= codes(frame, col).to_numpy() == 1
+        return pd.Series(chosen, index=frame.index, copy=False)
     if item.type in ("text", "number"):
         s = frame[item.id]
         return s.notna() & (s.astype(str).str.strip() != "")
@@ -82,7 +84,7 @@ def substantive_code(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
     c = codes(frame, item.id)
     v = c.to_numpy()
     return pd.Series(
-        np.where(np.isin(v, list(item.substantive_codes)), v, np.nan), index=c.index, name=c.name
+        np.where(np.isin(v, list(item.substantive_codes)), v, np.nan), index=c.index, name=c.name, copy=False
     )
 
 

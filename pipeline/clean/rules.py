@@ -43,11 +43,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.clean.items import (
     CODED_TYPES,
     INVALID,
     SKIPPED,
+    answer_columns,
     answered,
     block_items,
     codes,
@@ -84,18 +87,54 @@ class RuleResult:
     detail: pd.Series
 
 
+_STR = pd.StringDtype(na_value=np.nan)
+"""What ``.astype(str)`` gives: Arrow-backed strings."""
+
+
+def _texts_at(rows: np.ndarray, texts, index: pd.Index) -> pd.Series:
+    """A ``str`` column over ``index``: ``texts[k]`` (a list or an Arrow string array) at position ``rows[k]``, or
+    the one text ``texts`` at every position in ``rows``; ``""`` elsewhere. Built by Arrow's take from the texts
+    given: no Python object per record."""
+    take = np.zeros(len(index), dtype=np.int64)
+    if isinstance(texts, str):
+        values = pa.array(["", texts], type=pa.large_string())
+        take[rows] = 1
+    else:
+        texts = texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.large_string())
+        values = pa.concat_arrays([pa.array([""], type=pa.large_string()), texts.cast(pa.large_string())])
+        take[rows] = np.arange(1, len(rows) + 1)
+    return pd.Series(pd.array(values.take(pa.array(take)), dtype=_STR), index=index)
+
+
+def _mask(hit: pd.Series, index: pd.Index) -> np.ndarray:
+    """``hit`` as a bool array aligned to ``index`` (labels it lacks and missing values are False)."""
+    if not hit.index.equals(index):
+        hit = hit.reindex(index, fill_value=False)
+    return hit.fillna(False).to_numpy(dtype=bool)
+
+
+def _text(v: object) -> str:
+    """A detail value as text: missing (None, NA, NaN) → ``""``."""
+    if isinstance(v, str):
+        return v
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return str(v)
+
+
 def _result(rule: str, frame: pd.DataFrame, hit: pd.Series, detail: pd.Series | str) -> RuleResult:
-    hit = hit.reindex(frame.index, fill_value=False).fillna(False).astype(bool)
-    mask = hit.to_numpy()
-    out = np.full(len(frame), "", dtype=object)
+    """A :class:`RuleResult` over ``frame``'s index; only the hit rows of ``detail`` are looked at, so it may be
+    given for those rows only."""
+    mask = _mask(hit, frame.index)
+    rows = np.flatnonzero(mask)
     if isinstance(detail, str):
-        out[mask] = detail
-    else:  # only the hit rows are looked at: ``detail`` may be given for those rows only
-        picked = detail.astype(object).reindex(frame.index).to_numpy()[mask]
-        out[mask] = [
-            ("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for v in picked
-        ]
-    return RuleResult(rule, hit, pd.Series(out, index=frame.index).astype(str))
+        texts: list[str] | str = detail
+    else:
+        picked = (
+            detail.reindex(frame.index[rows]) if not detail.index.equals(frame.index) else detail.iloc[rows]
+        )
+        texts = [_text(v) for v in picked.tolist()]
+    return RuleResult(rule, pd.Series(mask, index=frame.index), _texts_at(rows, texts, frame.index))
 
 
 def _none(rule: str, frame: pd.DataFrame) -> RuleResult:
@@ -103,13 +142,46 @@ def _none(rule: str, frame: pd.DataFrame) -> RuleResult:
 
 
 def _join(parts: dict[object, list[str]], index: pd.Index, sep: str = "；") -> pd.Series:
-    return pd.Series({k: sep.join(v) for k, v in parts.items()}, dtype=object).reindex(index).fillna("")
+    """Per record label of ``parts``, its texts joined by ``sep``; ``""`` for the other records (a ``str``
+    column)."""
+    rows = index.get_indexer(list(parts))
+    texts = [sep.join(v) for v, r in zip(parts.values(), rows.tolist(), strict=True) if r >= 0]
+    return _texts_at(rows[rows >= 0], texts, index)
+
+
+def _hit_and_detail(
+    parts: dict[int, list[str]], index: pd.Index, sep: str = "；"
+) -> tuple[pd.Series, pd.Series]:
+    """(hit, detail) of a rule that collected texts per record *position*."""
+    rows = np.fromiter(parts, dtype=np.int64, count=len(parts))
+    hit = np.zeros(len(index), dtype=bool)
+    hit[rows] = True
+    return pd.Series(hit, index=index), _texts_at(rows, [sep.join(v) for v in parts.values()], index)
 
 
 def submission_order(frame: pd.DataFrame) -> pd.Index:
     """Index of ``frame`` in submission order: ``submitted_at`` (missing last), ``source_file``, ``source_row``."""
-    keys = frame[["submitted_at", "source_file", "source_row"]]
-    return keys.sort_values(list(keys.columns), na_position="last", kind="mergesort").index
+    return frame.index[_submission_positions(frame)]
+
+
+def _submission_positions(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of :func:`submission_order`: one stable ``np.lexsort`` of integer keys that sort like the three
+    columns (missing values last), as ``DataFrame.sort_values`` on them does."""
+    return np.lexsort([_sort_key(frame[c]) for c in ("source_row", "source_file", "submitted_at")])
+
+
+def _sort_key(col: pd.Series) -> np.ndarray:
+    """Integers that sort like ``col``'s values, missing values last."""
+    if pd.api.types.is_datetime64_dtype(col.dtype):  # naive timestamps: their nanoseconds, NaT last
+        t = col.to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+        t[t == np.iinfo(np.int64).min] = np.iinfo(np.int64).max
+        return t
+    if col.dtype == np.int64:
+        return col.to_numpy()
+    codes, _ = pd.factorize(col, sort=True, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    codes[codes < 0] = codes.max(initial=-1) + 1
+    return codes
 
 
 _VID = r"^(\d+)_"
@@ -122,6 +194,12 @@ def respondent_scope(frame: pd.DataFrame) -> pd.Series:
     file. 问卷星's 序号 restarts at 1 in every survey, so pseudonyms from two surveys must not be compared.
 
     The string work runs once per distinct (file, mode), not once per record."""
+    group, table = _scope_table(frame)
+    return pd.Series(table[group], index=frame.index).astype(str)
+
+
+def _scope_table(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(group per record, scope text per group) of :func:`respondent_scope`; groups are distinct (file, mode)."""
     cols = ["source_file"] + (["mode"] if "mode" in frame.columns else [])
     group, first = _row_groups([frame[c] for c in cols])
     distinct = frame[cols].iloc[first]
@@ -130,8 +208,13 @@ def respondent_scope(frame: pd.DataFrame) -> pd.Series:
     scope = ("wjx:" + vid).fillna("file:" + files)
     if "mode" in distinct.columns:
         scope = scope.mask(distinct["mode"].astype("string") == "paper", "paper")
-    table = scope.astype(str).to_numpy(dtype=object)
-    return pd.Series(table[group], index=frame.index).astype(str)
+    return group, scope.astype(str).to_numpy(dtype=object)
+
+
+def _scope_codes(frame: pd.DataFrame) -> np.ndarray:
+    """An integer per record standing for its :func:`respondent_scope` (equal integers, equal scopes)."""
+    group, table = _scope_table(frame)
+    return pd.factorize(table)[0].astype(np.int64)[group]
 
 
 def _row_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
@@ -141,9 +224,32 @@ def _row_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     for col in columns:
         c, u = pd.factorize(col, use_na_sentinel=False)
         key = key * (len(u) + 1) + c
-    group, _ = pd.factorize(key)
-    _, first = np.unique(group, return_index=True)
-    return group, first
+    return _groups_of(key)
+
+
+def _groups_of(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_row_groups` of one integer key: ids are numbered in order of first appearance, so a row starts a
+    group exactly when its id exceeds every id before it (no sort needed)."""
+    group = pd.factorize(key)[0]
+    seen = np.maximum.accumulate(group)
+    starts = np.empty(len(group), dtype=bool)
+    starts[:1] = True
+    starts[1:] = group[1:] > seen[:-1]
+    return group, np.flatnonzero(starts)
+
+
+def _nonempty_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(factorised codes, whether the value is a non-empty text) per record; missing → code −1, not valid."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    try:
+        lengths = pc.utf8_length(pa.array(uniques.array, type=pa.large_string())).to_numpy()
+    except (
+        pa.ArrowException,
+        TypeError,
+        ValueError,
+    ):  # not all texts: as ``astype("string")`` would read them
+        lengths = np.array([len(str(u)) for u in uniques], dtype=np.int64)
+    return codes, np.append(lengths > 0, False)[codes]
 
 
 _NA_CODE = np.iinfo(np.int64).min
@@ -154,8 +260,9 @@ def answer_signature(frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
 
     Integer code columns are hashed as their int64 codes (missing → a sentinel no code takes), other columns
     (fill-in text, numbers) as their factorised codes; column hashes are combined as in
-    ``pandas.util.hash_pandas_object``. No string conversion of the answers."""
-    cols = [c for it in codebook.items for c in (option_columns(it) if it.type == "multiple" else [it.id])]
+    ``pandas.util.hash_pandas_object``. No string conversion of the answers. Hashes are comparable only within
+    one call (factorised codes depend on the rows given)."""
+    cols = answer_columns(codebook)
     h = np.zeros(len(frame), dtype=np.uint64)
     mult = np.uint64(1000003)
     for k, c in enumerate(cols):
@@ -175,41 +282,62 @@ def answer_signature(frame: pd.DataFrame, codebook: Codebook) -> pd.Series:
 
 def duplicate(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
     cfg = rules.duplicate
-    order = frame.index.get_indexer(submission_order(frame))
-    needed = ["record_id", "respondent", "source_file", "mode", "ip_key", "submitted_at"]
-    f = frame[[c for c in needed if c in frame.columns]].iloc[order]
-    rid = f["record_id"]
-    parts: dict[object, list[str]] = {}
+    order = _submission_positions(frame)
+    record_ids = frame["record_id"]
+    parts: dict[int, list[str]] = {}  # by record position
     if cfg.by_respondent:
-        resp = f["respondent"].astype("string")
-        valid = (resp.notna() & (resp.str.len() > 0)).to_numpy()
-        scope = respondent_scope(f)
-        group, first = _row_groups([scope, resp])
-        group = np.where(valid, group, -1)
-        dup_pos = np.flatnonzero(valid & (np.arange(len(group)) != first[np.maximum(group, 0)]))
-        kept_rid = rid.iloc[first[group[dup_pos]]].tolist()
-        for i, r in zip(f.index[dup_pos], kept_rid, strict=True):
+        resp, valid = _nonempty_codes(frame["respondent"])
+        key = _scope_codes(frame) * (int(resp.max(initial=-1)) + 2) + (resp + 1)
+        group, first = _groups_of(key[order])
+        dup = np.flatnonzero(valid[order] & (np.arange(len(order)) != first[group]))
+        kept = record_ids.iloc[order[first[group[dup]]]].tolist()
+        for i, r in zip(order[dup].tolist(), kept, strict=True):
             parts.setdefault(i, []).append(f"同一答卷人，保留 {r}")
-    if cfg.by_ip and "ip_key" in f.columns:
-        ip = f["ip_key"].astype("string")
-        valid = (ip.notna() & (ip.str.len() > 0)).to_numpy()
-        sig = answer_signature(frame, codebook).to_numpy()[order]
-        pos = np.flatnonzero(valid)
-        group, _ = _row_groups([ip.iloc[pos], pd.Series(sig[pos])])
-        t = pd.to_datetime(f["submitted_at"]).to_numpy(dtype="datetime64[ns]")[pos]
-        by_group = np.argsort(group, kind="stable")  # submission order kept within each (IP, answers) group
-        same = group[by_group[1:]] == group[by_group[:-1]]
-        cur, prev = by_group[1:][same], by_group[:-1][same]
-        gap = t[cur] - t[prev]
-        ok = ~np.isnat(gap) & (gap <= pd.Timedelta(minutes=cfg.window_minutes).to_timedelta64())
-        cur, prev, gap = cur[ok], prev[ok], gap[ok]
-        sort = np.argsort(cur, kind="stable")
-        labels = f.index[pos[cur[sort]]]
-        prev_rid = rid.iloc[pos[prev[sort]]].tolist()
-        for i, p, g in zip(labels, prev_rid, gap[sort].astype(np.int64), strict=True):
+    if cfg.by_ip and "ip_key" in frame.columns:
+        cur, prev, gap = _same_ip_same_answers(frame, codebook, order, cfg.window_minutes)
+        prev_ids = record_ids.iloc[prev].tolist()
+        for i, p, g in zip(cur.tolist(), prev_ids, gap.tolist(), strict=True):
             parts.setdefault(i, []).append(f"同一IP答案完全相同，距 {p} {g / 1e9:.0f} 秒")
-    hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
-    return _result("duplicate", frame, hit, _join(parts, frame.index))
+    hit, detail = _hit_and_detail(parts, frame.index)
+    return RuleResult("duplicate", hit, detail)
+
+
+def _same_ip_same_answers(
+    frame: pd.DataFrame, codebook: Codebook, order: np.ndarray, window_minutes: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions, positions of the previous such submission, gaps in ns) of the records whose IP and answers
+    equal those of the previous submission (in ``order``) with that IP and those answers, at most
+    ``window_minutes`` before it; in submission order.
+
+    Only records with another submission from their IP within the window can be either side of such a pair, so
+    answers are compared among those alone (usually a small share); the previous submission found among them
+    is the one among all records whenever it lies within the window."""
+    ip, valid = _nonempty_codes(frame["ip_key"])
+    t = pd.to_datetime(frame["submitted_at"]).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    window = pd.Timedelta(minutes=window_minutes).value
+    # a missing time sorts last and gives no gap: such records neither are nor precede a repeat
+    rows = np.flatnonzero(valid & (t != np.iinfo(np.int64).min))
+    by_ip = rows[np.lexsort((t[rows], ip[rows]))]
+    close = (ip[by_ip[1:]] == ip[by_ip[:-1]]) & (t[by_ip[1:]] - t[by_ip[:-1]] <= window)
+    near = np.zeros(len(frame), dtype=bool)
+    near[by_ip[1:][close]] = True
+    near[by_ip[:-1][close]] = True
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    cand = np.flatnonzero(near)
+    cand = cand[np.argsort(rank[cand], kind="stable")]  # in submission order
+    if len(cand) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    sig = answer_signature(frame[answer_columns(codebook)].iloc[cand], codebook).to_numpy()
+    group, _ = _row_groups([pd.Series(ip[cand]), pd.Series(sig)])
+    by_group = np.argsort(group, kind="stable")  # submission order kept within each (IP, answers) group
+    same = group[by_group[1:]] == group[by_group[:-1]]
+    cur, prev = by_group[1:][same], by_group[:-1][same]
+    gap = t[cand[cur]] - t[cand[prev]]
+    ok = gap <= window
+    cur, prev, gap = cur[ok], prev[ok], gap[ok]
+    sort = np.argsort(cur, kind="stable")
+    return cand[cur[sort]], cand[prev[sort]], gap[sort]
 
 
 def ip_burst(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
@@ -224,12 +352,12 @@ def ip_burst(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> R
     cfg = rules.ip_burst
     if "ip_key" not in frame.columns:
         return _none("ip_burst", frame)
-    ip = frame["ip_key"].astype("string")
-    ok = (ip.notna() & (ip.str.len() > 0) & frame["submitted_at"].notna()).to_numpy()
+    ip, valid = _nonempty_codes(frame["ip_key"])
+    ok = valid & frame["submitted_at"].notna().to_numpy()
     if not ok.any():
         return _none("ip_burst", frame)
     t = pd.to_datetime(frame["submitted_at"][ok]).to_numpy(dtype="datetime64[s]").astype(np.int64)
-    group = pd.factorize(ip[ok])[0].astype(np.int64)
+    group = ip[ok].astype(np.int64)
     t = t - t.min()
     order = np.lexsort((t, group))
     key = (group[order] << 32) + t[order]
@@ -240,13 +368,12 @@ def ip_burst(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> R
     latest = np.maximum.accumulate(start)
     covered = (latest >= 0) & (end[np.maximum(latest, 0)] > position)
     covered &= group[order][np.maximum(latest, 0)] == group[order]
+    rows = np.flatnonzero(ok)[order][covered]
     hit = np.zeros(len(frame), dtype=bool)
-    rows = np.flatnonzero(ok)[order]
-    hit[rows[covered]] = True
-    detail = pd.Series("", index=frame.index, dtype=object)
+    hit[rows] = True
     n_in_window = count[latest[covered]]
-    detail.iloc[rows[covered]] = [f"同一IP {cfg.window_minutes:g} 分钟内提交 {n} 份" for n in n_in_window]
-    return _result("ip_burst", frame, pd.Series(hit, index=frame.index), detail)
+    texts = [f"同一IP {cfg.window_minutes:g} 分钟内提交 {n} 份" for n in n_in_window]
+    return RuleResult("ip_burst", pd.Series(hit, index=frame.index), _texts_at(rows, texts, frame.index))
 
 
 def knee_seconds(durations: pd.Series, quantile: float = 0.25) -> float | None:
@@ -309,8 +436,8 @@ def straightline(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) 
         return _none("straightline", frame)
     values = sorted({c for it in items for c in it.substantive_codes})
     reverse_codes = []  # substantive codes of the reverse-worded rows (no n × items matrix is built)
-    n_answered = np.zeros(len(frame), dtype=np.int64)
-    counts = [np.zeros(len(frame), dtype=np.int64) for _ in values]
+    n_answered = np.zeros(len(frame), dtype=np.int16)  # counts of at most a few dozen rows: small ints
+    counts = [np.zeros(len(frame), dtype=np.int16) for _ in values]
     for it in items:
         c = codes(frame, it.id).to_numpy()
         c = np.where(np.isin(c, list(it.substantive_codes)), c, np.nan)
@@ -419,22 +546,29 @@ def missing(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Ru
     items = required_substantive_items(codebook)
     if not items:
         return _none("missing", frame)
-    applies = {it.id: pd.Series(True, index=frame.index) for it in items}
+    applies: dict[str, np.ndarray | None] = {it.id: None for it in items}  # None: asked of everyone
     for rule in codebook.questionnaire.skip_logic:
-        was_shown = shown(frame, rule).fillna(False).astype(bool)
+        was_shown = shown(frame, rule).fillna(False).to_numpy(dtype=bool)
         for it in block_items(codebook, rule):
             if it.id in applies:
-                applies[it.id] = applies[it.id] & was_shown
-    n_required = sum(a.astype(int) for a in applies.values())
-    n_missing = sum((applies[it.id] & ~answered(frame, it)).astype(int) for it in items)
-    share = n_missing / n_required.where(n_required > 0)
+                before = applies[it.id]
+                applies[it.id] = was_shown if before is None else before & was_shown
+    n_required = np.zeros(len(frame), dtype=np.int64)
+    n_missing = np.zeros(len(frame), dtype=np.int64)
+    for it in items:
+        asked = applies[it.id]
+        unanswered = ~answered(frame, it).to_numpy(dtype=bool)
+        n_required += 1 if asked is None else asked
+        n_missing += unanswered if asked is None else asked & unanswered
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_required > 0, n_missing / np.maximum(n_required, 1), np.nan)
     hit = share > rules.missing.max_missing_share
-    detail = pd.Series(
-        [f"{k}/{n} 道实质题未答" for k, n in zip(n_missing[hit], n_required[hit], strict=True)],
-        index=frame.index[hit.to_numpy()],
-        dtype=object,
-    )
-    return _result("missing", frame, hit, detail)
+    rows = np.flatnonzero(hit)
+    texts = [
+        f"{k}/{n} 道实质题未答"
+        for k, n in zip(n_missing[rows].tolist(), n_required[rows].tolist(), strict=True)
+    ]
+    return RuleResult("missing", pd.Series(hit, index=frame.index), _texts_at(rows, texts, frame.index))
 
 
 def outside_province(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> RuleResult:
@@ -532,19 +666,41 @@ def screen(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Scr
     """Run every rule of :data:`RULE_ORDER` on ``frame`` (one 01_ingest table) and combine the results."""
     actions = {r: rules.action(r) for r in RULE_ORDER}
     results = tuple(RULES[r](frame, codebook, rules) for r in RULE_ORDER if actions[r] != "off")
-    excluded_by = pd.Series(pd.NA, index=frame.index, dtype="string")
-    parts: dict[object, list[str]] = {}
+    first = np.full(len(frame), -1, dtype=np.int64)  # which of ``excluding`` caught the record first
+    excluding: list[str] = []
     flags = {}
     for res in results:
         if actions[res.rule] == "exclude":
-            excluded_by[res.hit & excluded_by.isna()] = res.rule
+            first[(first < 0) & res.hit.to_numpy(dtype=bool)] = len(excluding)
+            excluding.append(res.rule)
         else:
             flags[f"flag_{res.rule}"] = res.hit
-        rows = np.flatnonzero(res.hit.to_numpy())
-        for i, d in zip(frame.index[rows], res.detail.to_numpy()[rows], strict=True):
-            parts.setdefault(i, []).append(f"{res.rule}: {d}")
-    detail = _join(parts, frame.index, sep=" | ")
+    names = pa.array([*excluding, None], type=pa.large_string())
+    by = names.take(pa.array(np.where(first < 0, len(excluding), first)))
+    excluded_by = pd.Series(pd.array(by, dtype="string"), index=frame.index)
+    detail = _screen_detail(results, frame.index)
     return Screening(excluded_by, detail, pd.DataFrame(flags, index=frame.index), results, actions)
+
+
+def _screen_detail(results: tuple[RuleResult, ...], index: pd.Index) -> pd.Series:
+    """Per record every rule that caught it as ``rule: detail``, in rule order, joined by `` | ``; ``""`` for a
+    record no rule caught. Joined by Arrow over the caught records only."""
+    masks = [res.hit.to_numpy(dtype=bool) for res in results]
+    rows = np.flatnonzero(np.logical_or.reduce(masks)) if masks else np.zeros(0, dtype=np.int64)
+    take = pa.array(rows)
+    labelled = []
+    for res, mask in zip(results, masks, strict=True):
+        caught = mask[rows]
+        if not caught.any():
+            continue
+        text = pa.array(res.detail.array, type=pa.large_string()).take(take)
+        empty = pa.scalar("", pa.large_string())
+        text = pc.binary_join_element_wise(pa.scalar(f"{res.rule}: ", pa.large_string()), text, empty)
+        labelled.append(pc.if_else(pa.array(caught), text, pa.scalar(None, pa.large_string())))
+    if not labelled:
+        return _texts_at(rows, [], index)
+    separator = pa.scalar(" | ", pa.large_string())
+    return _texts_at(rows, pc.binary_join_element_wise(*labelled, separator, null_handling="skip"), index)
 
 
 def exclusions_table(frame: pd.DataFrame, screening: Screening, instrument: str) -> pd.DataFrame:
