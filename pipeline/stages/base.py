@@ -64,11 +64,6 @@ def write_table(frame: pd.DataFrame, dest: Path, table: str) -> Path:
     return path
 
 
-PARALLEL_MIN_BYTES = 32 * 2**20
-"""Input size from which a stage splits its independent parts over two processes (below it, process start-up
-and moving results would cost more than the second core saves)."""
-
-
 def cores() -> int:
     """CPU cores this process may use."""
     try:

@@ -24,6 +24,7 @@ leaves this stage even if an upstream table missed one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from pipeline import paths
 from pipeline.clean.casefiles import casefile_scores
 from pipeline.clean.derive import (
     demographics,
@@ -49,7 +52,7 @@ from pipeline.config.codebook import Codebook
 from pipeline.config.models import Units
 from pipeline.errors import DataError
 from pipeline.io.privacy import mask_series
-from pipeline.stages.base import StageContext, write_table
+from pipeline.stages.base import StageContext, cores, run_parts, write_table
 
 NAME = "clean"
 REQUIRES = ("ingest",)
@@ -95,7 +98,9 @@ def derived_variables(
 def check_accounting(
     raw: pd.DataFrame, kept: pd.DataFrame, exclusions: pd.DataFrame, instrument: str
 ) -> None:
-    """Raise DataError unless raw rows = kept + excluded for every source file (and no record is in both)."""
+    """Raise DataError unless raw rows = kept + excluded for every source file (and no record is in both).
+
+    ``raw`` needs only its ``source_file`` column."""
     n_raw = raw.groupby("source_file").size()
     n_kept = kept.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
     n_ex = exclusions.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
@@ -129,19 +134,24 @@ def cleaned_responses(
     screening = screen(frame, codebook, rules)
     exclusions = exclusions_table(frame, screening, instrument)
     kept_mask = screening.kept.to_numpy()
-    base = frame.drop(columns=[c for c in DROPPED_COLUMNS if c in frame.columns])
+    # masking and derived variables are row-wise: done for the kept records only, taken from the table once
+    kept_rows = frame.loc[kept_mask]
+    raw_files = frame[["source_file"]]  # all the accounting check needs of the raw table
+    # frees the full table before the derived variables are built, when the caller passed its only reference
+    # (as run() does): peak memory
+    del frame
+    base = kept_rows.drop(columns=[c for c in DROPPED_COLUMNS if c in kept_rows.columns])
     for col in free_text_columns(base, codebook):
         base[col] = mask_series(base[col])
-    # derived variables are row-wise: computed for the kept records only (less work, and no full-size copy)
-    derived = derived_variables(frame.loc[kept_mask], codebook, units, rules)
+    derived = derived_variables(kept_rows, codebook, units, rules)
     clash = sorted((set(derived.columns) | set(screening.flags.columns)) & set(base.columns))
     if clash:
         raise DataError(
             f"{instrument}: 派生变量与输入列重名 (derived names clash with ingest columns): {clash}"
         )
-    kept = pd.concat([base.loc[kept_mask], screening.flags.loc[kept_mask], derived], axis=1)
+    kept = pd.concat([base, screening.flags.loc[kept_mask], derived], axis=1)
     kept = kept.reset_index(drop=True)
-    check_accounting(frame, kept, exclusions, instrument)
+    check_accounting(raw_files, kept, exclusions, instrument)
     return CleanResult(kept, exclusions, flow_table(screening, instrument), screening)
 
 
@@ -156,34 +166,64 @@ def _summary(result: CleanResult) -> dict[str, Any]:
     }
 
 
-def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+PARTS = (*INSTRUMENTS, "casefiles", "checkpoints")
+"""Independent parts of the stage: each reads its own 01_ingest table(s) and writes its own 02_clean table(s)."""
+PARALLEL_MIN_ROWS = 100_000
+"""From this many response records on (and with two cores), the largest instrument is cleaned in this process
+while a worker process does the other parts."""
+
+
+def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
+    """Clean one part and write its table(s) to ``dest``; returns its summary (and, for an instrument, its
+    exclusions and flow, which are written together by :func:`run`). ``{}`` for an absent optional input."""
     cfg = ctx.config
-    summary: dict[str, Any] = {}
-    exclusions, flows = [], []
-    for instrument in INSTRUMENTS:
+    if part in INSTRUMENTS:
         result = cleaned_responses(
-            ctx.read_table("ingest", instrument), cfg.codebook(instrument), cfg.units, cfg.cleaning
+            ctx.read_table("ingest", part), cfg.codebook(part), cfg.units, cfg.cleaning
         )
-        write_table(result.kept, dest, instrument)
-        exclusions.append(result.exclusions)
-        flows.append(result.flow)
-        summary[instrument] = _summary(result)
-        del result  # the kept table is written: free it before the next instrument is read (peak memory)
-    write_table(pd.concat(exclusions, ignore_index=True), dest, "exclusions")
-    write_table(pd.concat(flows, ignore_index=True), dest, "flow")
-    if ctx.has_table("ingest", "casefile_reviews"):
+        write_table(result.kept, dest, part)
+        return {"summary": _summary(result), "exclusions": result.exclusions, "flow": result.flow}
+    if part == "casefiles" and ctx.has_table("ingest", "casefile_reviews"):
         reviews = ctx.read_table("ingest", "casefile_reviews")
         cases = casefile_scores(reviews, cfg.casefile)
         write_table(reviews, dest, "casefile_reviews")
         write_table(cases, dest, "casefiles")
-        summary["casefiles"] = {
-            "files": int(len(cases)),
-            "needs_third_review": int(cases["needs_third_review"].sum()),
+        return {
+            "summary": {
+                "files": int(len(cases)),
+                "needs_third_review": int(cases["needs_third_review"].sum()),
+            }
         }
-    if ctx.has_table("ingest", "checkpoints"):
+    if part == "checkpoints" and ctx.has_table("ingest", "checkpoints"):
         checkpoints = ctx.read_table("ingest", "checkpoints")
         if "note" in checkpoints.columns:
             checkpoints["note"] = mask_series(checkpoints["note"])
         write_table(checkpoints, dest, "checkpoints")
-        summary["checkpoints"] = int(len(checkpoints))
-    return summary
+        return {"summary": int(len(checkpoints))}
+    return {}
+
+
+def _main_part(ctx: StageContext) -> str | None:
+    """The instrument cleaned in this process while a worker does the other parts (the one with most records),
+    or None to do everything here (one core, few records, or ``ctx.options["parallel"] = False``)."""
+    rows = {
+        i: pq.ParquetFile(paths.table_path(ctx.out, "ingest", i)).metadata.num_rows
+        if ctx.has_table("ingest", i)
+        else 0
+        for i in INSTRUMENTS
+    }
+    parallel = ctx.options.get("parallel")
+    if parallel is None:
+        parallel = cores() >= 2 and sum(rows.values()) >= PARALLEL_MIN_ROWS
+    return max(rows, key=rows.get) if parallel else None  # type: ignore[arg-type]
+
+
+def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    """Every part cleaned and written on its own (see :func:`_main_part` for the two-process split; the output
+    is the same either way), then the exclusions and flow of both instruments together."""
+    done = run_parts({p: partial(_clean_part, ctx, p, Path(dest)) for p in PARTS}, here=_main_part(ctx))
+    write_table(
+        pd.concat([done[i]["exclusions"] for i in INSTRUMENTS], ignore_index=True), dest, "exclusions"
+    )
+    write_table(pd.concat([done[i]["flow"] for i in INSTRUMENTS], ignore_index=True), dest, "flow")
+    return {p: done[p]["summary"] for p in PARTS if done[p]}

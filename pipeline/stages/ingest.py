@@ -35,7 +35,7 @@ from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, mat
 from pipeline.io.excel import Sheet, is_table_file, read_sheets
 from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
 from pipeline.io.privacy import KEY_ENV, UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
-from pipeline.stages.base import PARALLEL_MIN_BYTES, StageContext, cores, run_parts, write_json, write_table
+from pipeline.stages.base import StageContext, cores, run_parts, write_json, write_table
 
 NAME = "ingest"
 REQUIRES: tuple[str, ...] = ()
@@ -52,6 +52,9 @@ META_OUT = (
     "ip_city",
 )
 SURVEY_DIRS = {"public": paths.RAW_PUBLIC_DIR, "staff": paths.RAW_STAFF_DIR}
+PARALLEL_MIN_BYTES = 32 * 2**20
+"""Raw input size from which (with two cores) the largest part is ingested here while a worker process does the
+others; below it, process start-up and moving results would cost more than the second core saves."""
 
 
 @dataclass
