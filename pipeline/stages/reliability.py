@@ -16,8 +16,8 @@ present) and ``03_weight/public_weights.parquet``, ``03_weight/staff_weights.par
   casefile.yaml asks, those whose grades differ or whose veto is disputed; one boolean column per rule).
 
 ``ctx.options["n_boot"]`` overrides the number of bootstrap replicates (default 2000). With two cores and at
-least :data:`PARALLEL_MIN_ROWS` cleaned responses, the public scales are analysed here while a forked worker
-does construct validity, the staff scales and reviewer agreement (each part reads its own inputs);
+least :data:`PARALLEL_MIN_ROWS` cleaned responses, the scales are analysed here while a forked worker does
+construct validity and reviewer agreement (each part reads its own inputs);
 ``ctx.options["parallel"]`` forces True/False. The tables are the same either way.
 """
 
@@ -49,14 +49,16 @@ def _scale_items(ctx: StageContext, instrument: str) -> list[str]:
     )
 
 
-def _scales(ctx: StageContext, instrument: str, n_boot: int) -> rt.ScaleReliability:
-    """Scale reliability of one questionnaire (reliability, item and flag tables)."""
-    # only the scale items (and the id the weights join on): the other columns would only cost memory
-    responses = ctx.read_table("clean", instrument, columns=["record_id", *_scale_items(ctx, instrument)])
-    weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
-    return rt.scale_reliability(
-        responses, ctx.config.codebook(instrument), weights, seed=ctx.seed, n_boot=n_boot
-    )
+def _scales(ctx: StageContext, n_boot: int) -> list[rt.ScaleReliability]:
+    """Scale reliability of each questionnaire (reliability, item and flag tables)."""
+    out = []
+    for instrument in INSTRUMENTS:
+        # only the scale items (and the id the weights join on): the other columns would only cost memory
+        responses = ctx.read_table("clean", instrument, columns=["record_id", *_scale_items(ctx, instrument)])
+        weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
+        codebook = ctx.config.codebook(instrument)
+        out.append(rt.scale_reliability(responses, codebook, weights, seed=ctx.seed, n_boot=n_boot))
+    return out
 
 
 def _validity(ctx: StageContext, instrument: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -85,19 +87,18 @@ def _in_parallel(ctx: StageContext) -> bool:
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     n_boot = int(ctx.options.get("n_boot", rt.DEFAULT_N_BOOT))
-    parts: dict[str, Any] = {}
+    parts: dict[str, Any] = {"scales": partial(_scales, ctx, n_boot)}
     for instrument in INSTRUMENTS:
-        parts[f"scales:{instrument}"] = partial(_scales, ctx, instrument, n_boot)
         parts[f"validity:{instrument}"] = partial(_validity, ctx, instrument)
     parts["agreement"] = partial(_agreement, ctx)
-    # The largest part here, the others one after another in the worker (about as long together). One BLAS
-    # thread per process: the matrix products here are small or skinny (k <= 30 items), and a second BLAS
-    # thread mostly spins, taking the core the worker needs (1M rows: ~3 s of CPU).
+    # The scales here, the others one after another in the worker (about as long together: the worker also
+    # imports semopy and scikit-learn). One BLAS thread per process: the matrix products here are small or
+    # skinny (k <= 30 items), and a second BLAS thread mostly spins, taking the core the other process needs.
     with threadpool_limits(limits=1, user_api="blas"):
-        done = run_parts(parts, here=f"scales:{INSTRUMENTS[0]}" if _in_parallel(ctx) else None)
+        done = run_parts(parts, here="scales" if _in_parallel(ctx) else None)
     rel, items, flags, validity, loadings = [], [], [], [], []
-    for instrument in INSTRUMENTS:
-        res, (v, lo) = done[f"scales:{instrument}"], done[f"validity:{instrument}"]
+    for instrument, res in zip(INSTRUMENTS, done["scales"], strict=True):
+        v, lo = done[f"validity:{instrument}"]
         rel.append(res.reliability)
         items.append(res.items)
         flags.append(res.flags)
