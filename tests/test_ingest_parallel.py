@@ -72,4 +72,69 @@ def test_record_ids_with_different_prefixes_never_repeat_but_shared_prefixes_are
     assert ingest._ids_may_repeat([_frame("x:", [2, 3]), _frame("x:", [4])])
     assert ingest._ids_may_repeat([_frame("x:", [3, 2])])
     with pytest.raises(DataError, match="x:2"):
-        ingest._concat([_frame("x:", [2, 3]), _frame("x:", [2])], pd.DataFrame())
+        ingest._check_record_ids([_frame("x:", [2, 3]), _frame("x:", [2])])
+
+
+def _parts() -> list[pd.DataFrame]:
+    a = pd.DataFrame(
+        {
+            "record_id": pd.Series(["a:2", "a:3"], dtype="str"),
+            "n": pd.array([1, None], dtype="Int64"),
+            "t": pd.to_datetime(["2024-05-01 10:00", None]).astype("datetime64[ns]"),
+            "note": pd.Series(["电话[电话]", None], dtype=object),
+            "x": [0.5, float("nan")],
+        }
+    )
+    b = pd.DataFrame(
+        {
+            "record_id": pd.Series(["b:2"], dtype="str"),
+            "n": pd.array([3], dtype="Int64"),
+            "t": pd.to_datetime(["2024-05-02 11:00"]).astype("datetime64[ns]"),
+            "note": pd.Series([None], dtype=object),  # all missing here: Arrow type null
+            "x": [1.5],
+        }
+    )
+    return [a, b]
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_write_rows_reads_back_as_the_concatenated_frame(tmp_path, categorical):
+    import pyarrow.parquet as pq
+
+    from pipeline.stages.base import write_rows, write_table
+
+    frames = _parts()
+    if categorical:  # not chained by Arrow: pandas concatenates
+        frames = [f.assign(c=pd.Categorical(["u"] * len(f))) for f in frames]
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "whole").mkdir()
+    chained = write_rows(frames, tmp_path / "rows", "t")
+    whole = write_table(pd.concat(frames, ignore_index=True), tmp_path / "whole", "t")
+    pd.testing.assert_frame_equal(pd.read_parquet(chained), pd.read_parquet(whole))
+    a, b = pq.read_schema(chained), pq.read_schema(whole)
+    assert a.remove_metadata() == b.remove_metadata()
+    assert json.loads(a.metadata[b"pandas"])["columns"] == json.loads(b.metadata[b"pandas"])["columns"]
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_background_gives_the_result_or_raises_the_error_of_its_function(enabled):
+    from pipeline.stages.base import Background
+
+    table = pd.DataFrame({"x": range(1000)})
+    with Background(_value, table, enabled=enabled) as later:
+        pd.testing.assert_frame_equal(later.result(), table)
+    with (
+        Background(_fail, "in the child", enabled=enabled) as later,
+        pytest.raises(DataError, match="in the child"),
+    ):
+        later.result()
+
+
+def test_background_left_without_asking_for_the_result_stops_its_child():
+    import time
+
+    from pipeline.stages.base import Background
+
+    with Background(time.sleep, 60, enabled=True) as later:
+        child = later._child
+    assert child is not None and not child.is_alive()

@@ -35,7 +35,15 @@ from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, mat
 from pipeline.io.excel import Sheet, is_table_file, read_sheets
 from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
 from pipeline.io.privacy import KEY_ENV, UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
-from pipeline.stages.base import StageContext, cores, run_parts, write_json, write_table
+from pipeline.stages.base import (
+    Background,
+    StageContext,
+    cores,
+    in_subprocess,
+    run_parts,
+    write_json,
+    write_rows,
+)
 
 NAME = "ingest"
 REQUIRES: tuple[str, ...] = ()
@@ -89,21 +97,48 @@ def _with_source(frame: pd.DataFrame, path: Path, sheet: str, multi_sheet: bool)
     return pd.concat([head, frame], axis=1).reset_index(drop=True)
 
 
-def survey_records(meta: pd.DataFrame, decoded: Decoded, mode: str, key: bytes) -> pd.DataFrame:
-    """Meta + coded answers in contract order (index = source row)."""
+def survey_records(
+    meta: pd.DataFrame, decoded: Decoded, mode: str, key: bytes, *, keyed: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Meta + coded answers in contract order (index = source row). ``keyed``: :func:`keyed_columns` of
+    ``meta`` when already computed."""
+    keyed = keyed_columns(meta, key) if keyed is None else keyed
     out = pd.DataFrame(index=meta.index)
-    out["respondent"] = pseudonym_series(meta["seq"], key)
+    out["respondent"] = keyed["respondent"]
     out["submitted_at"] = meta["submitted_at"].astype("datetime64[ns]")
     out["duration_s"] = meta["duration_s"].astype(float) if "duration_s" in meta else np.nan
     for col in ("channel", "channel_detail"):
         out[col] = mask_series(meta[col]).astype(object) if col in meta else None
+    out = out.join(keyed[["ip_key", "ip_province", "ip_city"]])
+    out = out.join(decoded.frame)
+    out["mode"] = mode
+    return out
+
+
+KEYED_COLUMNS_META = ("seq", "ip")
+"""The meta columns :func:`keyed_columns` reads."""
+KEYED_IN_BACKGROUND_MIN_ROWS = 200_000
+"""From this many records on (and with two cores), the keyed columns of an export are computed in a forked process
+while its answers are decoded here: hashing is a third of the work of a large text-mode export."""
+
+
+def keyed_columns(meta: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """``respondent, ip_key, ip_province, ip_city``: the keyed pseudonyms of 序号 and of the IP, and the IP's place
+    (:mod:`pipeline.io.privacy`)."""
+    out = pd.DataFrame(index=meta.index)
+    out["respondent"] = pseudonym_series(meta["seq"], key)
     if "ip" in meta:
         out = out.join(ip_columns(meta["ip"], key))
     else:
         out["ip_key"], out["ip_province"], out["ip_city"] = "", UNKNOWN_PLACE, UNKNOWN_PLACE
-    out = out.join(decoded.frame)
-    out["mode"] = mode
     return out
+
+
+def _keyed_in_background(meta: pd.DataFrame, key: bytes) -> Background:
+    """:func:`keyed_columns` of ``meta``, in a forked process for a large export when this is the stage's top
+    process and it has two cores (a worker of :func:`run_parts` shares its core already)."""
+    enabled = len(meta) >= KEYED_IN_BACKGROUND_MIN_ROWS and cores() >= 2 and not in_subprocess()
+    return Background(keyed_columns, meta[[c for c in KEYED_COLUMNS_META if c in meta]], key, enabled=enabled)
 
 
 def empty_survey(codebook: Codebook) -> pd.DataFrame:
@@ -159,9 +194,10 @@ def ingest_survey_file(path: Path, codebook: Codebook, key: bytes, *, strict: bo
     for sh, kind, hr in parsed:
         if kind == "wjx":
             export = wjx.export_from_sheet(sh, guess_kinds=False)
-            match = match_export(export, codebook)
-            decoded = decode_export(export, codebook, match, strict=strict)
-            records = survey_records(export.meta, decoded, export.mode, key)
+            with _keyed_in_background(export.meta, key) as keyed:
+                match = match_export(export, codebook)
+                decoded = decode_export(export, codebook, match, strict=strict)
+                records = survey_records(export.meta, decoded, export.mode, key, keyed=keyed.result())
             entry = {
                 "mode": export.mode,
                 "mode_source": export.mode_source,
@@ -225,19 +261,17 @@ def _ids_may_repeat(frames: list[pd.DataFrame]) -> bool:
     return False
 
 
-def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
-    if not frames:
-        return empty
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+def _check_record_ids(frames: list[pd.DataFrame]) -> None:
+    """DataError naming the first record id that two records of ``frames`` share (see :func:`_ids_may_repeat`)."""
     if not _ids_may_repeat(frames):
-        return out
-    dup = out["record_id"].duplicated()
+        return
+    ids = pd.concat([f["record_id"] for f in frames], ignore_index=True)
+    dup = ids.duplicated()
     if dup.any():
         raise DataError(
-            f"记录编号重复 (duplicate record_id '{out.loc[dup, 'record_id'].iloc[0]}'): two raw files "
+            f"记录编号重复 (duplicate record_id '{ids[dup].iloc[0]}'): two raw files "
             "with the same name stem? Rename one."
         )
-    return out
 
 
 PARTS = (*SURVEY_DIRS, "casefile_reviews", "checkpoints")
@@ -248,6 +282,23 @@ def ingest_part(
     raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """One table of the stage (a name of :data:`PARTS`) and its report entries (one per file and sheet read)."""
+    frames, entries = part_frames(raw, config, part, key=key, strict=strict)
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), entries
+
+
+def _checked(frames: list[pd.DataFrame], empty: pd.DataFrame) -> list[pd.DataFrame]:
+    """``frames`` with their record ids checked, or ``[empty]`` when there are none."""
+    if not frames:
+        return [empty]
+    _check_record_ids(frames)
+    return frames
+
+
+def part_frames(
+    raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False
+) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    """:func:`ingest_part` before its frames (one per file and sheet, or the empty table) are put one below the
+    other: record ids checked, columns in contract order."""
     raw = Path(raw)
     if part in SURVEY_DIRS:
         codebook = config.codebook(part)
@@ -258,7 +309,13 @@ def ingest_part(
             frames += f
             files += entries
         empty = empty_survey(codebook)
-        return (_concat(frames, empty)[list(empty.columns)] if frames else empty), files
+        if not frames:
+            return [empty], files
+        _check_record_ids(frames)
+        cols = list(empty.columns)
+        if all(set(cols) <= set(f.columns) for f in frames):
+            return [f[cols] for f in frames], files
+        return [pd.concat(frames, ignore_index=True)[cols]], files
     report: list[dict[str, Any]] = []
     if part == "casefile_reviews":
         frames = _ingest_sheets(
@@ -267,7 +324,7 @@ def ingest_part(
             "案卷评查表",
             report,
         )
-        return _concat(frames, _empty_casefile(config)), report
+        return _checked(frames, _empty_casefile(config)), report
     if part == "checkpoints":
         frames = _ingest_sheets(
             raw / paths.RAW_CHECKPOINT_DIR,
@@ -275,7 +332,7 @@ def ingest_part(
             "核查表",
             report,
         )
-        return _concat(frames, _empty_checkpoints()), report
+        return _checked(frames, _empty_checkpoints()), report
     raise ValueError(f"unknown ingest part '{part}' (known: {', '.join(PARTS)})")
 
 
@@ -347,10 +404,11 @@ def _main_part(raw: Path, parallel: bool | None) -> str | None:
 def _ingest_and_write(
     raw: Path, config: Config, part: str, key: bytes, strict: bool, dest: Path
 ) -> tuple[list[dict[str, Any]], int]:
-    """:func:`ingest_part`, its table written to ``dest``: (report entries, rows)."""
-    table, entries = ingest_part(raw, config, part, key=key, strict=strict)
-    write_table(table, dest, part)
-    return entries, len(table)
+    """:func:`ingest_part`, its table written to ``dest`` (without first putting its frames together in
+    pandas): (report entries, rows)."""
+    frames, entries = part_frames(raw, config, part, key=key, strict=strict)
+    write_rows(frames, dest, part)
+    return entries, sum(len(f) for f in frames)
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
