@@ -664,8 +664,25 @@ class Screening:
 
 def screen(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Screening:
     """Run every rule of :data:`RULE_ORDER` on ``frame`` (one 01_ingest table) and combine the results."""
+    return screening_from(frame, rule_results(frame, codebook, rules, active_rules(rules)), rules)
+
+
+def active_rules(rules: CleaningRules) -> list[str]:
+    """The rules of :data:`RULE_ORDER` whose action is not ``off``, in order."""
+    return [r for r in RULE_ORDER if rules.action(r) != "off"]
+
+
+def rule_results(
+    frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules, names: list[str]
+) -> dict[str, RuleResult]:
+    """The result of each named rule on ``frame`` (the rules are independent: any subset, in any process)."""
+    return {name: RULES[name](frame, codebook, rules) for name in names}
+
+
+def screening_from(frame: pd.DataFrame, results: dict[str, RuleResult], rules: CleaningRules) -> Screening:
+    """:func:`screen` from the results of every active rule (:func:`rule_results`)."""
     actions = {r: rules.action(r) for r in RULE_ORDER}
-    results = tuple(RULES[r](frame, codebook, rules) for r in RULE_ORDER if actions[r] != "off")
+    results = tuple(results[r] for r in active_rules(rules))  # type: ignore[assignment]
     first = np.full(len(frame), -1, dtype=np.int64)  # which of ``excluding`` caught the record first
     excluding: list[str] = []
     flags = {}

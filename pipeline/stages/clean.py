@@ -46,13 +46,13 @@ from pipeline.clean.derive import (
 )
 from pipeline.clean.flow import flow_table
 from pipeline.clean.items import require_columns, scored_items
-from pipeline.clean.rules import Screening, exclusions_table, screen
+from pipeline.clean.rules import Screening, active_rules, exclusions_table, rule_results, screening_from
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import Units
 from pipeline.errors import DataError
 from pipeline.io.privacy import mask_series
-from pipeline.stages.base import StageContext, cores, run_parts, write_table
+from pipeline.stages.base import Background, StageContext, cores, in_subprocess, run_parts, write_table
 
 NAME = "clean"
 REQUIRES = ("ingest",)
@@ -124,6 +124,25 @@ def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
         return values.isin(among).to_numpy()
 
 
+RULES_IN_BACKGROUND = ("duplicate", "ip_burst")
+"""The costliest rules (close to half the screening work), run in a forked process for a large table while the
+others run here."""
+BACKGROUND_MIN_ROWS = 200_000
+
+
+def _screen(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Screening:
+    """:func:`pipeline.clean.rules.screen`; for a large table in the stage's top process (two cores), the rules
+    of :data:`RULES_IN_BACKGROUND` run in a forked process (which inherits the table) meanwhile. The rules are
+    independent, so the screening is the same."""
+    names = active_rules(rules)
+    far = [r for r in names if r in RULES_IN_BACKGROUND]
+    enabled = len(frame) >= BACKGROUND_MIN_ROWS and cores() >= 2 and not in_subprocess()
+    with Background(rule_results, frame, codebook, rules, far, enabled=enabled) as elsewhere:
+        results = rule_results(frame, codebook, rules, [r for r in names if r not in far])
+        results.update(elsewhere.result())
+    return screening_from(frame, results, rules)
+
+
 def cleaned_responses(
     frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
 ) -> CleanResult:
@@ -131,7 +150,7 @@ def cleaned_responses(
     instrument = codebook.instrument
     require_columns(frame, codebook)
     frame = frame.reset_index(drop=True)
-    screening = screen(frame, codebook, rules)
+    screening = _screen(frame, codebook, rules)
     exclusions = exclusions_table(frame, screening, instrument)
     kept_mask = screening.kept.to_numpy()
     # masking and derived variables are row-wise: done for the kept records only, taken from the table once
