@@ -136,3 +136,18 @@ def test_clean_in_two_processes_writes_the_same_tables(tmp_path_factory, config)
         pd.testing.assert_frame_equal(
             pd.read_parquet(outs[False][1] / name), pd.read_parquet(outs[True][1] / name)
         )
+
+
+def test_rules_screened_in_a_child_give_the_same_screening(public_cb, monkeypatch):
+    frame = _duplicate_frame(public_cb, 8)
+    here = clean._screen(frame, public_cb, CleaningRules())
+    monkeypatch.setattr(clean, "BACKGROUND_MIN_ROWS", 0)
+    monkeypatch.setattr(clean, "cores", lambda: 2)
+    there = clean._screen(frame, public_cb, CleaningRules())
+    pd.testing.assert_series_equal(here.excluded_by, there.excluded_by)
+    pd.testing.assert_series_equal(here.detail, there.detail)
+    pd.testing.assert_frame_equal(here.flags, there.flags)
+    for a, b in zip(here.results, there.results, strict=True):
+        assert a.rule == b.rule
+        pd.testing.assert_series_equal(a.hit, b.hit)
+        pd.testing.assert_series_equal(a.detail, b.detail)

@@ -138,3 +138,15 @@ def test_background_left_without_asking_for_the_result_stops_its_child():
     with Background(time.sleep, 60, enabled=True) as later:
         child = later._child
     assert child is not None and not child.is_alive()
+
+
+def test_keyed_columns_computed_in_a_child_are_the_same(raw, tmp_path, monkeypatch):
+    from pipeline.io.privacy import project_key
+
+    config = StageContext(raw=raw, config_dir=CONFIG_DIR).config
+    key = project_key("k")
+    here, _ = ingest.ingest_part(raw, config, "public", key=key)
+    monkeypatch.setattr(ingest, "KEYED_IN_BACKGROUND_MIN_ROWS", 0)
+    monkeypatch.setattr(ingest, "cores", lambda: 2)
+    there, _ = ingest.ingest_part(raw, config, "public", key=key)
+    pd.testing.assert_frame_equal(here, there)
