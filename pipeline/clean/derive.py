@@ -141,12 +141,11 @@ def indicator_inputs(
             ("satisfied", cfg.satisfied_min_code),
             ("basic_satisfied", cfg.basic_satisfied_min_code),
         ):
-            values = (np.where(missing, threshold - 1, x) >= threshold).astype(np.int64)
+            values = (x >= threshold).astype(np.int64)  # NaN compares False: 0 under the mask, as before
             out[f"{name}_{it.id}"] = pd.arrays.IntegerArray(values, missing)
         if it.missing_codes:
-            c = codes(frame, it.id).to_numpy()
-            knows = np.isin(c, list(it.substantive_codes))
-            unaware = np.isin(c, list(it.missing_codes))
+            knows = ~missing  # the oriented code is NaN exactly where the code is not substantive
+            unaware = np.isin(codes(frame, it.id).to_numpy(), list(it.missing_codes))
             out[f"aware_{it.id}"] = pd.arrays.IntegerArray(knows.astype(np.int64), ~(knows | unaware))
     return pd.DataFrame(out, index=frame.index, copy=False)
 
