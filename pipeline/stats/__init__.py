@@ -14,36 +14,103 @@ Weights are sampling weights (inverse inclusion probabilities or calibrated weig
   :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
 """
 
-from pipeline.stats.agreement import FleissKappaResult, ICCResult, KappaResult, cohen_kappa, fleiss_kappa, icc
-from pipeline.stats.comparisons import (
-    ChiSquareResult,
-    OmnibusResult,
-    TwoSampleResult,
-    chi2_independence,
-    compare_groups,
-    games_howell,
-    kruskal,
-    mann_whitney,
-    unit_vs_rest,
-    welch_anova,
-    welch_ttest,
-)
-from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult
-from pipeline.stats.effect_sizes import EffectSize, cramers_v, epsilon_squared, hedges_g, omega_squared
-from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
-from pipeline.stats.reliability import AlphaResult, OmegaResult, cronbach_alpha, item_analysis, omega_total
-from pipeline.stats.validity import (
-    BartlettResult,
-    CFAResult,
-    EFAResult,
-    KMOResult,
-    bartlett_sphericity,
-    cfa,
-    efa,
-    kmo,
-    misassigned_items,
-)
-from pipeline.stats.weighting import RakeResult, cell_weights, rake
+# Submodules are imported on first use (PEP 562): a stage that needs only the weighting code does not
+# pay for scipy.stats and statsmodels, which the comparison and validity modules import (~1 s).
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.stats.agreement import (
+        FleissKappaResult,
+        ICCResult,
+        KappaResult,
+        cohen_kappa,
+        fleiss_kappa,
+        icc,
+    )
+    from pipeline.stats.comparisons import (
+        ChiSquareResult,
+        OmnibusResult,
+        TwoSampleResult,
+        chi2_independence,
+        compare_groups,
+        games_howell,
+        kruskal,
+        mann_whitney,
+        unit_vs_rest,
+        welch_anova,
+        welch_ttest,
+    )
+    from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult
+    from pipeline.stats.effect_sizes import EffectSize, cramers_v, epsilon_squared, hedges_g, omega_squared
+    from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
+    from pipeline.stats.reliability import (
+        AlphaResult,
+        OmegaResult,
+        cronbach_alpha,
+        item_analysis,
+        omega_total,
+    )
+    from pipeline.stats.validity import (
+        BartlettResult,
+        CFAResult,
+        EFAResult,
+        KMOResult,
+        bartlett_sphericity,
+        cfa,
+        efa,
+        kmo,
+        misassigned_items,
+    )
+    from pipeline.stats.weighting import RakeResult, cell_weights, rake
+
+_SUBMODULE = {
+    "AlphaResult": "reliability",
+    "BartlettResult": "validity",
+    "CFAResult": "validity",
+    "ChiSquareResult": "comparisons",
+    "ChisqResult": "design",
+    "DomainMeans": "design",
+    "EFAResult": "validity",
+    "EffectSize": "effect_sizes",
+    "FleissKappaResult": "agreement",
+    "ICCResult": "agreement",
+    "KMOResult": "validity",
+    "KappaResult": "agreement",
+    "OmegaResult": "reliability",
+    "OmnibusResult": "comparisons",
+    "RakeResult": "weighting",
+    "SurveyDesign": "design",
+    "TTestResult": "design",
+    "TwoSampleResult": "comparisons",
+    "adjust_across": "multiplicity",
+    "bartlett_sphericity": "validity",
+    "benjamini_hochberg": "multiplicity",
+    "cell_weights": "weighting",
+    "cfa": "validity",
+    "chi2_independence": "comparisons",
+    "cohen_kappa": "agreement",
+    "compare_groups": "comparisons",
+    "cramers_v": "effect_sizes",
+    "cronbach_alpha": "reliability",
+    "efa": "validity",
+    "epsilon_squared": "effect_sizes",
+    "fleiss_kappa": "agreement",
+    "games_howell": "comparisons",
+    "hedges_g": "effect_sizes",
+    "holm": "multiplicity",
+    "icc": "agreement",
+    "item_analysis": "reliability",
+    "kmo": "validity",
+    "kruskal": "comparisons",
+    "mann_whitney": "comparisons",
+    "misassigned_items": "validity",
+    "omega_squared": "effect_sizes",
+    "omega_total": "reliability",
+    "rake": "weighting",
+    "unit_vs_rest": "comparisons",
+    "welch_anova": "comparisons",
+    "welch_ttest": "comparisons",
+}
 
 __all__ = [
     "AlphaResult",
@@ -93,3 +160,19 @@ __all__ = [
     "welch_anova",
     "welch_ttest",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import the submodule that defines ``name`` the first time it is asked for."""
+    module = _SUBMODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline.stats' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"pipeline.stats.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
