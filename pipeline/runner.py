@@ -114,15 +114,18 @@ def run_stages(
     """
     names = stages or available_stages()
     manifest = read_manifest(ctx.out)
+    if "inputs" not in manifest or any(not stage_module(name).REQUIRES for name in names):
+        # Only a stage that reads raw/ (ingest) depends on it; the rest depend on recorded outputs. Hashing a
+        # million-response export costs ~0.6 s, so a later stage run alone keeps the digests of the raw/ its
+        # inputs were made from.
+        manifest.update({"raw": str(ctx.raw), "inputs": input_digests(ctx.raw)})
     manifest.update(
         {
             "updated": datetime.now(UTC).isoformat(timespec="seconds"),
-            "raw": str(ctx.raw),
             "config": str(ctx.config_dir),
             "config_digest": ctx.config.digest,
             "analysis_config_digest": getattr(ctx.config, "analysis_digest", "") or ctx.config.digest,
             "config_files": dict(getattr(ctx.config, "file_digests", {})),
-            "inputs": input_digests(ctx.raw),
             "packages": package_versions(),
             "seed": ctx.seed,
         }

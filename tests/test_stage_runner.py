@@ -178,3 +178,34 @@ def test_editing_an_analysis_file_reruns_the_analysis_stages(tmp_path, monkeypat
         object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": config})
         runner.run_stages(ctx, ["ingest"], echo=lambda *_: None)
     assert calls == ["ingest", "ingest"]
+
+
+def test_a_later_stage_run_alone_keeps_the_raw_digests_its_inputs_were_made_from(tmp_path, monkeypatch):
+    from pipeline import runner
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    calls: list[str] = []
+    counting = _counting_stages(calls)
+
+    def stages(name):
+        module = counting(name)
+        module.REQUIRES = ("ingest",) if name == "clean" else ()
+        return module
+
+    monkeypatch.setattr(runner, "stage_module", stages)
+
+    def fresh_ctx():
+        ctx = StageContext(raw=raw, out=tmp_path / "out")
+        object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": types.SimpleNamespace(digest="abc")})
+        return ctx
+
+    first = runner.run_stages(fresh_ctx(), ["ingest", "clean"], echo=lambda *_: None)["inputs"]
+    (raw / "a.csv").write_text("x\n2\n", encoding="utf-8")
+    manifest = runner.run_stages(fresh_ctx(), ["clean"], echo=lambda *_: None)
+    assert manifest["inputs"] == first
+    assert calls == ["ingest", "clean"]
+    manifest = runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None)
+    assert manifest["inputs"] != first
+    assert calls == ["ingest", "clean", "ingest"]
