@@ -67,6 +67,32 @@ def test_bootstrap_interval_is_seeded_and_close_to_feldt(likert, ref):
     assert a.ci_high == pytest.approx(ref["feldt_high"], abs=BOOT_CI_TOL)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("cells", [1, 400 * 7, 1 << 20])
+def test_bootstrap_replicates_equal_resampled_rows_whatever_the_block_size(
+    likert, monkeypatch, weighted, cells
+):
+    """Each replicate: the weighted alpha of n rows drawn with replacement (np.cov with aweights)."""
+    from pipeline.stats import reliability as rel
+
+    x = likert[ITEMS].to_numpy(dtype=float)
+    x[:, 3] = 6 - x[:, 3]
+    w = likert["w"].to_numpy() if weighted else None
+    n, k, n_boot = len(x), x.shape[1], 50
+    monkeypatch.setattr(rel, "_BOOT_CELLS", cells)
+    block = max(1, min(n_boot, cells // n))
+    rng = np.random.default_rng(3)
+    naive = []
+    for start in range(0, n_boot, block):
+        draws = rng.integers(0, n, size=(min(block, n_boot - start), n))
+        for rows in draws:
+            c = np.cov(x[rows], rowvar=False, aweights=None if w is None else w[rows])
+            naive.append(k / (k - 1) * (1 - np.trace(c) / c.sum()))
+    expected = np.quantile(naive, [0.025, 0.975])
+    got = rel._bootstrap(x, w, n_boot, 0.95, 3)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
 def test_weighted_intervals_use_kish_effective_sample_size(likert):
     from scipy import stats as sps
 
