@@ -414,18 +414,6 @@ def _peer_rows(table: pd.DataFrame, instrument: str, config: Config, alpha: floa
     return table
 
 
-def _outcome_blocks(table: pd.DataFrame, dvs: list[str]) -> pd.DataFrame:
-    """The rows of each outcome in the order of ``dvs``; an outcome listed twice gives its rows twice.
-
-    ``S24_score`` is both a direct staff outcome and an indicator item, so it is listed twice; each copy is its
-    own family (Holm over its units), as when every outcome had its own ``unit_vs_rest`` call.
-    """
-    if len(set(dvs)) == len(dvs):
-        return table
-    blocks = dict(list(table.groupby("dv", sort=False)))
-    return pd.concat([blocks[dv] for dv in dvs if dv in blocks], ignore_index=True)
-
-
 def unit_peer_comparisons(
     public: pd.DataFrame,
     design: stats.SurveyDesign,
@@ -461,7 +449,7 @@ def _public_peer_rows(
 ) -> pd.DataFrame:
     """Each district against the other districts, design-based, on every public outcome."""
     pub_dvs = _present(public, [s.id for s in config.public.scales] + [SI, "P25_score"])
-    pub_dvs += _present(public, indicator_items(config, "public"))
+    pub_dvs = list(dict.fromkeys(pub_dvs + _present(public, indicator_items(config, "public"))))
     in_peer_group = public["district"].notna().to_numpy()
     # every outcome of an instrument in one call: units and peer groups are factorized once
     t = stats.unit_vs_rest(public, dv=pub_dvs, unit="district", design=design, **opts)
@@ -477,12 +465,12 @@ def _staff_case_peer_rows(
     """Each staff unit and each enforcement unit (case files) against the other units of its type."""
     parts = []
     staff_dvs = _present(staff, [s.id for s in config.staff.scales] + [SI, *STAFF_DIRECT])
-    staff_dvs += _present(staff, indicator_items(config, "staff"))
+    # an outcome that is also an indicator item (S24_score) is one family, not two copies of the same rows
+    staff_dvs = list(dict.fromkeys(staff_dvs + _present(staff, indicator_items(config, "staff"))))
     staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
     if staff_dvs:
-        t = stats.unit_vs_rest(staff_frame, dv=list(dict.fromkeys(staff_dvs)), unit="unit", peer_group="unit_type",
-                               **opts)  # fmt: skip
-        parts.append(_peer_rows(_outcome_blocks(t, staff_dvs), "staff", config, alpha))
+        t = stats.unit_vs_rest(staff_frame, dv=staff_dvs, unit="unit", peer_group="unit_type", **opts)
+        parts.append(_peer_rows(t, "staff", config, alpha))
     enforcement = {u.code for u in config.units.units if u.enforcement}
     cases = casefiles[casefiles["unit"].astype(str).isin(enforcement)]
     case_dvs = _present(cases, CASEFILE_CONTINUOUS)

@@ -96,6 +96,13 @@ def test_every_family_is_described_once(tables):
     assert row["weighted"] and row["by"] == "district" and row["n_groups"] == 8
 
 
+def test_each_unit_meets_its_peers_once_per_outcome(tables):
+    # S24_score is both a direct staff outcome and an indicator item: still one family, each unit once
+    peers = tables["unit_vs_peers"]
+    assert not peers.duplicated(["instrument", "dv", "unit"]).any()
+    assert (peers["instrument"] + ": " + peers["dv"]).nunique() == peers["family"].nunique()
+
+
 def test_suppressed_groups_have_no_estimates_and_say_why(tables):
     seen = 0
     for name in RESULT_TABLES:
