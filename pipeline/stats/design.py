@@ -261,6 +261,7 @@ class SurveyDesign:
         uniques: list[Any] = ["(all)"]
         if strata is None:
             codes = np.zeros(self.n, dtype=np.intp)
+            n_h = np.array([float(self.n)])  # one stratum of all respondents
         else:
             col = self._column(strata, "strata")
             if col.isna().any():
@@ -268,7 +269,7 @@ class SurveyDesign:
             codes, found = pd.factorize(col, sort=True)
             codes = codes.astype(np.intp)
             uniques = list(found)
-        n_h = np.bincount(codes).astype(float)
+            n_h = np.bincount(codes).astype(float)
         if (n_h < 2).any():
             bad = [uniques[i] for i in np.flatnonzero(n_h < 2)]
             raise DataError(
