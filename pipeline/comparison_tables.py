@@ -60,8 +60,11 @@ MIN_N = 10
 """Groups below this n (effective n when weighted) are suppressed in every output table."""
 ALPHA = 0.05
 """Significance level for ``below_peers`` / ``above_peers`` and the summary counts."""
-PARALLEL_MIN_ROWS = 200_000
-"""Public responses from which :func:`comparison_tables` uses a second process by default (if 2 CPUs)."""
+PARALLEL_MIN_ROWS = 2_000
+"""Public responses from which :func:`comparison_tables` uses a second process by default (if 2 CPUs).
+
+Measured on the default sample (2,756 cleaned public responses, 2 cores, 4 interleaved runs each): stage 4.4 s with one
+process, 3.5 s with two; a fork costs milliseconds, so only toy inputs stay in one process."""
 
 PUBLIC_GROUPINGS = ("district", "gender", "age_group", "education", "occupation", "residence")
 STAFF_GROUPINGS = ("unit_type", "district", "rank", "post")

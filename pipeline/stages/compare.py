@@ -14,7 +14,7 @@ Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``02_clean/casefi
 Small groups: thresholds are keyword defaults of :func:`pipeline.comparison_tables.comparison_tables`
 (``small_n=30``, ``min_n=10``; weighted analyses use the Kish effective n); a run may override them with
 ``ctx.options["compare_small_n"]`` / ``["compare_min_n"]`` (and the number of processes with
-``["compare_workers"]``; default: a second process for a large public sample on two CPUs). Suppressed groups
+``["compare_workers"]``; default: a second process on two CPUs from 2,000 public responses). Suppressed groups
 have NaN estimates, ``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
 """
 
