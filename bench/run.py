@@ -49,7 +49,7 @@ class TreeMemory:
     :attr:`peak_mb` stays ``None``.
     """
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
         self.peak_mb: float | None = None
         self._stop = threading.Event()
