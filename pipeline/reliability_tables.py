@@ -33,7 +33,14 @@ from pipeline import stats
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import CasefileStandard
 from pipeline.errors import DataError
-from pipeline.stats.reliability import ALPHA_GAIN_MAX, ALPHA_MIN, R_DROP_MIN, PreparedItems, prepare_items
+from pipeline.stats.reliability import (
+    ALPHA_GAIN_MAX,
+    ALPHA_MIN,
+    R_DROP_MIN,
+    PreparedItems,
+    bootstrap_intervals,
+    prepare_items,
+)
 
 __all__ = [
     "SKIPPED",
@@ -214,25 +221,29 @@ def _row(base: Mapping[str, Any], **values: Any) -> dict[str, Any]:
 
 
 def _alpha_rows(
-    base: dict[str, Any], prep: PreparedItems, n_complete: int, seed: int, n_boot: int
+    base: dict[str, Any], prep: PreparedItems, boot: tuple[float, float] | None
 ) -> list[dict[str, Any]]:
     """Alpha with each interval of :data:`CI_METHODS`, then the point statistics, from prepared items.
 
-    ``n_complete`` counts the rows complete on the items (weights aside): it decides the bootstrap.
+    ``boot`` is the bootstrap interval, computed beforehand for the scale's weightings together (see
+    :func:`_bootstrap_intervals`); None when it was left out for the sample size.
     """
     rows = []
     for method in CI_METHODS:
-        skip_bootstrap = method == "bootstrap" and n_complete > BOOTSTRAP_MAX_N
-        res = stats.cronbach_alpha(prep, ci="feldt" if skip_bootstrap else method, seed=seed, n_boot=n_boot)
-        notes = list(res.notes) + ([BOOTSTRAP_SKIPPED_NOTE] if skip_bootstrap else [])
+        bootstrap = method == "bootstrap"
+        res = stats.cronbach_alpha(prep, ci="feldt" if bootstrap else method)
+        ci_low, ci_high = (
+            (boot if boot is not None else (np.nan, np.nan)) if bootstrap else res.confidence_interval()
+        )
+        notes = list(res.notes) + ([BOOTSTRAP_SKIPPED_NOTE] if bootstrap and boot is None else [])
         rows.append(
             _row(
                 base,
                 statistic="alpha",
                 estimate=res.alpha,
                 se=res.se,
-                ci_low=np.nan if skip_bootstrap else res.ci_low,
-                ci_high=np.nan if skip_bootstrap else res.ci_high,
+                ci_low=ci_low,
+                ci_high=ci_high,
                 ci_method=method,
                 confidence_level=res.confidence_level,
                 n=res.n,
@@ -368,14 +379,14 @@ def scale_reliability(
         x = keyed[answered]
         reverse = [i for i in answered if codebook.item(i).reverse]
         scale_range = _scale_range(codebook, ids)
-        unweighted: PreparedItems | DataError | None = None
-        for weighted in (False, True) if w_full is not None else (False,):
-            w = w_full if weighted else None
-            prepared = None
-            if len(answered) >= 2:
-                prepared = _prepare_scale(x, reverse, scale_range, w, unweighted)
-            if not weighted:
-                unweighted = prepared
+        weightings = [None] if w_full is None else [None, w_full]
+        preps: list[PreparedItems | DataError | None] = []
+        for w in weightings:
+            preps.append(_prepare_scale(x, reverse, scale_range, w, preps[0] if preps else None)
+                         if len(answered) >= 2 else None)  # fmt: skip
+        n_complete = int(np.count_nonzero(~np.isnan(x.to_numpy()).any(axis=1)))
+        boots = _bootstrap_intervals(preps, n_complete, seed=seed, n_boot=n_boot)
+        for w, prepared, boot in zip(weightings, preps, boots, strict=True):
             r, t, f = _scale_tables(
                 scale,
                 x,
@@ -384,8 +395,7 @@ def scale_reliability(
                 prepared,
                 scale_range=scale_range,
                 note=note,
-                seed=seed,
-                n_boot=n_boot,
+                boot=boot,
             )
             rel_rows += r
             item_tables += t
@@ -396,6 +406,25 @@ def scale_reliability(
     items = _order_item_columns(items)
     flags = pd.DataFrame(flag_rows, columns=FLAG_COLUMNS)
     return ScaleReliability(reliability=reliability, items=items, flags=flags)
+
+
+def _bootstrap_intervals(
+    preps: list[PreparedItems | DataError | None], n_complete: int, *, seed: int, n_boot: int
+) -> list[tuple[float, float] | None]:
+    """Bootstrap interval of alpha per preparation (None: not prepared, or ``n_complete`` -- rows complete on
+    the items, weights aside -- above :data:`BOOTSTRAP_MAX_N`).
+
+    The unweighted and weighted preparations of a scale usually share their complete cases, and then their
+    intervals come from one set of draws (:func:`pipeline.stats.reliability.bootstrap_intervals`).
+    """
+    if n_complete > BOOTSTRAP_MAX_N:
+        return [None] * len(preps)
+    ok = [i for i, p in enumerate(preps) if isinstance(p, PreparedItems)]
+    found = bootstrap_intervals([preps[i] for i in ok], seed=seed, n_boot=n_boot)
+    out: list[tuple[float, float] | None] = [None] * len(preps)
+    for i, interval in zip(ok, found, strict=True):
+        out[i] = interval
+    return out
 
 
 def _weights_by_record(responses: pd.DataFrame, weights: pd.DataFrame, instrument: str) -> np.ndarray:
@@ -464,8 +493,7 @@ def _scale_tables(
     *,
     scale_range: tuple[float, float],
     note: str,
-    seed: int,
-    n_boot: int,
+    boot: tuple[float, float] | None,
 ) -> tuple[list[dict], list[pd.DataFrame], list[dict]]:
     """Reliability rows, item table and flags of one scale, unweighted (``w`` None) or weighted.
 
@@ -496,11 +524,10 @@ def _scale_tables(
         return rel_rows, [], flag_rows
 
     values = x.to_numpy()
-    n_complete = int(np.count_nonzero(~np.isnan(values).any(axis=1)))
     prep = prepared if isinstance(prepared, PreparedItems) else None
     failure = prepared if isinstance(prepared, DataError) else None
     if prep is not None:
-        rows = _alpha_rows(base, prep, n_complete, seed, n_boot)
+        rows = _alpha_rows(base, prep, boot)
     else:
         n_usable = int((~np.isnan(values).any(axis=1) & (np.isfinite(w) if weighted else True)).sum())
         reason = f"无法计算α：{failure}" + (f"；{note}" if note else "")

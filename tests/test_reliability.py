@@ -93,6 +93,23 @@ def test_bootstrap_replicates_equal_resampled_rows_whatever_the_block_size(
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
+def test_bootstrap_intervals_of_several_weightings_equal_one_call_each(likert):
+    # the unweighted and weighted preparations share their complete cases (one set of draws); a weighting that
+    # drops rows has other complete cases and is resampled on its own
+    from pipeline.stats.reliability import bootstrap_intervals, prepare_items
+
+    prep = prepare_items(likert[ITEMS], reverse=["q4"], scale_range=(1, 5))
+    w = likert["w"].to_numpy()
+    w_missing = w.copy()
+    w_missing[:7] = np.nan
+    preps = [prep, prep.with_weights(w), prep.with_weights(w_missing)]
+    assert preps[1].x is prep.x and preps[2].n == prep.n - 7
+    got = bootstrap_intervals(preps, n_boot=300, seed=5)
+    for p, interval in zip(preps, got, strict=True):
+        alone = stats.cronbach_alpha(p, ci="bootstrap", n_boot=300, seed=5)
+        np.testing.assert_allclose(interval, alone.confidence_interval(), rtol=0, atol=1e-12)
+
+
 def test_weighted_intervals_use_kish_effective_sample_size(likert):
     from scipy import stats as sps
 

@@ -395,7 +395,10 @@ def test_bootstrap_interval_is_left_out_with_a_note_above_the_size_limit(monkeyp
     x = pd.DataFrame({f"i{j}": np.clip(np.round(3 + latent + rng.normal(size=400)), 1, 5) for j in range(4)})
     monkeypatch.setattr(rt, "BOOTSTRAP_MAX_N", 100)
     prepared = stats.prepare_items(x, scale_range=(1, 5))
-    rows = rt._alpha_rows({}, prepared, len(x), seed=0, n_boot=50)
+    assert rt._bootstrap_intervals([prepared], 100, seed=0, n_boot=50)[0] is not None  # at the limit: kept
+    boots = rt._bootstrap_intervals([prepared], len(x), seed=0, n_boot=50)
+    assert boots == [None]
+    rows = rt._alpha_rows({}, prepared, boots[0])
     by_method = {r["ci_method"]: r for r in rows if r["statistic"] == "alpha"}
     assert (
         np.isnan(by_method["bootstrap"]["ci_low"])

@@ -589,20 +589,30 @@ _BOOT_CELLS = 1 << 20
 def _bootstrap(
     x: np.ndarray, w: np.ndarray | None, n_boot: int, level: float, seed: int
 ) -> tuple[float, float]:
-    """Percentile bootstrap over respondents (weights travel with their respondent).
+    """Percentile bootstrap interval of alpha over respondents (weights travel with their respondent)."""
+    return _bootstrap_many(x, [w], n_boot, level, seed)[0]
+
+
+def _bootstrap_many(
+    x: np.ndarray, weights: Sequence[np.ndarray | None], n_boot: int, level: float, seed: int
+) -> list[tuple[float, float]]:
+    """Percentile bootstrap intervals of alpha for each weighting of the same rows, from one set of draws.
 
     Resampling rows is the same as multiplying each respondent's weight by its multinomial count, and alpha
     depends on the (weighted) covariance only through a ratio, so the divisor cancels. Each replicate's alpha
     therefore needs only five weighted sums: of the weights, the items, the squared items, the total and the
     squared total. They are computed for a block of replicates at once as one matrix product (counts x
-    weighted data), instead of one covariance matrix per replicate in a Python loop.
+    weighted data), instead of one covariance matrix per replicate in a Python loop. Every weighting in
+    ``weights`` (None: unweighted) gets its five sums from the same counts, so the draws -- most of the cost --
+    are made once; each interval equals that of a call with its weighting alone (same seed, same draws).
     """
     rng = np.random.default_rng(seed)
     n, k = x.shape
-    base = np.ones(n) if w is None else np.asarray(w, dtype=float)
     total = x.sum(axis=1)
-    data = np.column_stack([x, np.square(x).sum(axis=1), total, np.square(total), np.ones(n)]) * base[:, None]
-    stats = np.empty(n_boot)
+    data = np.column_stack([x, np.square(x).sum(axis=1), total, np.square(total), np.ones(n)])
+    width = k + 4
+    data = np.hstack([data if w is None else data * np.asarray(w, dtype=float)[:, None] for w in weights])
+    stats = np.empty((len(weights), n_boot))
     block = max(1, min(n_boot, _BOOT_CELLS // max(n, 1)))
     offsets = np.arange(block) * n
     for start in range(0, n_boot, block):
@@ -610,15 +620,48 @@ def _bootstrap(
         # n draws with replacement per replicate, counted per respondent (a multinomial(n, 1/n) vector)
         draws = rng.integers(0, n, size=(size, n))
         draws += offsets[:size, None]
-        sums = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n) @ data
-        sums = sums[:, :-1] / sums[:, -1:]
-        means = sums[:, :k]
-        item_var = sums[:, k] - np.square(means).sum(axis=1)
-        total_var = sums[:, k + 2] - np.square(sums[:, k + 1])
-        stats[start : start + size] = k / (k - 1) * (1 - item_var / total_var)
+        all_sums = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n) @ data
+        for m in range(len(weights)):
+            sums = all_sums[:, m * width : (m + 1) * width]
+            sums = sums[:, :-1] / sums[:, -1:]
+            means = sums[:, :k]
+            item_var = sums[:, k] - np.square(means).sum(axis=1)
+            total_var = sums[:, k + 2] - np.square(sums[:, k + 1])
+            stats[m, start : start + size] = k / (k - 1) * (1 - item_var / total_var)
     a = 1 - level
-    low, high = np.quantile(stats, [a / 2, 1 - a / 2])
-    return float(low), float(high)
+    return [tuple(float(q) for q in np.quantile(row, [a / 2, 1 - a / 2])) for row in stats]
+
+
+def bootstrap_intervals(
+    prepared: Sequence[PreparedItems], *, confidence_level: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> list[tuple[float, float]]:
+    """The ``ci="bootstrap"`` interval of :func:`cronbach_alpha` for each of several prepared scales.
+
+    Scales prepared from the same complete cases (e.g. unweighted and ``with_weights``, which share them when
+    every case has a weight) are resampled from one set of draws: each interval equals
+    ``cronbach_alpha(p, ci="bootstrap", ...)`` for that ``p`` (tested), at about the cost of one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> x = pd.DataFrame({"a": [1, 2, 3, 4, 5, 3], "b": [2, 2, 3, 5, 4, 3], "c": [4, 3, 3, 2, 1, 2]})
+    >>> p = prepare_items(x, reverse=["c"], scale_range=(1, 5))
+    >>> pw = p.with_weights([1, 2, 1, 1, 2, 1])
+    >>> both = bootstrap_intervals([p, pw], n_boot=200, seed=1)
+    >>> both[1] == cronbach_alpha(pw, ci="bootstrap", n_boot=200, seed=1).confidence_interval()
+    True
+    """
+    _check_level(confidence_level)
+    out: list[tuple[float, float] | None] = [None] * len(prepared)
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(prepared):
+        groups.setdefault(id(p.x), []).append(i)
+    for members in groups.values():
+        x = prepared[members[0]].x
+        found = _bootstrap_many(x, [prepared[i].w for i in members], n_boot, confidence_level, seed)
+        for i, interval in zip(members, found, strict=True):
+            out[i] = interval
+    return out  # type: ignore[return-value]
 
 
 def _check_level(confidence_level: float) -> None:
