@@ -25,7 +25,9 @@ REF_DIR = Path(__file__).parent / "reference" / "compare"
 TOL = 1e-6  # agreement with R / pingouin (absolute, on statistics, df, p-values and CIs)
 TUKEY_FIT_TOL = 1e-8  # Chebyshev fit of the studentized-range quantile vs scipy's ppf
 SR_TOL = 1e-9  # our fixed-quadrature studentized-range tail vs scipy (adaptive) and the exact t identity
-SR_FIT_TOL = 1e-13  # interpolated ν = ∞ tail vs its quadrature (both ~1e-15 apart; the quadrature's own noise)
+SR_FIT_TOL = (
+    1e-13  # interpolated ν = ∞ tail vs its quadrature (both ~1e-15 apart; the quadrature's own noise)
+)
 
 
 @pytest.fixture(scope="module")
