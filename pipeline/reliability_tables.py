@@ -228,10 +228,12 @@ def _alpha_rows(
     ``boot`` is the bootstrap interval, computed beforehand for the scale's weightings together (see
     :func:`_bootstrap_intervals`); None when it was left out for the sample size.
     """
+    # the point statistics do not depend on the interval: the bootstrap row takes them from the Feldt result
+    results = {m: stats.cronbach_alpha(prep, ci=m) for m in CI_METHODS if m != "bootstrap"}
     rows = []
     for method in CI_METHODS:
         bootstrap = method == "bootstrap"
-        res = stats.cronbach_alpha(prep, ci="feldt" if bootstrap else method)
+        res = results["feldt" if bootstrap else method]
         ci_low, ci_high = (
             (boot if boot is not None else (np.nan, np.nan)) if bootstrap else res.confidence_interval()
         )

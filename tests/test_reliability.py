@@ -89,7 +89,7 @@ def test_bootstrap_replicates_equal_resampled_rows_whatever_the_block_size(
             c = np.cov(x[rows], rowvar=False, aweights=None if w is None else w[rows])
             naive.append(k / (k - 1) * (1 - np.trace(c) / c.sum()))
     expected = np.quantile(naive, [0.025, 0.975])
-    got = rel._bootstrap(x, w, n_boot, 0.95, 3)
+    got = rel._bootstrap_many(x, [w], n_boot, 0.95, 3)[0]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 

@@ -14,11 +14,13 @@ Weights are sampling weights (inverse inclusion probabilities or calibrated weig
   :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
 """
 
+# ruff: noqa: F401 (the TYPE_CHECKING imports are the package's names for type checkers, not unused)
+
 # Submodules are imported on first use (PEP 562): a stage that needs only the weighting code does not
 # pay for scipy.stats and statsmodels, which the comparison and validity modules import (~1 s).
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what type checkers and IDEs read; at run time __getattr__ below imports
     from pipeline.stats.agreement import (
         FleissKappaResult,
         ICCResult,
@@ -63,103 +65,41 @@ if TYPE_CHECKING:
     )
     from pipeline.stats.weighting import RakeResult, cell_weights, rake
 
-_SUBMODULE = {
-    "AlphaResult": "reliability",
-    "BartlettResult": "validity",
-    "CFAResult": "validity",
-    "ChiSquareResult": "comparisons",
-    "ChisqResult": "design",
-    "DomainMeans": "design",
-    "EFAResult": "validity",
-    "EffectSize": "effect_sizes",
-    "FleissKappaResult": "agreement",
-    "ICCResult": "agreement",
-    "KMOResult": "validity",
-    "KappaResult": "agreement",
-    "OmegaResult": "reliability",
-    "OmnibusResult": "comparisons",
-    "RakeResult": "weighting",
-    "SurveyDesign": "design",
-    "TTestResult": "design",
-    "TwoSampleResult": "comparisons",
-    "adjust_across": "multiplicity",
-    "bartlett_sphericity": "validity",
-    "benjamini_hochberg": "multiplicity",
-    "cell_weights": "weighting",
-    "cfa": "validity",
-    "chi2_independence": "comparisons",
-    "cohen_kappa": "agreement",
-    "compare_groups": "comparisons",
-    "cramers_v": "effect_sizes",
-    "cronbach_alpha": "reliability",
-    "efa": "validity",
-    "epsilon_squared": "effect_sizes",
-    "fleiss_kappa": "agreement",
-    "games_howell": "comparisons",
-    "hedges_g": "effect_sizes",
-    "holm": "multiplicity",
-    "icc": "agreement",
-    "item_analysis": "reliability",
-    "kmo": "validity",
-    "kruskal": "comparisons",
-    "mann_whitney": "comparisons",
-    "misassigned_items": "validity",
-    "omega_squared": "effect_sizes",
-    "omega_total": "reliability",
-    "rake": "weighting",
-    "unit_vs_rest": "comparisons",
-    "welch_anova": "comparisons",
-    "welch_ttest": "comparisons",
+#: Public names by the submodule that defines them (the same as the imports above, which type checkers read).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "agreement": ("FleissKappaResult", "ICCResult", "KappaResult", "cohen_kappa", "fleiss_kappa", "icc"),
+    "comparisons": (
+        "ChiSquareResult",
+        "OmnibusResult",
+        "TwoSampleResult",
+        "chi2_independence",
+        "compare_groups",
+        "games_howell",
+        "kruskal",
+        "mann_whitney",
+        "unit_vs_rest",
+        "welch_anova",
+        "welch_ttest",
+    ),
+    "design": ("ChisqResult", "DomainMeans", "SurveyDesign", "TTestResult"),
+    "effect_sizes": ("EffectSize", "cramers_v", "epsilon_squared", "hedges_g", "omega_squared"),
+    "multiplicity": ("adjust_across", "benjamini_hochberg", "holm"),
+    "reliability": ("AlphaResult", "OmegaResult", "cronbach_alpha", "item_analysis", "omega_total"),
+    "validity": (
+        "BartlettResult",
+        "CFAResult",
+        "EFAResult",
+        "KMOResult",
+        "bartlett_sphericity",
+        "cfa",
+        "efa",
+        "kmo",
+        "misassigned_items",
+    ),
+    "weighting": ("RakeResult", "cell_weights", "rake"),
 }
-
-__all__ = [
-    "AlphaResult",
-    "BartlettResult",
-    "CFAResult",
-    "ChiSquareResult",
-    "ChisqResult",
-    "DomainMeans",
-    "EFAResult",
-    "EffectSize",
-    "FleissKappaResult",
-    "ICCResult",
-    "KMOResult",
-    "KappaResult",
-    "OmegaResult",
-    "OmnibusResult",
-    "RakeResult",
-    "SurveyDesign",
-    "TTestResult",
-    "TwoSampleResult",
-    "adjust_across",
-    "bartlett_sphericity",
-    "benjamini_hochberg",
-    "cell_weights",
-    "cfa",
-    "chi2_independence",
-    "cohen_kappa",
-    "compare_groups",
-    "cramers_v",
-    "cronbach_alpha",
-    "efa",
-    "epsilon_squared",
-    "fleiss_kappa",
-    "games_howell",
-    "hedges_g",
-    "holm",
-    "icc",
-    "item_analysis",
-    "kmo",
-    "kruskal",
-    "mann_whitney",
-    "misassigned_items",
-    "omega_squared",
-    "omega_total",
-    "rake",
-    "unit_vs_rest",
-    "welch_anova",
-    "welch_ttest",
-]
+_SUBMODULE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_SUBMODULE)
 
 
 def __getattr__(name: str) -> object:
