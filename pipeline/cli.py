@@ -31,6 +31,27 @@ def _add_io_options(p: argparse.ArgumentParser, *, raw: bool = True) -> None:
     )
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`pipeline.options.RunOptions` field (``n_boot`` → ``--n-boot``), defaults from there."""
+    from pipeline.options import option_fields
+
+    p.add_argument("--seed", type=int, default=20231, help="随机种子 (bootstrap 等)")
+    for f in option_fields():
+        flag, help_text = f.metadata["flag"], f.metadata["help"]
+        if f.type in (bool, "bool"):
+            p.add_argument(flag, dest=f.name, action="store_true", default=f.default, help=help_text)
+        else:
+            p.add_argument(flag, dest=f.name, type=int, default=f.default, metavar="N", help=help_text)
+
+
+def _run_options(args: argparse.Namespace):
+    from dataclasses import fields
+
+    from pipeline.options import RunOptions
+
+    return RunOptions(**{f.name: getattr(args, f.name) for f in fields(RunOptions)})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fazhi-eval",
@@ -66,11 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in STAGE_HELP.items():
         p = sub.add_parser(name, help=help_text)
         _add_io_options(p)
-        p.add_argument("--seed", type=int, default=20231, help="随机种子 (bootstrap 等)")
+        _add_run_options(p)
 
     p = sub.add_parser("run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare)")
     _add_io_options(p)
-    p.add_argument("--seed", type=int, default=20231, help="随机种子 (bootstrap 等)")
+    _add_run_options(p)
     p.add_argument("--only", nargs="+", choices=list(paths.STAGE_FOLDERS), help="只运行这些阶段")
     p.add_argument(
         "--force", action="store_true", help="即使输入未变也重新运行 (default: 输入未变的阶段沿用上次结果)"
@@ -114,7 +135,9 @@ def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
     from pipeline.runner import run_stages
     from pipeline.stages.base import StageContext
 
-    ctx = StageContext(raw=args.raw, out=args.out, config_dir=args.config, seed=args.seed)
+    ctx = StageContext(
+        raw=args.raw, out=args.out, config_dir=args.config, seed=args.seed, options=_run_options(args)
+    )
     # a single stage asked for by name always runs; `run` reuses stages whose inputs did not change
     force = args.force if args.command == "run" else True
     run_stages(ctx, stages, force=force)

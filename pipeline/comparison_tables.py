@@ -38,10 +38,6 @@ is suppressed: estimates NaN, ``flag = "suppressed"``, ``reason = "样本量不�
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +48,7 @@ from scipy.stats import t as stats_t
 from pipeline import stats
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.parallel import SERIAL, Executor
 from pipeline.stats.comparisons import RESULT_COLUMNS, UNIT_COLUMNS
 
 SMALL_N = 30
@@ -60,11 +57,6 @@ MIN_N = 10
 """Groups below this n (effective n when weighted) are suppressed in every output table."""
 ALPHA = 0.05
 """Significance level for ``below_peers`` / ``above_peers`` and the summary counts."""
-PARALLEL_MIN_ROWS = 2_000
-"""Public responses from which :func:`comparison_tables` uses a second process by default (if 2 CPUs).
-
-Measured on the default sample (2,756 cleaned public responses, 2 cores, 4 interleaved runs each): stage 4.4 s with one
-process, 3.5 s with two; a fork costs milliseconds, so only toy inputs stay in one process."""
 
 PUBLIC_GROUPINGS = ("district", "gender", "age_group", "education", "occupation", "residence")
 STAFF_GROUPINGS = ("unit_type", "district", "rank", "post")
@@ -706,81 +698,6 @@ def run_level_bh(*tables: pd.DataFrame) -> list[pd.DataFrame]:
     return out
 
 
-# --- a second process -------------------------------------------------------------------------------------
-
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _second_process(n_rows: int, workers: int | None) -> bool:
-    """Whether to use a second process: asked for, or by default with 2 CPUs and a large sample."""
-    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
-        return False  # no fork, or a daemon process (which may not start children)
-    if workers is not None:
-        return workers >= 2
-    return _available_cpus() >= 2 and n_rows >= PARALLEL_MIN_ROWS
-
-
-class _Background:
-    """``compute()`` started in a forked child process (if ``in_child``); :meth:`result` gives its value.
-
-    The child inherits the data copy-on-write, so nothing large is pickled: only the result comes back
-    through a pipe. An exception in the child is raised again by :meth:`result`; if the child dies without
-    a result (e.g. killed for memory), ``compute()`` runs here instead. Without a child, ``compute()`` runs
-    when the result is asked for. Leaving the ``with`` block stops a child whose result was not taken.
-    """
-
-    def __init__(self, compute: Callable[[], Any], *, in_child: bool):
-        self._compute, self._process = compute, None
-        if in_child:
-            ctx = multiprocessing.get_context("fork")
-            self._receive, send = ctx.Pipe(duplex=False)
-            self._process = ctx.Process(target=self._child, args=(send,), daemon=True)
-            self._process.start()
-            send.close()
-
-    def _child(self, send) -> None:
-        try:
-            outcome = ("ok", self._compute())
-        except BaseException as exc:  # noqa: BLE001 -- handed to the parent, which raises it
-            outcome = ("error", exc)
-        try:
-            send.send(outcome)
-        except Exception:  # a value or exception that cannot be pickled: the traceback's text
-            send.send(("error", RuntimeError(traceback.format_exc())))
-
-    def result(self) -> Any:
-        if self._process is None:
-            return self._compute()
-        try:
-            status, value = self._receive.recv()
-        except EOFError:
-            status, value = "lost", None
-        finally:
-            self._stop()
-        if status == "error":
-            raise value
-        return value if status == "ok" else self._compute()
-
-    def _stop(self) -> None:
-        if self._process is not None:
-            self._receive.close()
-            if self._process.is_alive():
-                self._process.terminate()
-            self._process.join()
-            self._process = None
-
-    def __enter__(self) -> _Background:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop()
-
-
 # --- everything -------------------------------------------------------------------------------------------
 
 
@@ -816,7 +733,7 @@ def comparison_tables(
     small_n: int = SMALL_N,
     min_n: int = MIN_N,
     alpha: float = ALPHA,
-    workers: int | None = None,
+    executor: Executor = SERIAL,
 ) -> CompareTables:
     """Build every table of ``05_compare`` from the cleaned data and the public raking weights.
 
@@ -832,11 +749,10 @@ def comparison_tables(
         Small-group flag and suppression thresholds (see the module docstring).
     alpha : float
         Level for ``below_peers``/``above_peers`` and the summary counts.
-    workers : int, optional
-        Processes to use: 1 computes everything here; 2 runs the unweighted families in a forked second
-        process while this one does the design-based work (same tables: every piece is computed by the same
-        code on the same data). Default: 2 when two CPUs are available and the public sample has at least
-        :data:`PARALLEL_MIN_ROWS` rows (below that a process start costs more than it saves).
+    executor : pipeline.parallel.Executor
+        May run the unweighted families in a forked second process while this one does the design-based
+        work (threshold ``compare_parts_rows``, public rows; same tables: every piece is computed by the same
+        code on the same data). Default: everything here.
 
     Raises
     ------
@@ -850,13 +766,13 @@ def comparison_tables(
     opts = dict(small_n=small_n, min_n=min_n)
     # the unweighted families and unit comparisons in a second process (if it pays), the design-based work
     # here meanwhile
-    in_child = _second_process(len(pub), workers)
 
     def unweighted_work() -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
         blocks = _unweighted_blocks(pub, stf, cases, config, **opts)
         return blocks, _staff_case_peer_rows(stf, cases, config, alpha, **opts)
 
-    with _Background(unweighted_work, in_child=in_child) as unweighted:
+    background = executor.background(unweighted_work, size=len(pub), threshold="compare_parts_rows")
+    with background as unweighted:
         weighted = _weighted_block(pub, design, config, **opts)
         public_peers = _public_peer_rows(pub, design, config, alpha, **opts)
         adj_dvs = _present(pub, [s.id for s in config.public.scales] + [SI, "P25_score"])

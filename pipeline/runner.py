@@ -6,12 +6,14 @@ import hashlib
 import json
 import platform
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pipeline import paths
+from pipeline.options import RunOptions
 from pipeline.stages import available_stages, stage_module
 from pipeline.stages.base import StageContext, run_stage, write_json
 
@@ -67,8 +69,10 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def stage_key(name: str, manifest: dict[str, Any], code: str) -> str:
-    """What a stage's output depends on: code, configuration, seed, and its inputs' digests.
+def stage_key(name: str, manifest: dict[str, Any], code: str, options: RunOptions | None = None) -> str:
+    """What a stage's output depends on: code, configuration, seed, the run options that affect it
+    (:meth:`RunOptions.affecting`; execution-only options such as ``workers`` are left out), and its inputs'
+    digests.
 
     Configuration: the analysis files (every file but :data:`pipeline.config.loader.REPORT_FILES`) plus the
     report files the stage module lists in ``REPORT_CONFIG``, so editing a report setting re-runs only the stages
@@ -79,7 +83,8 @@ def stage_key(name: str, manifest: dict[str, Any], code: str) -> str:
     report_files = getattr(module, "REPORT_CONFIG", ())
     h = hashlib.sha256()
     config = [manifest["analysis_config_digest"], [manifest["config_files"].get(f) for f in report_files]]
-    h.update(json.dumps([name, code, config, manifest["seed"]]).encode())
+    affecting = (options or RunOptions()).affecting(name)
+    h.update(json.dumps([name, code, config, manifest["seed"], affecting], sort_keys=True).encode())
     if not module.REQUIRES:
         h.update(json.dumps(manifest["inputs"], sort_keys=True).encode())
     for upstream in module.REQUIRES:
@@ -128,6 +133,7 @@ def run_stages(
             "config_files": dict(getattr(ctx.config, "file_digests", {})),
             "packages": package_versions(),
             "seed": ctx.seed,
+            "options": asdict(ctx.options),
         }
     )
     manifest.setdefault("stages", {})
@@ -135,7 +141,7 @@ def run_stages(
     for name in names:
         module = stage_module(name)
         folder = ctx.stage_dir(name)
-        key = stage_key(name, manifest, code)
+        key = stage_key(name, manifest, code, ctx.options)
         if not force and _reusable(name, key, manifest, folder):
             echo(f"[{paths.STAGE_FOLDERS[name]}] {name}: 输入未变，沿用上次结果 (unchanged, reused)")
             manifest["stages"][name]["reused"] = True

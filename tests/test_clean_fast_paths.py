@@ -13,6 +13,8 @@ from pipeline.clean import rules as R
 from pipeline.clean.items import answer_columns
 from pipeline.config import load_config
 from pipeline.config.cleaning import CleaningRules
+from pipeline.options import RunOptions
+from pipeline.parallel import Executor
 from pipeline.stages import clean, ingest
 from pipeline.stages.base import StageContext, run_stage
 from tests.test_clean_stage import ingest_like
@@ -127,7 +129,9 @@ def test_clean_in_two_processes_writes_the_same_tables(tmp_path_factory, config)
     for parallel in (False, True):
         ctx = StageContext(raw=raw, out=tmp_path_factory.mktemp(f"out{parallel}"), config_dir=CONFIG_DIR)
         run_stage(ingest, ctx)
-        ctx = StageContext(raw=raw, out=ctx.out, config_dir=CONFIG_DIR, options={"parallel": parallel})
+        ctx = StageContext(
+            raw=raw, out=ctx.out, config_dir=CONFIG_DIR, options=RunOptions(workers=2 if parallel else 1)
+        )
         outs[parallel] = (run_stage(clean, ctx), ctx.stage_dir("clean"))
     assert json.dumps(outs[False][0]) == json.dumps(outs[True][0])
     names = sorted(p.name for p in outs[False][1].iterdir())
@@ -138,12 +142,10 @@ def test_clean_in_two_processes_writes_the_same_tables(tmp_path_factory, config)
         )
 
 
-def test_rules_screened_in_a_child_give_the_same_screening(public_cb, monkeypatch):
+def test_rules_screened_in_a_child_give_the_same_screening(public_cb):
     frame = _duplicate_frame(public_cb, 8)
     here = clean._screen(frame, public_cb, CleaningRules())
-    monkeypatch.setattr(clean, "BACKGROUND_MIN_ROWS", 0)
-    monkeypatch.setattr(clean, "cores", lambda: 2)
-    there = clean._screen(frame, public_cb, CleaningRules())
+    there = clean._screen(frame, public_cb, CleaningRules(), Executor(workers=2))
     pd.testing.assert_series_equal(here.excluded_by, there.excluded_by)
     pd.testing.assert_series_equal(here.detail, there.detail)
     pd.testing.assert_frame_equal(here.flags, there.flags)

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import patsy
 import pytest
 
 from pipeline import comparison_tables as ct
-from pipeline.errors import DataError
+from pipeline.parallel import Executor
 
 
 def test_treatment_patterns_expand_to_patsys_model_matrix():
@@ -47,30 +45,10 @@ def compare_inputs(simulated_pipeline):
 
 
 def test_second_process_gives_the_same_tables_as_one_process(compare_inputs):
-    one = ct.comparison_tables(*compare_inputs, workers=1)
-    two = ct.comparison_tables(*compare_inputs, workers=2)
+    one = ct.comparison_tables(*compare_inputs, executor=Executor(workers=1))
+    two = ct.comparison_tables(*compare_inputs, executor=Executor(workers=2))
     for name in ("comparisons", "unit_vs_peers", "adjusted", "families"):
         pd.testing.assert_frame_equal(getattr(two, name), getattr(one, name), check_exact=True)
-
-
-def test_an_error_in_the_second_process_is_raised_here():
-    def fail():
-        raise DataError("column 'x' is broken")
-
-    with pytest.raises(DataError, match="column 'x'"), ct._Background(fail, in_child=True) as work:
-        work.result()
-
-
-def test_work_of_a_second_process_that_dies_without_a_result_is_done_here():
-    parent = os.getpid()
-
-    def compute():
-        if os.getpid() != parent:
-            os._exit(1)  # the child dies
-        return "done here"
-
-    with ct._Background(compute, in_child=True) as work:
-        assert work.result() == "done here"
 
 
 def test_weights_by_record_id_equal_the_left_merge():

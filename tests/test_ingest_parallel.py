@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipeline.errors import DataError
+from pipeline.options import RunOptions
+from pipeline.parallel import Executor
 from pipeline.stages import ingest
-from pipeline.stages.base import StageContext, run_parts, run_stage
+from pipeline.stages.base import StageContext, run_stage
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
@@ -28,7 +29,10 @@ def test_ingest_in_two_processes_writes_the_same_tables_and_report(raw, tmp_path
     outs = {}
     for parallel in (False, True):
         ctx = StageContext(
-            raw=raw, out=tmp_path / str(parallel), config_dir=CONFIG_DIR, options={"parallel": parallel}
+            raw=raw,
+            out=tmp_path / str(parallel),
+            config_dir=CONFIG_DIR,
+            options=RunOptions(workers=2 if parallel else 1),
         )
         run_stage(ingest, ctx)
         outs[parallel] = ctx.stage_dir("ingest")
@@ -40,27 +44,6 @@ def test_ingest_in_two_processes_writes_the_same_tables_and_report(raw, tmp_path
         json.loads((outs[p] / "_ingest_report.json").read_text(encoding="utf-8")) for p in (False, True)
     ]
     assert reports[0] == reports[1]
-
-
-def _value(x):
-    return x
-
-
-def _fail(message):
-    raise DataError(message)
-
-
-@pytest.mark.parametrize("here", [None, "a", "b", "c"])
-def test_run_parts_returns_every_result_in_order_wherever_it_ran(here):
-    parts = {name: partial(_value, name * 2) for name in "abc"}
-    assert run_parts(parts, here=here) == {"a": "aa", "b": "bb", "c": "cc"}
-
-
-@pytest.mark.parametrize("here", [None, "a", "b", "c"])
-def test_run_parts_raises_the_first_failing_part_in_order(here):
-    parts = {"a": partial(_value, 1), "b": partial(_fail, "b broke"), "c": partial(_fail, "c broke")}
-    with pytest.raises(DataError, match="b broke"):
-        run_parts(parts, here=here)
 
 
 def _frame(prefix: str, rows: list[int]) -> pd.DataFrame:
@@ -116,37 +99,11 @@ def test_write_rows_reads_back_as_the_concatenated_frame(tmp_path, categorical):
     assert json.loads(a.metadata[b"pandas"])["columns"] == json.loads(b.metadata[b"pandas"])["columns"]
 
 
-@pytest.mark.parametrize("enabled", [False, True])
-def test_background_gives_the_result_or_raises_the_error_of_its_function(enabled):
-    from pipeline.stages.base import Background
-
-    table = pd.DataFrame({"x": range(1000)})
-    with Background(_value, table, enabled=enabled) as later:
-        pd.testing.assert_frame_equal(later.result(), table)
-    with (
-        Background(_fail, "in the child", enabled=enabled) as later,
-        pytest.raises(DataError, match="in the child"),
-    ):
-        later.result()
-
-
-def test_background_left_without_asking_for_the_result_stops_its_child():
-    import time
-
-    from pipeline.stages.base import Background
-
-    with Background(time.sleep, 60, enabled=True) as later:
-        child = later._child
-    assert child is not None and not child.is_alive()
-
-
 def test_keyed_columns_computed_in_a_child_are_the_same(raw, tmp_path, monkeypatch):
     from pipeline.io.privacy import project_key
 
     config = StageContext(raw=raw, config_dir=CONFIG_DIR).config
     key = project_key("k")
     here, _ = ingest.ingest_part(raw, config, "public", key=key)
-    monkeypatch.setattr(ingest, "KEYED_IN_BACKGROUND_MIN_ROWS", 0)
-    monkeypatch.setattr(ingest, "cores", lambda: 2)
-    there, _ = ingest.ingest_part(raw, config, "public", key=key)
+    there, _ = ingest.ingest_part(raw, config, "public", key=key, executor=Executor(workers=2))
     pd.testing.assert_frame_equal(here, there)

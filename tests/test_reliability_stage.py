@@ -14,6 +14,7 @@ import pytest
 from pipeline import reliability_tables as rt
 from pipeline.config import load_config
 from pipeline.errors import DataError
+from pipeline.options import RunOptions
 from pipeline.stages import reliability
 from pipeline.stages.base import StageContext, run_stage, write_table
 
@@ -292,7 +293,7 @@ def write_inputs(out: Path, reviews: pd.DataFrame) -> None:
 def test_stage_run_writes_every_table(tmp_path):
     reviews = review_rows({"A1": [90, 70], "A2": [80, 82], "A3": [75, 71], "A4": [66]})
     write_inputs(tmp_path, reviews)
-    ctx = StageContext(out=tmp_path, config_dir=CONFIG_DIR, seed=5, options={"n_boot": N_BOOT})
+    ctx = StageContext(out=tmp_path, config_dir=CONFIG_DIR, seed=5, options=RunOptions(n_boot=N_BOOT))
     summary = run_stage(reliability, ctx)
     folder = tmp_path / "04_reliability"
     assert sorted(p.stem for p in folder.glob("*.parquet")) == sorted(TABLES)
@@ -301,7 +302,7 @@ def test_stage_run_writes_every_table(tmp_path):
     assert summary["flags"] == len(pd.read_parquet(folder / "flags.parquet"))
     third = pd.read_parquet(folder / "third_review.parquet")
     assert third["case_id"].tolist() == ["A1"]
-    # the bootstrap is seeded with ctx.seed and uses ctx.options["n_boot"]
+    # the bootstrap is seeded with ctx.seed and uses ctx.options.n_boot
     public = pd.read_parquet(tmp_path / "02_clean" / "public.parquet")
     weights = pd.read_parquet(tmp_path / "03_weight" / "public_weights.parquet")
     direct = rt.scale_reliability(
@@ -318,7 +319,10 @@ def test_stage_in_two_processes_writes_the_same_tables(tmp_path):
         out = tmp_path / str(parallel)
         write_inputs(out, reviews)
         ctx = StageContext(
-            out=out, config_dir=CONFIG_DIR, seed=5, options={"n_boot": N_BOOT, "parallel": parallel}
+            out=out,
+            config_dir=CONFIG_DIR,
+            seed=5,
+            options=RunOptions(n_boot=N_BOOT, workers=2 if parallel else 1),
         )
         run_stage(reliability, ctx)
         folders[parallel] = out / "04_reliability"
@@ -332,7 +336,7 @@ def test_stage_in_two_processes_writes_the_same_tables(tmp_path):
 
 def test_stage_in_two_processes_raises_a_data_error_of_the_worker_naming_the_column(tmp_path):
     write_inputs(tmp_path, review_rows({"A1": [90, 70]}).drop(columns="grade"))
-    ctx = StageContext(out=tmp_path, config_dir=CONFIG_DIR, options={"n_boot": N_BOOT, "parallel": True})
+    ctx = StageContext(out=tmp_path, config_dir=CONFIG_DIR, options=RunOptions(n_boot=N_BOOT, workers=2))
     with pytest.raises(DataError, match="grade"):  # reviewer agreement runs in the worker
         run_stage(reliability, ctx)
 
@@ -369,7 +373,7 @@ def test_simulate_ingest_clean_weight_reliability_end_to_end(tmp_path):
 
     simulate_raw(CONFIG, tmp_path / "raw", seed=20231, scale=0.1)
     ctx = StageContext(
-        raw=tmp_path / "raw", out=tmp_path / "out", config_dir=CONFIG_DIR, options={"n_boot": N_BOOT}
+        raw=tmp_path / "raw", out=tmp_path / "out", config_dir=CONFIG_DIR, options=RunOptions(n_boot=N_BOOT)
     )
     manifest = run_stages(ctx, ["ingest", "clean", "weight", "reliability"], echo=lambda *_: None)
     folder = tmp_path / "out" / "04_reliability"

@@ -209,3 +209,49 @@ def test_a_later_stage_run_alone_keeps_the_raw_digests_its_inputs_were_made_from
     manifest = runner.run_stages(fresh_ctx(), ["ingest"], echo=lambda *_: None)
     assert manifest["inputs"] != first
     assert calls == ["ingest", "clean", "ingest"]
+
+
+def test_an_option_reruns_the_stages_it_affects_and_an_execution_option_reruns_none(tmp_path, monkeypatch):
+    from pipeline import runner
+    from pipeline.options import RunOptions
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    calls: list[str] = []
+    monkeypatch.setattr(runner, "stage_module", _counting_stages(calls))
+    stages = ["weight", "reliability", "compare"]
+
+    def run(**options):
+        ctx = StageContext(raw=raw, out=tmp_path / "out", options=RunOptions(**options))
+        object.__setattr__(ctx, "__dict__", {**ctx.__dict__, "config": types.SimpleNamespace(digest="abc")})
+        calls.clear()
+        return runner.run_stages(ctx, stages, echo=lambda *_: None)
+
+    run()
+    assert calls == stages
+    run()
+    assert calls == []
+    manifest = run(min_n=5)
+    assert calls == ["compare"]
+    assert manifest["options"]["min_n"] == 5
+    run(min_n=5, workers=1)
+    assert calls == []
+    run(min_n=5, n_boot=100)
+    assert calls == ["reliability"]
+
+
+def test_run_options_come_from_the_command_line():
+    from pipeline.cli import _run_options, build_parser
+    from pipeline.options import RunOptions
+
+    args = build_parser().parse_args(["run", "--min-n", "5", "--n-boot", "200", "--workers", "1"])
+    assert _run_options(args) == RunOptions(min_n=5, n_boot=200, workers=1)
+    assert _run_options(build_parser().parse_args(["compare"])) == RunOptions()
+
+
+def test_impossible_run_options_are_refused_with_a_message(tmp_path, capsys):
+    from pipeline.cli import main
+
+    status = main(["compare", "--out", str(tmp_path), "--min-n", "40"])
+    assert status == 1
+    assert "min_n" in capsys.readouterr().err

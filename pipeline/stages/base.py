@@ -10,14 +10,10 @@ leaves a half-written folder and never destroys the previous good output.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,21 +22,28 @@ import pandas as pd
 
 from pipeline import paths, results
 from pipeline.config import Config, load_config
+from pipeline.options import RunOptions
+from pipeline.parallel import Executor
 
 
 @dataclass(frozen=True)
 class StageContext:
-    """Where a run reads and writes, and its seed."""
+    """Where a run reads and writes, its seed and its options."""
 
     raw: Path = paths.DEFAULT_RAW
     out: Path = paths.DEFAULT_OUT
     config_dir: Path = paths.DEFAULT_CONFIG
     seed: int = 20231
-    options: dict[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
 
     @cached_property
     def config(self) -> Config:
         return load_config(self.config_dir)
+
+    @property
+    def executor(self) -> Executor:
+        """How this run spreads a stage's work over processes (:mod:`pipeline.parallel`)."""
+        return Executor(workers=self.options.workers)
 
     def stage_dir(self, stage: str) -> Path:
         return paths.stage_dir(self.out, stage)
@@ -124,101 +127,6 @@ def _same_schema(tables: list) -> list | None:
     target["columns"] = target_entries
     schema = pa.schema(fields, metadata={**tables[0].schema.metadata, b"pandas": json.dumps(target).encode()})
     return [t.cast(schema) for t in tables]
-
-
-def cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def run_parts(parts: dict[str, Callable[[], Any]], *, here: str | None) -> dict[str, Any]:
-    """Results of independent parts of a stage, by name, in the order given.
-
-    With ``here`` named, that part runs in this process while every other part runs, one after another in the
-    given order, in a single forked worker process (two cores in use). ``here=None`` (or no ``fork`` on this
-    platform) runs every part in this process, in order. The parts must not depend on each other, so both ways
-    give the same results; either way the exception of the first failing part in the given order is raised.
-    Each part and its result must be picklable (a ``functools.partial`` of a module-level function).
-    """
-    if here is None or "fork" not in multiprocessing.get_all_start_methods():
-        return {name: part() for name, part in parts.items()}
-    outcomes: dict[str, tuple[bool, Any]] = {}
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    try:
-        futures = {name: pool.submit(part) for name, part in parts.items() if name != here}
-        try:
-            outcomes[here] = (True, parts[here]())
-        except Exception as exc:  # raised below unless a part before it in order failed too
-            outcomes[here] = (False, exc)
-            later = list(parts)[list(parts).index(here) + 1 :]
-            for name in later:
-                futures[name].cancel()  # not started yet: not needed (a running one is waited for)
-        for name, future in futures.items():
-            if future.cancelled():
-                continue
-            exc = future.exception()
-            outcomes[name] = (True, future.result()) if exc is None else (False, exc)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    for name in parts:
-        if name in outcomes and not outcomes[name][0]:
-            raise outcomes[name][1]
-    return {name: outcomes[name][1] for name in parts}
-
-
-class Background:
-    """``func(*args)`` computed in a forked child process while the caller goes on, collected by :meth:`result`.
-
-    The child inherits ``args`` (nothing is copied up front: large tables cost nothing to hand over); only the
-    result travels back, pickled. When not ``enabled`` (or without ``fork``) it is computed here, on the first
-    :meth:`result`. Use as a context manager: leaving it without a result stops the child. An exception in
-    ``func`` is raised by :meth:`result`."""
-
-    def __init__(self, func: Callable[..., Any], *args: Any, enabled: bool):
-        self._call = partial(func, *args)
-        self._child: Any = None
-        if enabled and "fork" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("fork")
-            self._receive, send = ctx.Pipe(duplex=False)
-            self._child = ctx.Process(target=_send_result, args=(self._call, send), daemon=True)
-            self._child.start()
-            send.close()
-
-    def result(self) -> Any:
-        if self._child is None:
-            return self._call()
-        ok, value = self._receive.recv()
-        self._child.join()
-        self._child = None
-        if not ok:
-            raise value
-        return value
-
-    def __enter__(self) -> Background:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._child is not None:  # no result was asked for (an error on the caller's side)
-            self._child.terminate()
-            self._child.join()
-            self._child = None
-
-
-def _send_result(call: Callable[[], Any], connection: Any) -> None:
-    try:
-        connection.send((True, call()))
-    except BaseException as exc:  # handed to the parent, which raises it
-        connection.send((False, exc))
-    finally:
-        connection.close()
-
-
-def in_subprocess() -> bool:
-    """True in a worker process started by :func:`run_parts` or :class:`Background` (which start no more)."""
-    return multiprocessing.parent_process() is not None
 
 
 def write_json(obj: Any, path: Path) -> None:

@@ -52,7 +52,8 @@ from pipeline.config.codebook import Codebook
 from pipeline.config.models import Units
 from pipeline.errors import DataError
 from pipeline.io.privacy import mask_series
-from pipeline.stages.base import Background, StageContext, cores, in_subprocess, run_parts, write_table
+from pipeline.parallel import SERIAL, Executor
+from pipeline.stages.base import StageContext, write_table
 
 NAME = "clean"
 REQUIRES = ("ingest",)
@@ -125,32 +126,35 @@ def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
 
 
 RULES_IN_BACKGROUND = ("duplicate", "ip_burst")
-"""The costliest rules (close to half the screening work), run in a forked process for a large table while the
-others run here."""
-BACKGROUND_MIN_ROWS = 200_000
+"""The costliest rules (close to half the screening work), which the executor may run in a second process for a
+large table (threshold ``clean_rules_rows``) while the others run here."""
 
 
-def _screen(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) -> Screening:
-    """:func:`pipeline.clean.rules.screen`; for a large table in the stage's top process (two cores), the rules
-    of :data:`RULES_IN_BACKGROUND` run in a forked process (which inherits the table) meanwhile. The rules are
-    independent, so the screening is the same."""
+def _screen(
+    frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules, executor: Executor = SERIAL
+) -> Screening:
+    """:func:`pipeline.clean.rules.screen`, with the rules of :data:`RULES_IN_BACKGROUND` handed to
+    ``executor.background`` (a forked process inherits the table). The rules are independent, so the screening
+    is the same."""
     names = active_rules(rules)
     far = [r for r in names if r in RULES_IN_BACKGROUND]
-    enabled = len(frame) >= BACKGROUND_MIN_ROWS and cores() >= 2 and not in_subprocess()
-    with Background(rule_results, frame, codebook, rules, far, enabled=enabled) as elsewhere:
+    background = executor.background(
+        rule_results, frame, codebook, rules, far, size=len(frame), threshold="clean_rules_rows"
+    )
+    with background as elsewhere:
         results = rule_results(frame, codebook, rules, [r for r in names if r not in far])
         results.update(elsewhere.result())
     return screening_from(frame, results, rules)
 
 
 def cleaned_responses(
-    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
+    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules, executor: Executor = SERIAL
 ) -> CleanResult:
     """Screen one 01_ingest response table, derive variables for the kept records, and account for every row."""
     instrument = codebook.instrument
     require_columns(frame, codebook)
     frame = frame.reset_index(drop=True)
-    screening = _screen(frame, codebook, rules)
+    screening = _screen(frame, codebook, rules, executor)
     exclusions = exclusions_table(frame, screening, instrument)
     kept_mask = screening.kept.to_numpy()
     # masking and derived variables are row-wise: done for the kept records only, taken from the table once
@@ -187,9 +191,6 @@ def _summary(result: CleanResult) -> dict[str, Any]:
 
 PARTS = (*INSTRUMENTS, "casefiles", "checkpoints")
 """Independent parts of the stage: each reads its own 01_ingest table(s) and writes its own 02_clean table(s)."""
-PARALLEL_MIN_ROWS = 100_000
-"""From this many response records on (and with two cores), the largest instrument is cleaned in this process
-while a worker process does the other parts."""
 
 
 def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
@@ -198,7 +199,7 @@ def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
     cfg = ctx.config
     if part in INSTRUMENTS:
         result = cleaned_responses(
-            ctx.read_table("ingest", part), cfg.codebook(part), cfg.units, cfg.cleaning
+            ctx.read_table("ingest", part), cfg.codebook(part), cfg.units, cfg.cleaning, ctx.executor
         )
         write_table(result.kept, dest, part)
         return {"summary": _summary(result), "exclusions": result.exclusions, "flow": result.flow}
@@ -224,23 +225,24 @@ def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
 
 def _main_part(ctx: StageContext) -> str | None:
     """The instrument cleaned in this process while a worker does the other parts (the one with most records),
-    or None to do everything here (one core, few records, or ``ctx.options["parallel"] = False``)."""
+    or None to do everything here (the executor's decision on the records' count, threshold
+    ``clean_parts_rows``)."""
     rows = {
         i: pq.ParquetFile(paths.table_path(ctx.out, "ingest", i)).metadata.num_rows
         if ctx.has_table("ingest", i)
         else 0
         for i in INSTRUMENTS
     }
-    parallel = ctx.options.get("parallel")
-    if parallel is None:
-        parallel = cores() >= 2 and sum(rows.values()) >= PARALLEL_MIN_ROWS
+    parallel = ctx.executor.splits(sum(rows.values()), "clean_parts_rows")
     return max(rows, key=rows.get) if parallel else None  # type: ignore[arg-type]
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     """Every part cleaned and written on its own (see :func:`_main_part` for the two-process split; the output
     is the same either way), then the exclusions and flow of both instruments together."""
-    done = run_parts({p: partial(_clean_part, ctx, p, Path(dest)) for p in PARTS}, here=_main_part(ctx))
+    done = ctx.executor.run_parts(
+        {p: partial(_clean_part, ctx, p, Path(dest)) for p in PARTS}, here=_main_part(ctx)
+    )
     write_table(
         pd.concat([done[i]["exclusions"] for i in INSTRUMENTS], ignore_index=True), dest, "exclusions"
     )

@@ -11,11 +11,9 @@ Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``02_clean/casefi
 - ``families.parquet``: one row per family (the Holm scope).
 
 ``p_holm`` is Holm within a family, ``p_bh`` Benjamini–Hochberg over every p-value of the three result tables.
-Small groups: thresholds are keyword defaults of :func:`pipeline.comparison_tables.comparison_tables`
-(``small_n=30``, ``min_n=10``; weighted analyses use the Kish effective n); a run may override them with
-``ctx.options["compare_small_n"]`` / ``["compare_min_n"]`` (and the number of processes with
-``["compare_workers"]``; default: a second process on two CPUs from 2,000 public responses). Suppressed groups
-have NaN estimates, ``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
+Small groups: thresholds are the run options ``small_n`` and ``min_n`` (:class:`pipeline.options.RunOptions`,
+``--small-n``/``--min-n``; weighted analyses use the Kish effective n). Suppressed groups have NaN estimates,
+``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.comparison_tables import MIN_N, SMALL_N, comparison_tables, input_columns
+from pipeline.comparison_tables import comparison_tables, input_columns
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "compare"
@@ -42,9 +40,9 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         ctx.read_table("clean", "staff", columns=input_columns(ctx.config, "staff")),
         casefiles,
         ctx.config,
-        small_n=int(ctx.options.get("compare_small_n", SMALL_N)),
-        min_n=int(ctx.options.get("compare_min_n", MIN_N)),
-        workers=int(ctx.options["compare_workers"]) if "compare_workers" in ctx.options else None,
+        small_n=ctx.options.small_n,
+        min_n=ctx.options.min_n,
+        executor=ctx.executor,
     )
     for name in ("comparisons", "unit_vs_peers", "adjusted", "families"):
         write_table(getattr(tables, name), dest, name)

@@ -7,7 +7,7 @@ Writes ``public.parquet``, ``staff.parquet``, ``casefile_reviews.parquet``, ``ch
 序号, reviewer names never reach the output (keyed pseudonyms, see :mod:`pipeline.io.privacy`), free text is masked.
 
 Answers that match no codebook option are written as −9 and listed under ``invalid_cells`` in the report (the clean
-stage excludes those records); ``ctx.options["strict_codes"] = True`` makes the first one a DataError instead.
+stage excludes those records); ``RunOptions.strict_codes`` (``--strict-codes``) makes the first one a DataError instead.
 The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the digest of the analysis configuration
 (report-only files excluded; :func:`pipeline.io.privacy.project_key`; ``raw/`` is never written).
 """
@@ -35,15 +35,8 @@ from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, mat
 from pipeline.io.excel import Sheet, is_table_file, read_sheets
 from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
 from pipeline.io.privacy import KEY_ENV, UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
-from pipeline.stages.base import (
-    Background,
-    StageContext,
-    cores,
-    in_subprocess,
-    run_parts,
-    write_json,
-    write_rows,
-)
+from pipeline.parallel import SERIAL, Background, Executor
+from pipeline.stages.base import StageContext, write_json, write_rows
 
 NAME = "ingest"
 REQUIRES: tuple[str, ...] = ()
@@ -60,9 +53,6 @@ META_OUT = (
     "ip_city",
 )
 SURVEY_DIRS = {"public": paths.RAW_PUBLIC_DIR, "staff": paths.RAW_STAFF_DIR}
-PARALLEL_MIN_BYTES = 32 * 2**20
-"""Raw input size from which (with two cores) the largest part is ingested here while a worker process does the
-others; below it, process start-up and moving results would cost more than the second core saves."""
 
 
 @dataclass
@@ -117,9 +107,6 @@ def survey_records(
 
 KEYED_COLUMNS_META = ("seq", "ip")
 """The meta columns :func:`keyed_columns` reads."""
-KEYED_IN_BACKGROUND_MIN_ROWS = 200_000
-"""From this many records on (and with two cores), the keyed columns of an export are computed in a forked process
-while its answers are decoded here: hashing is a third of the work of a large text-mode export."""
 
 
 def keyed_columns(meta: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -134,11 +121,12 @@ def keyed_columns(meta: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return out
 
 
-def _keyed_in_background(meta: pd.DataFrame, key: bytes) -> Background:
-    """:func:`keyed_columns` of ``meta``, in a forked process for a large export when this is the stage's top
-    process and it has two cores (a worker of :func:`run_parts` shares its core already)."""
-    enabled = len(meta) >= KEYED_IN_BACKGROUND_MIN_ROWS and cores() >= 2 and not in_subprocess()
-    return Background(keyed_columns, meta[[c for c in KEYED_COLUMNS_META if c in meta]], key, enabled=enabled)
+def _keyed_in_background(meta: pd.DataFrame, key: bytes, executor: Executor) -> Background:
+    """:func:`keyed_columns` of ``meta``, computed while the answers are decoded: hashing is a third of the work
+    of a large text-mode export, so the executor may give it a second process (threshold
+    ``ingest_keyed_rows``)."""
+    columns = meta[[c for c in KEYED_COLUMNS_META if c in meta]]
+    return executor.background(keyed_columns, columns, key, size=len(meta), threshold="ingest_keyed_rows")
 
 
 def empty_survey(codebook: Codebook) -> pd.DataFrame:
@@ -173,7 +161,9 @@ def empty_survey(codebook: Codebook) -> pd.DataFrame:
     return pd.concat([head, rec.reset_index(drop=True)], axis=1)
 
 
-def ingest_survey_file(path: Path, codebook: Codebook, key: bytes, *, strict: bool = False):
+def ingest_survey_file(
+    path: Path, codebook: Codebook, key: bytes, *, strict: bool = False, executor: Executor = SERIAL
+):
     """(records, report entry) of one survey file: a 问卷星 export or a paper-entry workbook."""
     sheets = read_sheets(path)
     parsed: list[tuple[Sheet, str, Any]] = []
@@ -194,7 +184,7 @@ def ingest_survey_file(path: Path, codebook: Codebook, key: bytes, *, strict: bo
     for sh, kind, hr in parsed:
         if kind == "wjx":
             export = wjx.export_from_sheet(sh, guess_kinds=False)
-            with _keyed_in_background(export.meta, key) as keyed:
+            with _keyed_in_background(export.meta, key, executor) as keyed:
                 match = match_export(export, codebook)
                 decoded = decode_export(export, codebook, match, strict=strict)
                 records = survey_records(export.meta, decoded, export.mode, key, keyed=keyed.result())
@@ -279,10 +269,10 @@ PARTS = (*SURVEY_DIRS, "casefile_reviews", "checkpoints")
 
 
 def ingest_part(
-    raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False
+    raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False, executor: Executor = SERIAL
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """One table of the stage (a name of :data:`PARTS`) and its report entries (one per file and sheet read)."""
-    frames, entries = part_frames(raw, config, part, key=key, strict=strict)
+    frames, entries = part_frames(raw, config, part, key=key, strict=strict, executor=executor)
     return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), entries
 
 
@@ -295,7 +285,7 @@ def _checked(frames: list[pd.DataFrame], empty: pd.DataFrame) -> list[pd.DataFra
 
 
 def part_frames(
-    raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False
+    raw: Path, config: Config, part: str, *, key: bytes, strict: bool = False, executor: Executor = SERIAL
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     """:func:`ingest_part` before its frames (one per file and sheet, or the empty table) are put one below the
     other: record ids checked, columns in contract order."""
@@ -305,7 +295,7 @@ def part_frames(
         frames: list[pd.DataFrame] = []
         files: list[dict[str, Any]] = []
         for path in _files(raw / SURVEY_DIRS[part]):
-            f, entries = ingest_survey_file(path, codebook, key, strict=strict)
+            f, entries = ingest_survey_file(path, codebook, key, strict=strict, executor=executor)
             frames += f
             files += entries
         empty = empty_survey(codebook)
@@ -392,33 +382,34 @@ def _part_bytes(raw: Path) -> dict[str, int]:
     return {p: sum(f.stat().st_size for f in _files(raw / folders[p])) for p in PARTS}
 
 
-def _main_part(raw: Path, parallel: bool | None) -> str | None:
+def _main_part(raw: Path, executor: Executor) -> str | None:
     """The part this process ingests while a worker process does the others (the largest input), or None for
-    all here: one core, less than :data:`PARALLEL_MIN_BYTES` of input, or ``parallel=False``."""
+    all here (the executor's decision on the raw input's size, threshold ``ingest_parts_bytes``)."""
     sizes = _part_bytes(raw)
-    if parallel is None:
-        parallel = cores() >= 2 and sum(sizes.values()) >= PARALLEL_MIN_BYTES
+    parallel = executor.splits(sum(sizes.values()), "ingest_parts_bytes")
     return max(sizes, key=sizes.get) if parallel else None  # type: ignore[arg-type]
 
 
 def _ingest_and_write(
-    raw: Path, config: Config, part: str, key: bytes, strict: bool, dest: Path
+    raw: Path, config: Config, part: str, key: bytes, strict: bool, dest: Path, executor: Executor
 ) -> tuple[list[dict[str, Any]], int]:
     """:func:`ingest_part`, its table written to ``dest`` (without first putting its frames together in
     pandas): (report entries, rows)."""
-    frames, entries = part_frames(raw, config, part, key=key, strict=strict)
+    frames, entries = part_frames(raw, config, part, key=key, strict=strict, executor=executor)
     write_rows(frames, dest, part)
     return entries, sum(len(f) for f in frames)
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     """Each table is ingested and written on its own; with two cores and a large input the largest runs here
-    and the others in a worker process (``ctx.options["parallel"]``: force True/False). Output is the same."""
+    and the others in a worker process (``RunOptions.workers``: 1 forces one process). Output is the same."""
     raw = _raw_folder(ctx.raw)
     key = project_key(ctx.config.analysis_digest or ctx.config.digest)
-    strict = bool(ctx.options.get("strict_codes"))
-    tasks = {p: partial(_ingest_and_write, raw, ctx.config, p, key, strict, Path(dest)) for p in PARTS}
-    done = run_parts(tasks, here=_main_part(raw, ctx.options.get("parallel")))
+    strict, executor = ctx.options.strict_codes, ctx.executor
+    tasks = {
+        p: partial(_ingest_and_write, raw, ctx.config, p, key, strict, Path(dest), executor) for p in PARTS
+    }
+    done = executor.run_parts(tasks, here=_main_part(raw, executor))
     report = _report(
         raw, {p: rows for p, (_, rows) in done.items()}, [e for es, _ in done.values() for e in es]
     )

@@ -15,10 +15,10 @@ present) and ``03_weight/public_weights.parquet``, ``03_weight/staff_weights.par
 - ``third_review.parquet`` — double-scored files whose two scores differ beyond the tolerance (and, as
   casefile.yaml asks, those whose grades differ or whose veto is disputed; one boolean column per rule).
 
-``ctx.options["n_boot"]`` overrides the number of bootstrap replicates (default 2000). With two cores and at
-least :data:`PARALLEL_MIN_ROWS` cleaned responses, the scales are analysed here while a forked worker does
-construct validity and reviewer agreement (each part reads its own inputs);
-``ctx.options["parallel"]`` forces True/False. The tables are the same either way.
+``RunOptions.n_boot`` (``--n-boot``) sets the number of bootstrap replicates (default 2000). With two cores
+and enough cleaned responses (:data:`pipeline.parallel.THRESHOLDS`), the scales are analysed here while a
+forked worker does construct validity and reviewer agreement (each part reads its own inputs;
+``RunOptions.workers`` overrides). The tables are the same either way.
 """
 
 from __future__ import annotations
@@ -33,15 +33,11 @@ from threadpoolctl import threadpool_limits
 
 from pipeline import paths
 from pipeline import reliability_tables as rt
-from pipeline.stages.base import StageContext, cores, run_parts, write_table
+from pipeline.stages.base import StageContext, write_table
 
 NAME = "reliability"
 REQUIRES = ("clean", "weight")
 INSTRUMENTS = ("public", "staff")
-#: Cleaned responses (both questionnaires) from which the stage splits its parts over two processes. On the
-#: default sample (~4,000 cleaned responses, 2 cores, 4 interleaved runs) the stage took 2.9 s in one process and 2.2 s
-#: in two (the worker also imports semopy and scikit-learn); below this only toy inputs stay in one process.
-PARALLEL_MIN_ROWS = 2_000
 
 
 def _scale_items(ctx: StageContext, instrument: str) -> list[str]:
@@ -78,16 +74,13 @@ def _agreement(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _in_parallel(ctx: StageContext) -> bool:
-    option = ctx.options.get("parallel")
-    if option is not None:
-        return bool(option)
     tables = [paths.table_path(ctx.out, "clean", instrument) for instrument in INSTRUMENTS]
     rows = sum(pq.ParquetFile(t).metadata.num_rows for t in tables if t.exists())
-    return cores() >= 2 and rows >= PARALLEL_MIN_ROWS
+    return ctx.executor.splits(rows, "reliability_parts_rows")
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
-    n_boot = int(ctx.options.get("n_boot", rt.DEFAULT_N_BOOT))
+    n_boot = ctx.options.n_boot
     parts: dict[str, Any] = {"scales": partial(_scales, ctx, n_boot)}
     for instrument in INSTRUMENTS:
         parts[f"validity:{instrument}"] = partial(_validity, ctx, instrument)
@@ -96,7 +89,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     # imports semopy and scikit-learn). One BLAS thread per process: the matrix products here are small or
     # skinny (k <= 30 items), and a second BLAS thread mostly spins, taking the core the other process needs.
     with threadpool_limits(limits=1, user_api="blas"):
-        done = run_parts(parts, here="scales" if _in_parallel(ctx) else None)
+        done = ctx.executor.run_parts(parts, here="scales" if _in_parallel(ctx) else None)
     rel, items, flags, validity, loadings = [], [], [], [], []
     for instrument, res in zip(INSTRUMENTS, done["scales"], strict=True):
         v, lo = done[f"validity:{instrument}"]
