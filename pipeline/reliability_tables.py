@@ -26,13 +26,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline import stats
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import CasefileStandard
 from pipeline.errors import DataError
+from pipeline.frames import record_weights
 from pipeline.stats.reliability import (
     ALPHA_GAIN_MAX,
     ALPHA_MIN,
@@ -366,7 +365,11 @@ def scale_reliability(
         An item column is absent or holds a code outside the codebook (named); ``weights`` lacks
         ``record_id``/``weight``.
     """
-    w_full = None if weights is None else _weights_by_record(responses, weights, codebook.instrument)
+    w_full = (
+        None
+        if weights is None
+        else record_weights(responses, weights, table=f"{codebook.instrument} weights")
+    )
     scales = codebook.questionnaire.scales
     # every scale item keyed in one pass (an item column may serve more than one scale)
     keyed = keyed_items(responses, codebook, list(dict.fromkeys(i for s in scales for i in s.items)))
@@ -427,41 +430,6 @@ def _bootstrap_intervals(
     for i, interval in zip(ok, found, strict=True):
         out[i] = interval
     return out
-
-
-def _weights_by_record(responses: pd.DataFrame, weights: pd.DataFrame, instrument: str) -> np.ndarray:
-    """The weight of each response, joined on ``record_id`` (first row of an id in ``weights``; NaN if none).
-
-    That is ``responses.record_id.map(weights.drop_duplicates("record_id").set_index("record_id").weight)``,
-    done by Arrow: when both list the same distinct ids in the same order, the weights as they stand;
-    otherwise one hash lookup (``index_in`` returns the first position of each id). Ids Arrow cannot compare
-    (mixed types) take the pandas route.
-    """
-    for col in ("record_id", "weight"):
-        if col not in weights.columns:
-            raise DataError(f"weights table: column {col} not found")
-    if "record_id" not in responses.columns:
-        raise DataError(f"{instrument}: column record_id not found in the cleaned responses")
-    values = weights["weight"].astype(float).to_numpy()
-    try:
-        ids, table_ids = (_arrow(responses["record_id"]), _arrow(weights["record_id"]))
-        if ids.equals(table_ids) and len(pc.unique(table_ids)) == len(table_ids):
-            # the weights table lists the responses' ids in their order (as 03_weight writes it), once each
-            return values.copy()
-        pos = pc.index_in(ids, value_set=table_ids.cast(ids.type))
-    except (pa.ArrowException, TypeError):
-        by_id = weights.drop_duplicates("record_id").set_index("record_id")["weight"].astype(float)
-        return responses["record_id"].map(by_id).to_numpy(dtype=float)
-    found = pos.is_valid().to_numpy(zero_copy_only=False)
-    out = np.full(len(responses), np.nan)
-    out[found] = values[pos.drop_null().to_numpy()]
-    return out
-
-
-def _arrow(column: pd.Series) -> pa.Array:
-    """A column as one Arrow array (zero-copy for Arrow-backed columns of a single chunk)."""
-    array = pa.array(column)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _prepare_scale(

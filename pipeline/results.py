@@ -121,18 +121,14 @@ def survey_design(
     """The survey design of one questionnaire, as the stages build it, from 02_clean and 03_weight.
 
     * ``"public"``: cleaned responses joined with the raking weights (plus the satisfaction index ``SI``),
-      a :class:`~pipeline.stats.SurveyDesign` calibrated on ``population.yaml: rake_on`` — built by
-      :func:`pipeline.comparison_tables.public_analysis_frame` and
-      :func:`~pipeline.comparison_tables.public_design`, the ones the 05_compare stage uses, so
-      ``d.mean("PG", by="district")`` gives the ``svy_mean`` rows of ``05_compare/comparisons``.
-    * ``"staff"``: cleaned responses (plus the unit's ``district`` and ``SI``, via
-      :func:`~pipeline.comparison_tables.staff_analysis_frame`) with the unit weights (headcount /
-      respondents), stratified by unit with the unit headcount as finite population correction
-      (``svydesign(ids = ~1, strata = ~stratum, fpc = ~stratum_size, weights = ~weight)``). A unit with a
-      single respondent has no within-stratum variance; such units are pooled into one collapsed stratum
-      (``stratum = "collapsed"``, size = the sum of their headcounts; Rust & Kalton 1987), or, if there is
-      only one, joined to the smallest other unit of its type. No stage analyses the staff survey
-      design-based yet (05_compare compares staff unweighted).
+      a :class:`~pipeline.stats.SurveyDesign` calibrated on ``population.yaml: rake_on``;
+    * ``"staff"``: cleaned responses (plus the unit's ``district`` and ``SI``) with the unit weights
+      (headcount / respondents), stratified by unit with the unit headcount as finite population correction,
+      single-respondent units collapsed (:func:`pipeline.frames.staff_design`). No stage analyses the staff
+      survey design-based yet (05_compare compares staff unweighted).
+
+    Both are built by :mod:`pipeline.frames`, as the stages build them, so ``d.mean("PG", by="district")``
+    gives the ``svy_mean`` rows of ``05_compare/comparisons``.
 
     The weights are sampling weights, not frequency weights. The design's frame is ``d.frame``.
 
@@ -150,8 +146,8 @@ def survey_design(
         Unknown instrument; a table is missing (naming the command); a record has no weight; a staff unit
         has a single respondent (its stratum variance is undefined; :class:`~pipeline.stats.SurveyDesign`).
     """
-    from pipeline import comparison_tables as ct
-    from pipeline import stats
+    from pipeline import frames
+    from pipeline.compare.outcomes import PUBLIC_GROUPINGS
     from pipeline.config import load_config
 
     if instrument not in INSTRUMENTS:
@@ -160,41 +156,10 @@ def survey_design(
     responses = table("clean", instrument, out=out)
     weights = table("weight", f"{instrument}_weights", out=out)
     if instrument == "public":
-        return ct.public_design(ct.public_analysis_frame(responses, weights, cfg), cfg)
-    frame = ct.staff_analysis_frame(responses, cfg)
-    missing = set(frame["record_id"]) - set(weights["record_id"])
-    if missing:
-        raise DataError(f"03_weight/staff_weights.parquet: {len(missing)} record_id(s) have no weight")
-    frame = frame.merge(weights[["record_id", "weight"]], on="record_id", how="left")
-    headcount = {u.code: float(u.headcount) for u in cfg.units.units}
-    frame["headcount"] = frame["unit"].astype(str).map(headcount)
-    if frame["headcount"].isna().any():
-        bad = sorted(set(frame.loc[frame["headcount"].isna(), "unit"].astype(str)))
-        raise DataError(f"02_clean/staff.parquet: column 'unit' has unit(s) without a headcount: {bad[:5]}")
-    frame["unit"] = frame["unit"].astype(str)
-    frame["stratum"] = _collapsed_strata(frame["unit"], {u.code: u.type for u in cfg.units.units})
-    frame["stratum_size"] = frame.groupby("stratum")["unit"].transform(
-        lambda units: sum(headcount[u] for u in units.unique())
-    )
-    return stats.SurveyDesign(frame, weights="weight", strata="stratum", fpc="stratum_size")
-
-
-COLLAPSED_STRATUM = "collapsed"
-
-
-def _collapsed_strata(unit: pd.Series, unit_type: dict[str, str]) -> pd.Series:
-    """Stratum per respondent: its unit, with single-respondent units collapsed (see :func:`survey_design`)."""
-    n = unit.value_counts()
-    lonely = sorted(n.index[n == 1])
-    stratum = unit.copy()
-    if len(lonely) >= 2:
-        stratum[unit.isin(lonely)] = COLLAPSED_STRATUM
-    elif len(lonely) == 1:
-        others = n[(n >= 2) & (n.index.map(unit_type) == unit_type.get(lonely[0]))]
-        others = others if len(others) else n[n >= 2]
-        if len(others):
-            stratum[unit == lonely[0]] = others.sort_values(kind="stable").index[0]
-    return stratum
+        return frames.public_design(
+            frames.public_frame(responses, weights, cfg, groupings=PUBLIC_GROUPINGS), cfg
+        )
+    return frames.staff_design(frames.staff_frame(responses, cfg, weights), cfg)
 
 
 #: The CJK font charts use (bundled with the ``mplfonts`` package, so no download and no system font needed).

@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import comparison_tables as ct
-from pipeline import stats
+from pipeline import frames, stats
+from pipeline.compare import columns as compare_columns
+from pipeline.compare.families import MIN_N, SMALL_N
+from pipeline.compare.outcomes import PUBLIC_GROUPINGS
+from pipeline.compare.unit_vs_peers import unit_vs_peers_table
 from pipeline.stages.base import StageContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +28,10 @@ P_TOL = 1e-12  # adjusted p-values are recomputed from the same floats: only rou
 MEAN_TOL = 1e-10
 
 DOCUMENTED = {
-    "comparisons": ct.COMPARISON_COLUMNS,
-    "unit_vs_peers": ct.PEER_COLUMNS,
-    "adjusted": ct.ADJUSTED_COLUMNS,
-    "families": ct.FAMILY_COLUMNS,
+    "comparisons": compare_columns.COMPARISON_COLUMNS,
+    "unit_vs_peers": compare_columns.PEER_COLUMNS,
+    "adjusted": compare_columns.ADJUSTED_COLUMNS,
+    "families": compare_columns.FAMILY_COLUMNS,
 }
 RESULT_TABLES = ("comparisons", "unit_vs_peers", "adjusted")
 HOLM_TESTS = {"svy_contrast", "chi2", "fisher", "welch_t"}  # rows Holm is taken over (others keep p)
@@ -112,17 +115,17 @@ def test_suppressed_groups_have_no_estimates_and_say_why(tables):
         estimate = "adjusted_diff" if name == "adjusted" else "estimate"
         assert sup[estimate].isna().all(), name
         assert sup["p"].isna().all(), name
-        assert sup["reason"].str.contains(f"样本量不足{ct.MIN_N}").all(), name
+        assert sup["reason"].str.contains(f"样本量不足{MIN_N}").all(), name
     assert seen > 0  # small staff units exist at this scale
     peers = tables["unit_vs_peers"]
-    tiny = peers[(peers["weighted"] == False) & (peers["n_a"] < ct.MIN_N)]  # noqa: E712
+    tiny = peers[(peers["weighted"] == False) & (peers["n_a"] < MIN_N)]  # noqa: E712
     assert (tiny["flag"] == "suppressed").all()
 
 
 def test_small_groups_are_flagged(tables):
     c = tables["comparisons"]
     means = c[c["test"] == "mean"]
-    small = means[(means["n"] >= ct.MIN_N) & (means["n"] < ct.SMALL_N)]
+    small = means[(means["n"] >= MIN_N) & (means["n"] < SMALL_N)]
     assert (small["flag"] == "small").all()
     assert small["estimate"].notna().all()
 
@@ -130,10 +133,13 @@ def test_small_groups_are_flagged(tables):
 def test_weighted_domain_means_equal_surveydesign_mean(run, tables):
     ctx, _ = run
     config = ctx.config
-    frame = ct.public_analysis_frame(
-        ctx.read_table("clean", "public"), ctx.read_table("weight", "public_weights"), config
+    frame = frames.public_frame(
+        ctx.read_table("clean", "public"),
+        ctx.read_table("weight", "public_weights"),
+        config,
+        groupings=PUBLIC_GROUPINGS,
     )
-    design = ct.public_design(frame, config)
+    design = frames.public_design(frame, config)
     expected = design.mean("SI", by="district")
     c = tables["comparisons"]
     got = c[(c["family"] == "public: SI ~ district (weighted)") & (c["test"] == "svy_mean")]
@@ -180,7 +186,7 @@ def planted_peers(run, tmp_path_factory):
     """(config, truth, unit_vs_peers) of a run with individual problems planted.
 
     The shared run's table if it carries plants; otherwise a small planted run through ingest → clean → weight
-    and :func:`pipeline.comparison_tables.unit_peer_comparisons` (the stage's own function for that table;
+    and :func:`pipeline.compare.unit_vs_peers.unit_vs_peers_table` (the stage's own function for that table;
     run-level BH, which it leaves out, does not change ``p_holm`` or ``below_peers``).
     """
     ctx, truth = run
@@ -194,12 +200,15 @@ def planted_peers(run, tmp_path_factory):
     pctx = StageContext(raw=base / "raw", out=base / "output", config_dir=ctx.config_dir, seed=ctx.seed)
     run_stages(pctx, ["ingest", "clean", "weight"], echo=lambda *_: None)
     config = pctx.config
-    public = ct.public_analysis_frame(
-        pctx.read_table("clean", "public"), pctx.read_table("weight", "public_weights"), config
+    public = frames.public_frame(
+        pctx.read_table("clean", "public"),
+        pctx.read_table("weight", "public_weights"),
+        config,
+        groupings=PUBLIC_GROUPINGS,
     )
-    staff = ct.staff_analysis_frame(pctx.read_table("clean", "staff"), config)
-    cases = ct.casefile_analysis_frame(pctx.read_table("clean", "casefiles"), config)
-    peers = ct.unit_peer_comparisons(public, ct.public_design(public, config), staff, cases, config)
+    staff = frames.staff_frame(pctx.read_table("clean", "staff"), config)
+    cases = frames.casefile_frame(pctx.read_table("clean", "casefiles"), config)
+    peers = unit_vs_peers_table(public, frames.public_design(public, config), staff, cases, config)
     return config, json.loads((base / "raw" / "truth.json").read_text(encoding="utf-8")), peers
 
 

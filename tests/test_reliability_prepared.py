@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import reliability_tables as rt
+from pipeline import frames
 from pipeline.errors import DataError
 from pipeline.stats import reliability as rel
 from pipeline.stats import validity
@@ -187,7 +187,7 @@ def test_weights_are_joined_on_record_id_like_a_map_of_the_first_row_per_id(dtyp
             "weight": [2.0, 1.0, 7.0, 9.0, np.nan],
         }
     )
-    joined = rt._weights_by_record(responses, weights, "public")
+    joined = frames.record_weights(responses, weights)
     np.testing.assert_array_equal(joined, _mapped(responses, weights))
     np.testing.assert_array_equal(joined, [1.0, 2.0, np.nan, np.nan, 2.0])
 
@@ -197,7 +197,7 @@ def test_weights_listed_in_the_responses_order_are_joined_like_a_map(duplicated)
     ids = ["r1", "r2", "r3", "r2" if duplicated else "r4"]
     responses = pd.DataFrame({"record_id": pd.array(ids, dtype="str")})
     weights = pd.DataFrame({"record_id": pd.array(ids, dtype="str"), "weight": [1.0, 2.0, np.nan, 4.0]})
-    joined = rt._weights_by_record(responses, weights, "public")
+    joined = frames.record_weights(responses, weights)
     np.testing.assert_array_equal(joined, _mapped(responses, weights))
     np.testing.assert_array_equal(joined, [1.0, 2.0, np.nan, 2.0 if duplicated else 4.0])
 
@@ -205,4 +205,4 @@ def test_weights_listed_in_the_responses_order_are_joined_like_a_map(duplicated)
 def test_weights_with_ids_arrow_cannot_compare_take_the_pandas_route():
     responses = pd.DataFrame({"record_id": [1, 2, 3]})
     weights = pd.DataFrame({"record_id": pd.array(["1", "x", "3"], dtype=object), "weight": [1.0, 2.0, 3.0]})
-    np.testing.assert_array_equal(rt._weights_by_record(responses, weights, "public"), [np.nan] * 3)
+    np.testing.assert_array_equal(frames.record_weights(responses, weights), [np.nan] * 3)

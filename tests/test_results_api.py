@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import CONFIG_DIR
 
-from pipeline import paths, results
+from pipeline import frames, paths, results
 from pipeline.errors import DataError
 from pipeline.stages.base import StageContext
 
@@ -121,9 +121,9 @@ def test_staff_design_is_stratified_by_unit_with_weights_summing_to_headcount(si
 def test_single_respondent_units_are_collapsed_into_one_stratum():
     unit = pd.Series(["A", "A", "B", "C", "D", "D"])
     types = {"A": "x", "B": "x", "C": "y", "D": "y"}
-    got = results._collapsed_strata(unit, types)
+    got = frames._collapsed_strata(unit, types)
     assert got.tolist() == ["A", "A", "collapsed", "collapsed", "D", "D"]
-    alone = results._collapsed_strata(
+    alone = frames._collapsed_strata(
         pd.Series(["A", "A", "A", "B", "C", "C"]), {"A": "x", "B": "x", "C": "y"}
     )
     assert alone.tolist() == ["A", "A", "A", "A", "C", "C"]

@@ -23,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.comparison_tables import comparison_tables, input_columns
+from pipeline.compare import comparison_tables
+from pipeline.compare.outcomes import input_columns
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "compare"
