@@ -11,10 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import reliability_tables as rt
 from pipeline.config import load_config
 from pipeline.errors import DataError
 from pipeline.options import RunOptions
+from pipeline.reliability import agreement as ra
+from pipeline.reliability import columns as rc
+from pipeline.reliability import scales as rs
+from pipeline.reliability import validity as rv
 from pipeline.stages import reliability
 from pipeline.stages.base import StageContext, run_stage, write_table
 
@@ -87,10 +90,10 @@ def review_rows(
 def test_reliability_tables_have_every_statistic_per_scale_weighted_and_unweighted():
     resp = likert_responses("public", 300, missing_share=0.03)
     w = weights_for(resp, np.random.default_rng(2).uniform(0.5, 3, len(resp)))
-    res = rt.scale_reliability(resp, CONFIG.codebook("public"), w, seed=7, n_boot=N_BOOT)
+    res = rs.scale_reliability(resp, CONFIG.codebook("public"), w, seed=7, n_boot=N_BOOT)
     scales = [s.id for s in CONFIG.public.scales]
     rel = res.reliability
-    assert list(rel.columns) == rt.RELIABILITY_COLUMNS
+    assert list(rel.columns) == rc.RELIABILITY_COLUMNS
     assert sorted(rel["scale"].unique()) == sorted(scales)
     per_scale = rel.groupby(["scale", "weighted"]).size().unstack()
     assert (per_scale[False] == 7).all() and (per_scale[True] == 6).all()
@@ -103,12 +106,12 @@ def test_reliability_tables_have_every_statistic_per_scale_weighted_and_unweight
     assert {"r_drop", "alpha_if_deleted", "freq_1", "freq_5", "n", "mean", "sd", "weighted"} <= set(
         res.items.columns
     )
-    assert list(res.flags.columns) == rt.FLAG_COLUMNS
+    assert list(res.flags.columns) == rc.FLAG_COLUMNS
 
 
 def test_miskeyed_reverse_item_is_flagged_with_negative_r_drop_reason():
     resp = likert_responses("public", 300, miskeyed=("P05",))
-    res = rt.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT)
+    res = rs.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT)
     flag = res.flags[(res.flags["item"] == "P05") & (res.flags["flag_code"] == "r_drop_negative")]
     assert len(flag) == 1
     assert "反向计分" in flag["reason"].iloc[0] and "代码本已标记为反向题" in flag["reason"].iloc[0]
@@ -124,7 +127,7 @@ def test_weighted_alpha_differs_with_unequal_weights_and_equals_unweighted_with_
     cb = CONFIG.codebook("staff")
 
     def alphas(w):
-        rel = rt.scale_reliability(resp, cb, weights_for(resp, w), seed=1, n_boot=N_BOOT).reliability
+        rel = rs.scale_reliability(resp, cb, weights_for(resp, w), seed=1, n_boot=N_BOOT).reliability
         a = rel[(rel["statistic"] == "alpha") & (rel["ci_method"] == "feldt")]
         return a.pivot(index="scale", columns="weighted", values="estimate")
 
@@ -140,7 +143,7 @@ def test_dont_know_and_skipped_codes_are_missing_and_counted_as_dropped():
     resp.loc[:4, "P01"] = 99
     resp.loc[5:7, "P02"] = -3
     resp.loc[8, "P03"] = pd.NA
-    rel = rt.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT).reliability
+    rel = rs.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT).reliability
     pg = rel[(rel["scale"] == "PG") & (rel["statistic"] == "alpha")]
     assert (pg["n"] == 91).all() and (pg["n_dropped"] == 9).all()
 
@@ -149,14 +152,14 @@ def test_code_outside_the_codebook_raises_naming_the_column():
     resp = likert_responses("public", 50)
     resp.loc[3, "P07"] = 7
     with pytest.raises(DataError, match="P07"):
-        rt.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT)
+        rs.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT)
 
 
 def test_scale_with_fewer_than_two_answered_items_gives_nan_row_with_reason():
     resp = likert_responses("public", 80)
     for item in ["P01", "P02", "P03", "P04"]:
         resp[item] = pd.array([99] * len(resp), dtype="Int64")
-    res = rt.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT)
+    res = rs.scale_reliability(resp, CONFIG.codebook("public"), seed=1, n_boot=N_BOOT)
     pg = res.reliability[res.reliability["scale"] == "PG"]
     assert pg["estimate"].isna().all() and pg["note"].str.contains("少于2题").all()
     assert "not_estimable" in set(res.flags.loc[res.flags["scale"] == "PG", "flag_code"])
@@ -166,7 +169,7 @@ def test_scale_with_fewer_than_two_answered_items_gives_nan_row_with_reason():
 
 def test_fewer_than_three_complete_cases_gives_nan_row_with_reason():
     resp = likert_responses("staff", 2)
-    res = rt.scale_reliability(
+    res = rs.scale_reliability(
         resp, CONFIG.codebook("staff"), weights_for(resp, [1, 2]), seed=1, n_boot=N_BOOT
     )
     alpha = res.reliability[res.reliability["statistic"] == "alpha"]
@@ -179,8 +182,8 @@ def test_fewer_than_three_complete_cases_gives_nan_row_with_reason():
 
 def test_item_generated_from_another_scale_is_marked_in_the_loadings():
     resp = likert_responses("public", 600, seed=6, borrowed={"P01": "LE"})
-    validity, loadings = rt.construct_validity(resp, CONFIG.codebook("public"))
-    assert list(validity.columns) == rt.VALIDITY_COLUMNS and list(loadings.columns) == rt.LOADING_COLUMNS
+    validity, loadings = rv.construct_validity(resp, CONFIG.codebook("public"))
+    assert list(validity.columns) == rc.VALIDITY_COLUMNS and list(loadings.columns) == rc.LOADING_COLUMNS
     efa = loadings[loadings["method"] == "efa_oblimin"]
     assert efa.groupby("item").size().eq(len(CONFIG.public.scales)).all()
     marked = set(efa.loc[efa["misassigned"], "item"])
@@ -192,13 +195,13 @@ def test_item_generated_from_another_scale_is_marked_in_the_loadings():
     assert len(validity[validity["statistic"] == "msa"]) == sum(len(s.items) for s in CONFIG.public.scales)
     rmsea = validity[validity["statistic"] == "rmsea"].iloc[0]
     assert rmsea["ci_low"] <= rmsea["estimate"] <= rmsea["ci_high"]
-    flags = rt.misassigned_flags(loadings)
+    flags = rv.misassigned_flags(loadings)
     assert "P01" in set(flags["item"]) and (flags["flag_code"] == "loads_on_other_scale").all()
 
 
 def test_validity_on_too_few_complete_cases_says_why_instead_of_crashing():
     resp = likert_responses("staff", 10)
-    validity, loadings = rt.construct_validity(resp, CONFIG.codebook("staff"))
+    validity, loadings = rv.construct_validity(resp, CONFIG.codebook("staff"))
     assert validity["estimate"].isna().all() and validity["note"].str.contains("不多于题目数").all()
     assert loadings.empty
 
@@ -209,8 +212,8 @@ def test_validity_on_too_few_complete_cases_says_why_instead_of_crashing():
 def test_third_review_lists_files_whose_scores_differ_beyond_tolerance():
     tol = CONFIG.casefile.double_scoring_tolerance
     reviews = review_rows({"A1": [90, 90 - tol - 5], "A2": [80, 80 - tol], "A3": [70], "A4": [60, 75]})
-    third = rt.third_review(reviews, CONFIG.casefile)
-    assert list(third.columns) == rt.THIRD_REVIEW_COLUMNS
+    third = ra.third_review(reviews, CONFIG.casefile)
+    assert list(third.columns) == rc.THIRD_REVIEW_COLUMNS
     assert third["case_id"].tolist() == ["A1", "A4"]
     assert third["score_diff"].tolist() == [tol + 5, 15.0]
     assert third["score_beyond_tolerance"].all() and third["reason"].str.contains("第三人复评").all()
@@ -222,7 +225,7 @@ def test_third_review_also_lists_grade_and_veto_disputes_within_tolerance():
         {"B1": ["良好", "良好"], "B2": ["优秀", "良好"], "B3": ["合格", "合格"]},
         V02={"B1": [1, 0]},
     )
-    third = rt.third_review(reviews, CONFIG.casefile).set_index("case_id")
+    third = ra.third_review(reviews, CONFIG.casefile).set_index("case_id")
     assert sorted(third.index) == ["B1", "B2"]
     assert not third["score_beyond_tolerance"].any()
     assert third.loc["B1", "veto_disputed"] and "V02" in third.loc["B1", "reason"]
@@ -237,8 +240,8 @@ def test_agreement_reports_icc_forms_kappas_and_nan_for_a_constant_flag():
     grades = {f"F{i}": [bands[i % 4], bands[(i + (i % 3 == 0)) % 4]] for i in range(30)}
     v03 = {f"F{i}": [int(i < 5), int(i < 6)] for i in range(30)}
     reviews = review_rows(scores, grades, V03=v03)
-    agr = rt.reviewer_agreement(reviews, CONFIG.casefile)
-    assert list(agr.columns) == rt.AGREEMENT_COLUMNS
+    agr = ra.reviewer_agreement(reviews, CONFIG.casefile)
+    assert list(agr.columns) == rc.AGREEMENT_COLUMNS
     score = agr[agr["measure"] == "score"].set_index("statistic")
     assert {"ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"} <= set(score.index)
     assert (score.loc["ICC2", "ci_low"] < score.loc["ICC2", "estimate"] < score.loc["ICC2", "ci_high"]) and (
@@ -261,15 +264,15 @@ def test_fleiss_kappa_when_more_than_two_reviewers_scored_a_file():
     bands = ["优秀", "良好", "合格", "不合格"]
     scores = {f"F{i}": list(rng.uniform(60, 95, 3)) for i in range(12)}
     grades = {f"F{i}": [bands[(i + (j == 2 and i % 2)) % 4] for j in range(3)] for i in range(12)}
-    agr = rt.reviewer_agreement(review_rows(scores, grades), CONFIG.casefile)
+    agr = ra.reviewer_agreement(review_rows(scores, grades), CONFIG.casefile)
     fk = agr[(agr["measure"] == "grade") & (agr["statistic"] == "fleiss_kappa")].iloc[0]
     assert fk["n_raters"] == 3 and fk["n_files"] == 12 and 0 < fk["estimate"] < 1
 
 
 def test_empty_double_scored_subset_gives_a_table_that_says_so():
-    agr = rt.reviewer_agreement(review_rows({"A1": [88], "A2": [75]}), CONFIG.casefile)
+    agr = ra.reviewer_agreement(review_rows({"A1": [88], "A2": [75]}), CONFIG.casefile)
     assert len(agr) == 1 and agr["estimate"].iloc[0] == 0 and "没有双评" in agr["note"].iloc[0]
-    assert rt.third_review(review_rows({"A1": [88]}), CONFIG.casefile).empty
+    assert ra.third_review(review_rows({"A1": [88]}), CONFIG.casefile).empty
 
 
 # ------------------------------------------------------------------------------------------------- stage
@@ -305,7 +308,7 @@ def test_stage_run_writes_every_table(tmp_path):
     # the bootstrap is seeded with ctx.seed and uses ctx.options.n_boot
     public = pd.read_parquet(tmp_path / "02_clean" / "public.parquet")
     weights = pd.read_parquet(tmp_path / "03_weight" / "public_weights.parquet")
-    direct = rt.scale_reliability(
+    direct = rs.scale_reliability(
         public, CONFIG.codebook("public"), weights, seed=5, n_boot=N_BOOT
     ).reliability
     written = pd.read_parquet(folder / "reliability.parquet")
@@ -346,7 +349,7 @@ def test_bootstrap_interval_is_seeded():
     cb = CONFIG.codebook("staff")
 
     def boot(seed):
-        rel = rt.scale_reliability(resp, cb, seed=seed, n_boot=N_BOOT).reliability
+        rel = rs.scale_reliability(resp, cb, seed=seed, n_boot=N_BOOT).reliability
         return rel.loc[rel["ci_method"] == "bootstrap", "ci_low"].to_numpy()
 
     np.testing.assert_array_equal(boot(5), boot(5))
@@ -391,21 +394,20 @@ def test_bootstrap_interval_is_left_out_with_a_note_above_the_size_limit(monkeyp
     import numpy as np
     import pandas as pd
 
-    from pipeline import reliability_tables as rt
     from pipeline.stats import reliability as stats
 
     rng = np.random.default_rng(3)
     latent = rng.normal(size=400)
     x = pd.DataFrame({f"i{j}": np.clip(np.round(3 + latent + rng.normal(size=400)), 1, 5) for j in range(4)})
-    monkeypatch.setattr(rt, "BOOTSTRAP_MAX_N", 100)
+    monkeypatch.setattr(rs, "BOOTSTRAP_MAX_N", 100)
     prepared = stats.prepare_items(x, scale_range=(1, 5))
-    assert rt._bootstrap_intervals([prepared], 100, seed=0, n_boot=50)[0] is not None  # at the limit: kept
-    boots = rt._bootstrap_intervals([prepared], len(x), seed=0, n_boot=50)
+    assert rs._bootstrap_intervals([prepared], 100, seed=0, n_boot=50)[0] is not None  # at the limit: kept
+    boots = rs._bootstrap_intervals([prepared], len(x), seed=0, n_boot=50)
     assert boots == [None]
-    rows = rt._alpha_rows({}, prepared, boots[0])
+    rows = rs._alpha_rows({}, prepared, boots[0])
     by_method = {r["ci_method"]: r for r in rows if r["statistic"] == "alpha"}
     assert (
         np.isnan(by_method["bootstrap"]["ci_low"])
-        and rt.BOOTSTRAP_SKIPPED_NOTE in by_method["bootstrap"]["note"]
+        and rs.BOOTSTRAP_SKIPPED_NOTE in by_method["bootstrap"]["note"]
     )
     assert by_method["feldt"]["ci_low"] < by_method["feldt"]["estimate"] < by_method["feldt"]["ci_high"]

@@ -2,7 +2,7 @@
 
 Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``02_clean/casefile_reviews.parquet`` (when
 present) and ``03_weight/public_weights.parquet``, ``03_weight/staff_weights.parquet``; writes
-(docs/DATA_CONTRACT.md, 04_reliability; the tables are built by :mod:`pipeline.reliability_tables`):
+(docs/DATA_CONTRACT.md, 04_reliability; the tables are built by :mod:`pipeline.reliability`):
 
 - ``reliability.parquet`` — per instrument × scale, long: alpha (Feldt, bootstrap seeded with ``ctx.seed``,
   Duhachek intervals), standardized alpha, Guttman's lambda 6, average inter-item r, omega total; unweighted
@@ -32,7 +32,14 @@ import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 
 from pipeline import paths
-from pipeline import reliability_tables as rt
+from pipeline.reliability import (
+    ScaleReliability,
+    construct_validity,
+    reliability_tables,
+    reviewer_agreement,
+    scale_reliability,
+    third_review,
+)
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "reliability"
@@ -46,7 +53,7 @@ def _scale_items(ctx: StageContext, instrument: str) -> list[str]:
     )
 
 
-def _scales(ctx: StageContext, n_boot: int) -> list[rt.ScaleReliability]:
+def _scales(ctx: StageContext, n_boot: int) -> list[ScaleReliability]:
     """Scale reliability of each questionnaire (reliability, item and flag tables)."""
     out = []
     for instrument in INSTRUMENTS:
@@ -54,14 +61,14 @@ def _scales(ctx: StageContext, n_boot: int) -> list[rt.ScaleReliability]:
         responses = ctx.read_table("clean", instrument, columns=["record_id", *_scale_items(ctx, instrument)])
         weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
         codebook = ctx.config.codebook(instrument)
-        out.append(rt.scale_reliability(responses, codebook, weights, seed=ctx.seed, n_boot=n_boot))
+        out.append(scale_reliability(responses, codebook, weights, seed=ctx.seed, n_boot=n_boot))
     return out
 
 
 def _validity(ctx: StageContext, instrument: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Construct validity of one questionnaire (validity and loadings tables), from its scale items."""
     responses = ctx.read_table("clean", instrument, columns=_scale_items(ctx, instrument))
-    return rt.construct_validity(responses, ctx.config.codebook(instrument))
+    return construct_validity(responses, ctx.config.codebook(instrument))
 
 
 def _agreement(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,7 +77,7 @@ def _agreement(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         reviews = ctx.read_table("clean", "casefile_reviews")
     else:
         reviews = pd.DataFrame(columns=["case_id", "score", "grade"])
-    return rt.reviewer_agreement(reviews, ctx.config.casefile), rt.third_review(reviews, ctx.config.casefile)
+    return reviewer_agreement(reviews, ctx.config.casefile), third_review(reviews, ctx.config.casefile)
 
 
 def _in_parallel(ctx: StageContext) -> bool:
@@ -80,8 +87,7 @@ def _in_parallel(ctx: StageContext) -> bool:
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
-    n_boot = ctx.options.n_boot
-    parts: dict[str, Any] = {"scales": partial(_scales, ctx, n_boot)}
+    parts: dict[str, Any] = {"scales": partial(_scales, ctx, ctx.options.n_boot)}
     for instrument in INSTRUMENTS:
         parts[f"validity:{instrument}"] = partial(_validity, ctx, instrument)
     parts["agreement"] = partial(_agreement, ctx)
@@ -90,39 +96,12 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     # skinny (k <= 30 items), and a second BLAS thread mostly spins, taking the core the other process needs.
     with threadpool_limits(limits=1, user_api="blas"):
         done = ctx.executor.run_parts(parts, here="scales" if _in_parallel(ctx) else None)
-    rel, items, flags, validity, loadings = [], [], [], [], []
-    for instrument, res in zip(INSTRUMENTS, done["scales"], strict=True):
-        v, lo = done[f"validity:{instrument}"]
-        rel.append(res.reliability)
-        items.append(res.items)
-        flags.append(res.flags)
-        validity.append(v)
-        loadings.append(lo)
-        flags.append(rt.misassigned_flags(lo, ctx.config.codebook(instrument)))
-    agreement, third = done["agreement"]
-
-    tables = {
-        "reliability": pd.concat(rel, ignore_index=True),
-        "items": pd.concat(items, ignore_index=True),
-        "flags": pd.concat([f for f in flags if not f.empty], ignore_index=True)
-        if any(not f.empty for f in flags)
-        else flags[0],
-        "validity": pd.concat(validity, ignore_index=True),
-        "loadings": pd.concat(loadings, ignore_index=True),
-        "agreement": agreement,
-        "third_review": third,
-    }
-    for name, table in tables.items():
+    tables = reliability_tables(
+        done["scales"],
+        [done[f"validity:{instrument}"] for instrument in INSTRUMENTS],
+        [ctx.config.codebook(instrument) for instrument in INSTRUMENTS],
+        done["agreement"],
+    )
+    for name, table in tables.as_dict().items():
         write_table(table, dest, name)
-    scales = tables["reliability"][["instrument", "scale"]].drop_duplicates()
-    return {
-        "scales_analysed": len(scales),
-        "flags": len(tables["flags"]),
-        "files_needing_third_review": len(third),
-        "files_scores_beyond_tolerance": int(third["score_beyond_tolerance"].sum()) if len(third) else 0,
-        "double_scored_files": int(
-            agreement.loc[
-                (agreement["measure"] == "double_scoring") & (agreement["statistic"] == "n_files"), "estimate"
-            ].iloc[0]
-        ),
-    }
+    return tables.summary()
