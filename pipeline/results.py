@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline import paths
+from pipeline import paths, schemas
 from pipeline.errors import DataError
 
 __all__ = ["INSTRUMENTS", "manifest", "survey_design", "table", "tables", "use_cjk_font"]
@@ -46,7 +46,13 @@ def _run_hint(command: str, out: str | Path) -> str:
 
 
 def table(
-    stage: str, table: str, *, out: str | Path = paths.DEFAULT_OUT, columns: Sequence[str] | None = None
+    stage: str,
+    table: str,
+    *,
+    out: str | Path = paths.DEFAULT_OUT,
+    columns: Sequence[str] | None = None,
+    optional: Sequence[str] = (),
+    config: Any = None,
 ) -> pd.DataFrame:
     """One table written by a stage: ``<out>/NN_<stage>/<table>.parquet``.
 
@@ -60,14 +66,20 @@ def table(
     out : str or Path
         The output folder of the run (default ``output``).
     columns : sequence of str, optional
-        Read only these columns (in the table's order); names the table does not have are skipped, so a
-        caller may ask for optional columns. Default: all columns.
+        Read only these columns (in the table's order). Default: all columns.
+    optional : sequence of str
+        Columns of ``columns`` that may be absent (they are then left out).
+    config : Config, optional
+        The run's configuration: with it, the columns that follow the configuration (item columns) are
+        checked too.
 
     Raises
     ------
     DataError
         Unknown stage, or the table does not exist; the message names the command that writes it and, when
-        the stage ran but wrote no such table, the tables it did write.
+        the stage ran but wrote no such table, the tables it did write. A column asked for (or, without
+        ``columns``, a column of the table's schema, :mod:`pipeline.schemas`) is missing or of the wrong type:
+        the message names the file and every such column.
     """
     folder = _stage_folder(stage, out)
     path = paths.table_path(Path(out), stage, table)
@@ -78,6 +90,16 @@ def table(
             f"找不到 {path}：请先运行 {_run_hint(stage, out)} "
             f"(stage '{stage}' has not produced '{table}' yet{also})"
         )
+    table_schema = schemas.schema(stage, table)
+    label = f"{paths.STAGE_FOLDERS[stage]}/{table}.parquet"
+    if table_schema is not None:
+        schemas.check_table(
+            path, table_schema, config=config, columns=columns, optional=optional, label=label
+        )
+    elif columns is not None:
+        absent = [c for c in columns if c not in set(pq.read_schema(path).names) and c not in set(optional)]
+        if absent:
+            raise DataError(f"{label}: 列缺失 (missing columns): {', '.join(absent)}")
     if columns is not None:
         wanted = set(columns)
         columns = [c for c in pq.read_schema(path).names if c in wanted]

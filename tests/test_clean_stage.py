@@ -19,6 +19,7 @@ from pipeline.errors import DataError
 from pipeline.io.privacy import MASKS
 from pipeline.stages import clean
 from pipeline.stages.base import StageContext, run_stage
+from pipeline.stages.ingest import empty_survey
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
@@ -127,6 +128,8 @@ def ingest_like(codebook: Codebook, n: int, rng: np.random.Generator) -> pd.Data
             item = codebook.item(cond.item)
             other = next(c for c in item.substantive_codes if c not in cond.in_)
             data[cond.item] = pd.array([other] * n, dtype="Int64")
+    for col in empty_survey(codebook).columns:  # every other contract column (e.g. "other" texts), unanswered
+        data.setdefault(col, [None] * n)
     return pd.DataFrame(data)
 
 

@@ -75,14 +75,24 @@ def adjusted_outcomes(frame: pd.DataFrame, config: Config) -> list[str]:
     return present(frame, [*scale_ids(config, "public"), SI, PUBLIC_OVERALL])
 
 
+def optional_inputs(instrument: str) -> list[str]:
+    """The columns of :func:`input_columns` that may be absent: the direct and categorical outcomes named here
+    (a questionnaire without them is compared on its scales)."""
+    if instrument == "public":
+        return [*PUBLIC_DIRECT, *PUBLIC_CATEGORICAL]
+    return [*STAFF_DIRECT, *STAFF_CATEGORICAL]
+
+
 def input_columns(config: Config, instrument: str) -> list[str]:
     """The ``02_clean`` columns 05_compare uses from ``public`` or ``staff`` (the stage reads only these; the
-    others would only cost memory at a million rows)."""
+    others would only cost memory at a million rows); :func:`optional_inputs` may be absent."""
     if instrument == "public":  # plus the raking variables of the design
         groupings, outcomes = PUBLIC_GROUPINGS, [*PUBLIC_DIRECT, *PUBLIC_CATEGORICAL]
         keys = [c for key in config.population.rake_on for c in ([key] if isinstance(key, str) else key)]
     elif instrument == "staff":  # plus the unit code (district and unit-vs-peers come from it)
-        groupings, outcomes = STAFF_GROUPINGS, [*STAFF_DIRECT, *STAFF_CATEGORICAL]
+        # a staff respondent's district is its unit's (pipeline.frames.staff_frame), not a cleaned column
+        groupings = [g for g in STAFF_GROUPINGS if g != "district"]
+        outcomes = [*STAFF_DIRECT, *STAFF_CATEGORICAL]
         keys = ["unit"]
     else:
         raise DataError(f"input_columns(): instrument must be 'public' or 'staff', got {instrument!r}")

@@ -48,12 +48,17 @@ class StageContext:
     def stage_dir(self, stage: str) -> Path:
         return paths.stage_dir(self.out, stage)
 
-    def read_table(self, stage: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """A table written by an earlier stage; a clear error if that stage has not run (:func:`results.table`).
+    def read_table(
+        self, stage: str, table: str, columns: list[str] | None = None, *, optional: list[str] | tuple = ()
+    ) -> pd.DataFrame:
+        """A table written by an earlier stage, its columns checked against the table's schema
+        (:func:`results.table`): a clear error if that stage has not run or a column is missing or mistyped.
 
-        ``columns``: read only these (names the table lacks are skipped); default all.
+        ``columns``: read only these; default all. ``optional``: those of ``columns`` that may be absent.
         """
-        return results.table(stage, table, out=self.out, columns=columns)
+        return results.table(
+            stage, table, out=self.out, columns=columns, optional=optional, config=self.config
+        )
 
     def has_table(self, stage: str, table: str) -> bool:
         return paths.table_path(self.out, stage, table).exists()

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.compare import comparison_tables
-from pipeline.compare.outcomes import input_columns
+from pipeline.compare.outcomes import input_columns, optional_inputs
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "compare"
@@ -35,10 +35,14 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     casefiles = (
         ctx.read_table("clean", "casefiles") if ctx.has_table("clean", "casefiles") else pd.DataFrame()
     )
+    public, staff = (
+        ctx.read_table("clean", i, columns=input_columns(ctx.config, i), optional=optional_inputs(i))
+        for i in ("public", "staff")
+    )
     tables = comparison_tables(
-        ctx.read_table("clean", "public", columns=input_columns(ctx.config, "public")),
+        public,
         ctx.read_table("weight", "public_weights", columns=["record_id", "weight"]),
-        ctx.read_table("clean", "staff", columns=input_columns(ctx.config, "staff")),
+        staff,
         casefiles,
         ctx.config,
         small_n=ctx.options.small_n,

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 
 from pipeline import paths
+from pipeline.clean.casefiles import defect_codes, veto_codes
 from pipeline.reliability import (
     ScaleReliability,
     construct_validity,
@@ -74,7 +75,10 @@ def _validity(ctx: StageContext, instrument: str) -> tuple[pd.DataFrame, pd.Data
 def _agreement(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reviewer agreement and the third-review list of the double-scored case files."""
     if ctx.has_table("clean", "casefile_reviews"):
-        reviews = ctx.read_table("clean", "casefile_reviews")
+        standard = ctx.config.casefile
+        codes = [*veto_codes(standard), *defect_codes(standard)]
+        columns = ["case_id", "unit", "case_type", "reviewer", "score", "grade", *codes]
+        reviews = ctx.read_table("clean", "casefile_reviews", columns=columns)
     else:
         reviews = pd.DataFrame(columns=["case_id", "score", "grade"])
     return reviewer_agreement(reviews, ctx.config.casefile), third_review(reviews, ctx.config.casefile)
