@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.clean import rules as R
 from pipeline.clean.items import answer_columns
+from pipeline.clean.responses import _screen
 from pipeline.config import load_config
 from pipeline.config.cleaning import CleaningRules
 from pipeline.options import RunOptions
@@ -144,8 +145,8 @@ def test_clean_in_two_processes_writes_the_same_tables(tmp_path_factory, config)
 
 def test_rules_screened_in_a_child_give_the_same_screening(public_cb):
     frame = _duplicate_frame(public_cb, 8)
-    here = clean._screen(frame, public_cb, CleaningRules())
-    there = clean._screen(frame, public_cb, CleaningRules(), Executor(workers=2))
+    here = _screen(frame, public_cb, CleaningRules())
+    there = _screen(frame, public_cb, CleaningRules(), Executor(workers=2))
     pd.testing.assert_series_equal(here.excluded_by, there.excluded_by)
     pd.testing.assert_series_equal(here.detail, there.detail)
     pd.testing.assert_frame_equal(here.flags, there.flags)

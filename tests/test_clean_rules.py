@@ -294,17 +294,23 @@ def test_three_submissions_from_one_ip_in_ten_minutes_are_flagged_not_excluded()
 # ------------------------------------------------------------------------------------------------- speeders
 
 
+#: The speeder thresholds these tests exercise, given as their input rather than taken from the shipped defaults
+#: (so changing those edits no test): at least 60 s, a third of the median duration.
+SPEEDER_60S_THIRD = {"min_seconds": 60, "median_fraction": 1 / 3}
+
+
 def test_speeder_threshold_is_max_of_floor_and_third_of_median():
-    rules = CleaningRules()
+    rules = CleaningRules.model_validate({"speeder": SPEEDER_60S_THIRD})
     assert speeder_threshold(pd.Series([100.0, 120, 140]), rules)[0] == 60
     assert speeder_threshold(pd.Series([300.0, 600, 900]), rules)[0] == pytest.approx(200)
 
 
 def test_speeders_below_threshold_are_caught_and_missing_duration_is_not():
+    rules = CleaningRules.model_validate({"speeder": SPEEDER_60S_THIRD})
     frame = public_frame(6, duration_s=[59.0, 60, 100, 100, 100, float("nan")])
-    assert hits(frame, "speeder") == [0]  # median 100 s → max(60, 33) = 60 s
+    assert hits(frame, "speeder", rules=rules) == [0]  # median 100 s → max(60, 33) = 60 s
     frame = public_frame(7, duration_s=[150.0, 199, 200, 600, 600, 600, 600])  # median 600 → 200 s
-    assert hits(frame, "speeder") == [0, 1]
+    assert hits(frame, "speeder", rules=rules) == [0, 1]
 
 
 def test_knee_lies_between_the_fast_tail_and_the_first_quartile():
@@ -318,7 +324,7 @@ def test_knee_lies_between_the_fast_tail_and_the_first_quartile():
 
 
 def test_knee_method_falls_back_to_median_rule_without_a_knee():
-    rules = CleaningRules.model_validate({"speeder": {"method": "knee"}})
+    rules = CleaningRules.model_validate({"speeder": {**SPEEDER_60S_THIRD, "method": "knee"}})
     threshold, how = speeder_threshold(pd.Series([300.0, 301, 302, 900]), rules)
     assert how in ("中位数比例", "最低时长")
     assert threshold == pytest.approx(max(60, 301.5 / 3))

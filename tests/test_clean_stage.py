@@ -13,6 +13,7 @@ import pytest
 from test_clean_rules import LIKERT, PUBLIC_CB, UNITS, public_frame
 
 from pipeline.clean.items import SKIPPED, option_columns
+from pipeline.clean.responses import check_accounting, cleaned_responses
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
@@ -43,7 +44,7 @@ def test_kept_plus_excluded_equals_raw_for_every_source_file():
     frame = public_frame(8, duration_s=[20.0, 300, 300, 300, 300, 300, 300, 300], AC=[4, 4, 1, 4, 4, 4, 4, 4])
     frame.loc[4:, "source_file"] = "paper.xlsx"
     frame.loc[5, "respondent"] = frame.loc[4, "respondent"]
-    res = clean.cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
+    res = cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
     assert len(res.kept) == 5 and len(res.exclusions) == 3
     assert res.exclusions.groupby("source_file").size().to_dict() == {"paper.xlsx": 1, "pub.xlsx": 2}
     assert res.flow["n_after"].iloc[-1] == 5
@@ -51,14 +52,14 @@ def test_kept_plus_excluded_equals_raw_for_every_source_file():
 
 def test_accounting_mismatch_raises_naming_the_source_file():
     frame = public_frame(3)
-    res = clean.cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
+    res = cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
     with pytest.raises(DataError, match="pub.xlsx"):
-        clean.check_accounting(frame, res.kept.iloc[:2], res.exclusions, "public")
+        check_accounting(frame, res.kept.iloc[:2], res.exclusions, "public")
 
 
 def test_ip_key_is_dropped_and_free_text_is_masked():
     frame = public_frame(2, T=["电话13912345678，邮箱a@b.cn", None])
-    res = clean.cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
+    res = cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
     assert "ip_key" not in res.kept.columns
     assert res.kept.loc[0, "T"] == "电话[电话]，邮箱[邮箱]"
     assert has_personal_data(res.kept, skip=("respondent", "record_id")) == []
@@ -66,7 +67,7 @@ def test_ip_key_is_dropped_and_free_text_is_masked():
 
 def test_kept_records_carry_flags_and_derived_variables():
     frame = public_frame(3, ip_province=["甘肃", "北京", "甘肃"])
-    kept = clean.cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules()).kept
+    kept = cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules()).kept
     assert kept["flag_outside_province"].tolist() == [False, True, False]
     expected = {"district", "district_name", "gender", "A", "B", "I01_score", "satisfied_I01", "aware_I01"}
     assert expected <= set(kept.columns)
@@ -76,11 +77,11 @@ def test_kept_records_carry_flags_and_derived_variables():
 def test_missing_ingest_column_is_named():
     frame = public_frame(2).drop(columns=["I05"])
     with pytest.raises(DataError, match="I05"):
-        clean.cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
+        cleaned_responses(frame, PUBLIC_CB, UNITS, CleaningRules())
 
 
 def test_empty_table_gives_empty_outputs():
-    res = clean.cleaned_responses(public_frame(0), PUBLIC_CB, UNITS, CleaningRules())
+    res = cleaned_responses(public_frame(0), PUBLIC_CB, UNITS, CleaningRules())
     assert res.kept.empty and res.exclusions.empty
     assert res.flow["n_after"].tolist()[-1] == 0
     assert LIKERT[0] in res.kept.columns

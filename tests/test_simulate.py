@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import pipeline.simulate as simulate
+from pipeline.clean.rules import speeder_threshold
 from pipeline.config import load_config
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import Questionnaire, Units
@@ -147,12 +148,13 @@ def test_injected_problem_rates_at_scale_one(config):
     assert min(t["district_sizes"].values()) >= 200
     online = pub.online
     speed = np.array(t["speeders"]) - 1
-    limit = max(60, np.median(online.meta["duration"]) / 3)  # domain.md §1c speeder rule
+    limit, _ = speeder_threshold(pd.Series(online.meta["duration"]), config.cleaning)  # the clean stage's cut
     assert (online.meta["duration"][speed] < limit).all()
     for d in t["duplicates"]:
         a, b = d["序号"] - 1, d["duplicate_of"] - 1
         assert online.meta["ip"][a] == online.meta["ip"][b]
-        assert 0 < (online.meta["submitted"][a] - online.meta["submitted"][b]).astype(int) <= 600
+        gap = (online.meta["submitted"][a] - online.meta["submitted"][b]).astype(int)
+        assert 0 < gap <= config.cleaning.duplicate.window_minutes * 60
         assert all(online.codes[i][a] == online.codes[i][b] for i in online.codes)
     assert 0.025 <= pub.paper.n / (pub.paper.n + n) <= 0.075
     assert t["pii"]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.stages import weight
+from pipeline.weight import diagnostics
 
 
 def _groups_by_groupby(groups: pd.Series) -> dict[str, np.ndarray]:
@@ -32,7 +32,7 @@ def test_rows_by_group_equal_groupby_on_text_labels_and_leave_out_missing(groups
     rng = np.random.default_rng(0)
     groups = groups.sample(frac=1, random_state=rng).reset_index(drop=True)
     expected = _groups_by_groupby(groups)
-    got = weight._rows_by_group(groups)
+    got = diagnostics._rows_by_group(groups)
     assert [label for label, _ in got] == list(expected)
     for label, rows in got:
         np.testing.assert_array_equal(rows, expected[label])
@@ -42,7 +42,7 @@ def test_diagnostics_quantiles_equal_one_numpy_call_each():
     rng = np.random.default_rng(1)
     w = pd.Series(rng.gamma(2.0, 1.0, 10_001))
     groups = pd.Series(rng.choice(["a", "b", "c"], w.size))
-    table = weight.weight_diagnostics("public", w, groups).set_index(["scope", "statistic"])["value"]
+    table = diagnostics.weight_diagnostics("public", w, groups).set_index(["scope", "statistic"])["value"]
     for scope, values in [("overall", w.to_numpy()), *((g, w[groups == g].to_numpy()) for g in "abc")]:
         for stat, q in (("p05", 0.05), ("p25", 0.25), ("p75", 0.75), ("p95", 0.95)):
             assert table[(scope, stat)] == float(np.quantile(values, q))

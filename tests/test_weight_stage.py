@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.stages.weight import population_margins, staff_weights, weight_diagnostics
+from pipeline.weight.diagnostics import weight_diagnostics
+from pipeline.weight.margins import population_margins
+from pipeline.weight.weights import staff_weights
 
 REL_TOL = 1e-8
 

@@ -94,3 +94,8 @@ def casefile_scores(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.Dat
     out = out.reset_index()
     out["n_reviewers"] = out["n_reviewers"].astype(np.int64)
     return out
+
+
+def casefile_summary(cases: pd.DataFrame) -> dict[str, int]:
+    """Counts for the run manifest: case files, and those waiting for a third review."""
+    return {"files": int(len(cases)), "needs_third_review": int(cases["needs_third_review"].sum())}

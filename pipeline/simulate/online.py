@@ -3,7 +3,8 @@ duplicate submissions, ordering by submission time (序号), and the truth about
 
 Problems (rates in :class:`OnlineRates`): speeders (all-too-short 所用时间; half answer at random, half
 straight-line), straight-liners (same code through every Likert grid row), duplicates (same IP and answers,
-submitted 1–10 minutes after the original), blank Likert cells, malformed cells (text export only).
+submitted from 1 minute to the duplicate rule's ``window_minutes`` after the original), blank Likert cells,
+malformed cells (text export only).
 Records in the truth are identified by 序号 (1-based position after sorting by submission time).
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.config.cleaning import CleaningRules, SpeederRule
 from pipeline.simulate import choices
 from pipeline.simulate.responses import (
     Responses,
@@ -35,8 +37,27 @@ class OnlineRates:
     malformed: int
 
 
-def finalize_online(resp: Responses, rng: np.random.Generator, rates: OnlineRates) -> tuple[Responses, dict]:
-    """Add metadata and problems to ``resp`` (which carries ``_ac_fail`` / ``_pii`` in meta); sort; truth."""
+#: Planted speeders' durations stay this many seconds under the speeder rule's ``min_seconds`` ...
+SPEEDER_FLOOR_MARGIN_S = 5
+#: ... or under this share of its median part (``median_fraction`` × median), whichever is longer.
+SPEEDER_MEDIAN_SHARE = 0.75
+
+
+def _speeder_ceiling(rule: SpeederRule, median: float) -> int:
+    """Exclusive upper bound of planted speeders' durations: well below the speeder rule's cut
+    max(``min_seconds``, ``median_fraction`` × median duration), so that every planted speeder is detectable."""
+    return int(
+        max(rule.min_seconds - SPEEDER_FLOOR_MARGIN_S, SPEEDER_MEDIAN_SHARE * rule.median_fraction * median)
+    )
+
+
+def finalize_online(
+    resp: Responses, rng: np.random.Generator, rates: OnlineRates, rules: CleaningRules
+) -> tuple[Responses, dict]:
+    """Add metadata and problems to ``resp`` (which carries ``_ac_fail`` / ``_pii`` in meta); sort; truth.
+
+    ``rules`` (the loaded cleaning.yaml) place the planted speeders and duplicates where the clean stage's
+    ``speeder`` and ``duplicate`` rules catch them."""
     cb = resp.codebook
     n = resp.n
     grid = choices.matrix_likert_ids(cb)
@@ -50,8 +71,7 @@ def finalize_online(resp: Responses, rng: np.random.Generator, rates: OnlineRate
     speeder = u < rates.speeder
     straight = (u >= rates.speeder) & (u < rates.speeder + rates.straight)
     sp_rows = np.flatnonzero(speeder)
-    # well below the usual cut max(60 s, median/3) so every planted speeder is detectable
-    resp.meta["duration"][sp_rows] = rng.integers(15, int(max(55, median / 4)), len(sp_rows))
+    resp.meta["duration"][sp_rows] = rng.integers(15, _speeder_ceiling(rules.speeder, median), len(sp_rows))
     half = rng.random(len(sp_rows)) < 0.5
     choices.random_answers(resp, sp_rows[half], rng, grid)
     choices.straight_line(resp, sp_rows[~half], rng, grid)
@@ -67,7 +87,8 @@ def finalize_online(resp: Responses, rng: np.random.Generator, rates: OnlineRate
     orig = np.sort(rng.choice(n, size=n_dup, replace=False))
     index = np.concatenate([np.arange(n), orig])
     full = resp.take(index)
-    later = rng.integers(60, 600, n_dup).astype("timedelta64[s]")
+    # within the duplicate rule's window of the original, so every planted duplicate is detectable
+    later = rng.integers(60, int(rules.duplicate.window_minutes * 60), n_dup).astype("timedelta64[s]")
     full.meta["submitted"][n:] = resp.meta["submitted"][orig] + later
     full.meta["duration"][n:] = durations(rng, n_dup, median)
     full.meta["_speeder"][n:] = False  # a resubmission takes normal time

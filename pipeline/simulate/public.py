@@ -127,7 +127,7 @@ def simulate_public(config: Config, latent: Latent, rng: np.random.Generator, sc
         channels=(0.6, 0.25, 0.15),
         malformed=6,
     )
-    final, truth = finalize_online(online, rng, rates)
+    final, truth = finalize_online(online, rng, rates, config.cleaning)
     truth["district_sizes"] = {names[k]: int(s) for k, s in enumerate(sizes)}
     likert_grid = choices.matrix_likert_ids(cb)
 

@@ -182,7 +182,7 @@ def simulate_staff(
     )
     resp.meta["_pii"] = np.zeros(n, dtype=object)
     resp.meta["_violator"] = violators
-    final, truth = finalize_online(resp, rng, RATES)
+    final, truth = finalize_online(resp, rng, RATES, config.cleaning)
     truth["skip_violations"] = np.flatnonzero(final.meta["_violator"]).__add__(1).tolist()
     truth["skipped_records"] = {
         ids[0]: int((final.codes[ids[0]] == SKIPPED).sum()) for ids, _ in _skip_masks(final) if ids

@@ -3,192 +3,35 @@
 Reads ``output/01_ingest/``: ``public.parquet``, ``staff.parquet``, and when present ``casefile_reviews.parquet``,
 ``checkpoints.parquet``. Writes ``output/02_clean/`` (docs/DATA_CONTRACT.md, 02_clean):
 
-- ``public.parquet``, ``staff.parquet`` — the kept records: the ingest columns (``ip_key`` dropped, see below),
-  one ``flag_<rule>`` column per rule whose action is ``flag``, and the derived variables of
-  :mod:`pipeline.clean.derive`;
+- ``public.parquet``, ``staff.parquet`` — the kept records: the ingest columns (``ip_key`` dropped), one
+  ``flag_<rule>`` column per rule whose action is ``flag``, and the derived variables of
+  :mod:`pipeline.clean.derive` (:func:`pipeline.clean.responses.cleaned_responses`, which also masks free text
+  again and checks that raw rows = kept + excluded for every ``source_file``);
 - ``exclusions.parquet`` — one row per excluded record (``instrument, record_id, source_file, source_sheet,
   source_row, rule, reason, detail``); rules, order and defaults in ``questionnaires/cleaning.yaml``;
 - ``flow.parquet`` — raw → valid per instrument (:mod:`pipeline.clean.flow`);
-- ``casefiles.parquet`` (one row per case file, :mod:`pipeline.clean.casefiles`), ``casefile_reviews.parquet`` and
-  ``checkpoints.parquet`` (passed through).
-
-Checks: for every instrument and every ``source_file``, raw rows = kept + excluded, else DataError.
-
-Privacy: ``ip_key`` (a keyed hash of the IP) served only duplicate detection, which happens here, so it is
-dropped rather than passed on — a keyed hash of a 32-bit IPv4 space is reversible by anyone holding the key. Free
-text (fill-in items, ``<item>_other_text``, ``channel_detail``, checkpoint ``note``) is masked again with
-:func:`pipeline.io.privacy.mask_series` (idempotent; ingest masks it first) so no phone, ID-card, e-mail or IP
-leaves this stage even if an upstream table missed one.
+- ``casefiles.parquet`` (one row per case file, :mod:`pipeline.clean.casefiles`), ``casefile_reviews.parquet``
+  (passed through) and ``checkpoints.parquet`` (notes masked again, :mod:`pipeline.clean.checkpoints`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import paths
-from pipeline.clean.casefiles import casefile_scores
-from pipeline.clean.derive import (
-    demographics,
-    indicator_inputs,
-    item_scores,
-    oriented_code,
-    quiz_scores,
-    scale_scores,
-)
-from pipeline.clean.flow import flow_table
-from pipeline.clean.items import require_columns, scored_items
-from pipeline.clean.rules import Screening, active_rules, exclusions_table, rule_results, screening_from
-from pipeline.config.cleaning import CleaningRules
-from pipeline.config.codebook import Codebook
-from pipeline.config.models import Units
-from pipeline.errors import DataError
-from pipeline.io.privacy import mask_series
-from pipeline.parallel import SERIAL, Executor
+from pipeline.clean.casefiles import casefile_scores, casefile_summary
+from pipeline.clean.checkpoints import masked_checkpoints
+from pipeline.clean.responses import cleaned_responses
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "clean"
 REQUIRES = ("ingest",)
 INSTRUMENTS = ("public", "staff")
-DROPPED_COLUMNS = ("ip_key",)
-
-
-@dataclass(frozen=True)
-class CleanResult:
-    """The clean stage's output for one instrument."""
-
-    kept: pd.DataFrame
-    exclusions: pd.DataFrame
-    flow: pd.DataFrame
-    screening: Screening
-
-
-def free_text_columns(frame: pd.DataFrame, codebook: Codebook) -> list[str]:
-    """Columns that may hold free text: fill-in items, ``*_other_text``, ``channel_detail``."""
-    cols = [it.id for it in codebook.items if it.type in ("text", "number") and it.id in frame.columns]
-    cols += [c for c in frame.columns if c.endswith("_other_text")]
-    if "channel_detail" in frame.columns:
-        cols.append("channel_detail")
-    return cols
-
-
-def derived_variables(
-    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
-) -> pd.DataFrame:
-    """All derived columns of one response table (see :mod:`pipeline.clean.derive`)."""
-    oriented = {it.id: oriented_code(frame, it) for it in scored_items(codebook)}  # shared by the two below
-    scores = item_scores(frame, codebook, oriented)
-    parts = [
-        demographics(frame, codebook, units),
-        scores,
-        scale_scores(scores, codebook),
-        indicator_inputs(frame, codebook, rules.indicators, oriented),
-        quiz_scores(frame, codebook),
-    ]
-    return pd.concat(parts, axis=1)
-
-
-def check_accounting(
-    raw: pd.DataFrame, kept: pd.DataFrame, exclusions: pd.DataFrame, instrument: str
-) -> None:
-    """Raise DataError unless raw rows = kept + excluded for every source file (and no record is in both).
-
-    ``raw`` needs only its ``source_file`` column."""
-    n_raw = raw.groupby("source_file").size()
-    n_kept = kept.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
-    n_ex = exclusions.groupby("source_file").size().reindex(n_raw.index, fill_value=0)
-    bad = n_raw[n_raw != n_kept + n_ex]
-    in_both = _isin(kept["record_id"], exclusions["record_id"])
-    both = set(kept["record_id"][in_both]) if in_both.any() else set()
-    if len(bad) or both or len(raw) != len(kept) + len(exclusions):
-        lines = [f"{f}: 原始 {n_raw[f]} ≠ 保留 {n_kept[f]} + 剔除 {n_ex[f]}" for f in bad.index]
-        if both:
-            lines.append(f"同时被保留和剔除的记录: {sorted(both)[:5]}")
-        raise DataError(f"{instrument}: 清洗前后记录数对不上 (raw ≠ kept + excluded): " + "; ".join(lines))
-
-
-def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
-    """``values.isin(among)`` by Arrow's hash kernel (pandas' isin on Arrow strings goes through Python objects)."""
-    try:
-        left = pa.array(values, from_pandas=True)
-        right = pa.array(among, from_pandas=True).cast(left.type)
-        return pc.is_in(left, value_set=right).to_numpy(zero_copy_only=False).astype(bool)
-    except (pa.ArrowException, TypeError, ValueError):
-        return values.isin(among).to_numpy()
-
-
-RULES_IN_BACKGROUND = ("duplicate", "ip_burst")
-"""The costliest rules (close to half the screening work), which the executor may run in a second process for a
-large table (threshold ``clean_rules_rows``) while the others run here."""
-
-
-def _screen(
-    frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules, executor: Executor = SERIAL
-) -> Screening:
-    """:func:`pipeline.clean.rules.screen`, with the rules of :data:`RULES_IN_BACKGROUND` handed to
-    ``executor.background`` (a forked process inherits the table). The rules are independent, so the screening
-    is the same."""
-    names = active_rules(rules)
-    far = [r for r in names if r in RULES_IN_BACKGROUND]
-    background = executor.background(
-        rule_results, frame, codebook, rules, far, size=len(frame), threshold="clean_rules_rows"
-    )
-    with background as elsewhere:
-        results = rule_results(frame, codebook, rules, [r for r in names if r not in far])
-        results.update(elsewhere.result())
-    return screening_from(frame, results, rules)
-
-
-def cleaned_responses(
-    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules, executor: Executor = SERIAL
-) -> CleanResult:
-    """Screen one 01_ingest response table, derive variables for the kept records, and account for every row."""
-    instrument = codebook.instrument
-    require_columns(frame, codebook)
-    frame = frame.reset_index(drop=True)
-    screening = _screen(frame, codebook, rules, executor)
-    exclusions = exclusions_table(frame, screening, instrument)
-    kept_mask = screening.kept.to_numpy()
-    # masking and derived variables are row-wise: done for the kept records only, taken from the table once
-    kept_rows = frame.loc[kept_mask]
-    raw_files = frame[["source_file"]]  # all the accounting check needs of the raw table
-    # frees the full table before the derived variables are built, when the caller passed its only reference
-    # (as run() does): peak memory
-    del frame
-    base = kept_rows.drop(columns=[c for c in DROPPED_COLUMNS if c in kept_rows.columns])
-    for col in free_text_columns(base, codebook):
-        base[col] = mask_series(base[col])
-    derived = derived_variables(kept_rows, codebook, units, rules)
-    clash = sorted((set(derived.columns) | set(screening.flags.columns)) & set(base.columns))
-    if clash:
-        raise DataError(
-            f"{instrument}: 派生变量与输入列重名 (derived names clash with ingest columns): {clash}"
-        )
-    kept = pd.concat([base, screening.flags.loc[kept_mask], derived], axis=1)
-    kept = kept.reset_index(drop=True)
-    check_accounting(raw_files, kept, exclusions, instrument)
-    return CleanResult(kept, exclusions, flow_table(screening, instrument), screening)
-
-
-def _summary(result: CleanResult) -> dict[str, Any]:
-    ex = result.exclusions
-    return {
-        "raw": int(len(result.screening.excluded_by)),
-        "kept": int(len(result.kept)),
-        "excluded": int(len(ex)),
-        "by_rule": {str(k): int(v) for k, v in ex["rule"].value_counts().items()},
-        "flagged": {c: int(result.screening.flags[c].sum()) for c in result.screening.flags.columns},
-    }
-
-
 PARTS = (*INSTRUMENTS, "casefiles", "checkpoints")
 """Independent parts of the stage: each reads its own 01_ingest table(s) and writes its own 02_clean table(s)."""
 
@@ -197,27 +40,20 @@ def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
     """Clean one part and write its table(s) to ``dest``; returns its summary (and, for an instrument, its
     exclusions and flow, which are written together by :func:`run`). ``{}`` for an absent optional input."""
     cfg = ctx.config
-    if part in INSTRUMENTS:
+    if part in INSTRUMENTS:  # the table is handed over as the only reference: the core frees it (peak memory)
         result = cleaned_responses(
             ctx.read_table("ingest", part), cfg.codebook(part), cfg.units, cfg.cleaning, ctx.executor
         )
         write_table(result.kept, dest, part)
-        return {"summary": _summary(result), "exclusions": result.exclusions, "flow": result.flow}
+        return {"summary": result.summary(), "exclusions": result.exclusions, "flow": result.flow}
     if part == "casefiles" and ctx.has_table("ingest", "casefile_reviews"):
         reviews = ctx.read_table("ingest", "casefile_reviews")
         cases = casefile_scores(reviews, cfg.casefile)
         write_table(reviews, dest, "casefile_reviews")
         write_table(cases, dest, "casefiles")
-        return {
-            "summary": {
-                "files": int(len(cases)),
-                "needs_third_review": int(cases["needs_third_review"].sum()),
-            }
-        }
+        return {"summary": casefile_summary(cases)}
     if part == "checkpoints" and ctx.has_table("ingest", "checkpoints"):
-        checkpoints = ctx.read_table("ingest", "checkpoints")
-        if "note" in checkpoints.columns:
-            checkpoints["note"] = mask_series(checkpoints["note"])
+        checkpoints = masked_checkpoints(ctx.read_table("ingest", "checkpoints"))
         write_table(checkpoints, dest, "checkpoints")
         return {"summary": int(len(checkpoints))}
     return {}
@@ -243,8 +79,6 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     done = ctx.executor.run_parts(
         {p: partial(_clean_part, ctx, p, Path(dest)) for p in PARTS}, here=_main_part(ctx)
     )
-    write_table(
-        pd.concat([done[i]["exclusions"] for i in INSTRUMENTS], ignore_index=True), dest, "exclusions"
-    )
-    write_table(pd.concat([done[i]["flow"] for i in INSTRUMENTS], ignore_index=True), dest, "flow")
+    for table in ("exclusions", "flow"):
+        write_table(pd.concat([done[i][table] for i in INSTRUMENTS], ignore_index=True), dest, table)
     return {p: done[p]["summary"] for p in PARTS if done[p]}
