@@ -112,7 +112,7 @@ _SURVEY_COLUMNS: dict[tuple[str, str, str], dict[str, str]] = {}
 
 
 def _survey_columns_of(config: Config, instrument: str, stage: str) -> dict[str, str]:
-    from pipeline.stages.clean import cleaned_responses
+    from pipeline.clean.responses import cleaned_responses
     from pipeline.stages.ingest import empty_survey
 
     codebook = config.codebook(instrument)
