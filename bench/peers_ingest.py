@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.io.privacy import project_key
+from pipeline.ingest.privacy import project_key
 from pipeline.simulate import simulate_raw
 from pipeline.stages.ingest import ingest_survey_file
 

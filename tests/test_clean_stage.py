@@ -16,7 +16,7 @@ from pipeline.clean.items import SKIPPED, option_columns
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
-from pipeline.io.privacy import MASKS
+from pipeline.ingest.privacy import MASKS
 from pipeline.stages import clean
 from pipeline.stages.base import StageContext, run_stage
 

@@ -13,11 +13,11 @@ from openpyxl import load_workbook
 
 from pipeline.config import load_config
 from pipeline.errors import DataError
-from pipeline.io import codebook_match as cm
-from pipeline.io import wjx
-from pipeline.io.excel import read_sheets
-from pipeline.io.paper import find_paper_header, read_paper_sheet
-from pipeline.io.templates import write_template
+from pipeline.ingest import codebook_match as cm
+from pipeline.ingest import wjx
+from pipeline.ingest.excel import read_sheets
+from pipeline.ingest.paper import find_paper_header, read_paper_sheet
+from pipeline.ingest.templates import write_template
 from pipeline.stages import ingest
 from pipeline.stages.base import StageContext, run_stage
 from tests.fixtures.ingest.small import EXPECTED, META, code_export, codebook, text_export
@@ -395,7 +395,7 @@ def test_codebook_corrects_a_misleading_file_name(tmp_path):
 
 
 def test_casefile_template_round_trip(tmp_path, config):
-    from pipeline.io.casefile_sheets import read_casefile_sheet
+    from pipeline.ingest.casefile_sheets import read_casefile_sheet
 
     path = write_template(config, "casefile", tmp_path / "cf.xlsx")
     wb = load_workbook(path)
@@ -422,7 +422,7 @@ def test_casefile_template_round_trip(tmp_path, config):
 
 
 def test_checkpoint_template_round_trip(tmp_path, config):
-    from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
+    from pipeline.ingest.checkpoint_sheets import read_checkpoint_sheet
 
     path = write_template(config, "checkpoints", tmp_path / "cp.xlsx")
     wb = load_workbook(path)

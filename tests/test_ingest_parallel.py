@@ -100,7 +100,7 @@ def test_write_rows_reads_back_as_the_concatenated_frame(tmp_path, categorical):
 
 
 def test_keyed_columns_computed_in_a_child_are_the_same(raw, tmp_path, monkeypatch):
-    from pipeline.io.privacy import project_key
+    from pipeline.ingest.privacy import project_key
 
     config = StageContext(raw=raw, config_dir=CONFIG_DIR).config
     key = project_key("k")

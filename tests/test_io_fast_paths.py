@@ -1,4 +1,4 @@
-"""Fast paths of the readers (pipeline.io.excel, pipeline.io.wjx) give what the general paths give."""
+"""Fast paths of the readers (pipeline.ingest.excel, pipeline.ingest.wjx) give what the general paths give."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.io import wjx
-from pipeline.io.excel import read_sheets, sheet_frame
+from pipeline.ingest import wjx
+from pipeline.ingest.excel import read_sheets, sheet_frame
 
 ARROW_STR = pd.StringDtype(na_value=np.nan)
 

@@ -1,4 +1,4 @@
-"""The generic 问卷星 parser (pipeline.io.wjx) on the two real exports and on hand-made variants."""
+"""The generic 问卷星 parser (pipeline.ingest.wjx) on the two real exports and on hand-made variants."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.encoding import detect_encoding
+from pipeline.ingest import wjx
+from pipeline.ingest.encoding import detect_encoding
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "wjx-samples"
 if not SAMPLES.exists():  # running from a different checkout

@@ -4,12 +4,12 @@ Reads ``raw/public/`` and ``raw/staff/`` (问卷星 exports in either mode, ``.x
 paper-entry sheets), ``raw/casefiles/`` (case-file review workbooks) and ``raw/checkpoints/`` (checkpoint sheets).
 Writes ``public.parquet``, ``staff.parquet``, ``casefile_reviews.parquet``, ``checkpoints.parquet`` and
 ``_ingest_report.json`` (per file: rows, mode, encoding, warnings, invalid cells). Nothing is dropped here; raw IPs,
-序号, reviewer names never reach the output (keyed pseudonyms, see :mod:`pipeline.io.privacy`), free text is masked.
+序号, reviewer names never reach the output (keyed pseudonyms, see :mod:`pipeline.ingest.privacy`), free text is masked.
 
 Answers that match no codebook option are written as −9 and listed under ``invalid_cells`` in the report (the clean
 stage excludes those records); ``RunOptions.strict_codes`` (``--strict-codes``) makes the first one a DataError instead.
 The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the digest of the analysis configuration
-(report-only files excluded; :func:`pipeline.io.privacy.project_key`; ``raw/`` is never written).
+(report-only files excluded; :func:`pipeline.ingest.privacy.project_key`; ``raw/`` is never written).
 """
 
 from __future__ import annotations
@@ -28,13 +28,20 @@ import pyarrow.compute as pc
 from pipeline import paths
 from pipeline.config import Codebook, Config
 from pipeline.errors import DataError, Location
-from pipeline.io import wjx
-from pipeline.io.casefile_sheets import read_casefile_sheet
-from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
-from pipeline.io.codebook_match import INVALID_CODE, Decoded, decode_export, match_export
-from pipeline.io.excel import Sheet, is_table_file, read_sheets
-from pipeline.io.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
-from pipeline.io.privacy import KEY_ENV, UNKNOWN_PLACE, ip_columns, mask_series, project_key, pseudonym_series
+from pipeline.ingest import wjx
+from pipeline.ingest.casefile_sheets import read_casefile_sheet
+from pipeline.ingest.checkpoint_sheets import read_checkpoint_sheet
+from pipeline.ingest.codebook_match import INVALID_CODE, Decoded, decode_export, match_export
+from pipeline.ingest.excel import Sheet, is_table_file, read_sheets
+from pipeline.ingest.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
+from pipeline.ingest.privacy import (
+    KEY_ENV,
+    UNKNOWN_PLACE,
+    ip_columns,
+    mask_series,
+    project_key,
+    pseudonym_series,
+)
 from pipeline.parallel import SERIAL, Background, Executor
 from pipeline.stages.base import StageContext, write_json, write_rows
 
@@ -111,7 +118,7 @@ KEYED_COLUMNS_META = ("seq", "ip")
 
 def keyed_columns(meta: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """``respondent, ip_key, ip_province, ip_city``: the keyed pseudonyms of 序号 and of the IP, and the IP's place
-    (:mod:`pipeline.io.privacy`)."""
+    (:mod:`pipeline.ingest.privacy`)."""
     out = pd.DataFrame(index=meta.index)
     out["respondent"] = pseudonym_series(meta["seq"], key)
     if "ip" in meta:

@@ -22,9 +22,9 @@ import pandas as pd
 
 from pipeline.config.models import CasefileStandard, Units
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.excel import Sheet, find_header_row, frame_below
-from pipeline.io.privacy import pseudonym_series
+from pipeline.ingest import wjx
+from pipeline.ingest.excel import Sheet, find_header_row, frame_below
+from pipeline.ingest.privacy import pseudonym_series
 
 SCORE_TOLERANCE = 0.5
 ALIASES: dict[str, tuple[str, ...]] = {

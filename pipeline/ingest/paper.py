@@ -14,10 +14,10 @@ import pandas as pd
 
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue
-from pipeline.io.excel import Sheet, find_header_row, frame_below
-from pipeline.io.privacy import mask_series
+from pipeline.ingest import wjx
+from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue
+from pipeline.ingest.excel import Sheet, find_header_row, frame_below
+from pipeline.ingest.privacy import mask_series
 
 PAPER_ID = "问卷编号"
 PAPER_DATE = "调查日期"

@@ -1,6 +1,6 @@
-"""Map a parsed 问卷星 export (:mod:`pipeline.io.wjx`) onto a questionnaire's codebook and decode it to codes.
+"""Map a parsed 问卷星 export (:mod:`pipeline.ingest.wjx`) onto a questionnaire's codebook and decode it to codes.
 
-Matching is by question number **and** text, compared in :func:`pipeline.io.wjx.normalize`d form (full/half-width
+Matching is by question number **and** text, compared in :func:`pipeline.ingest.wjx.normalize`d form (full/half-width
 punctuation, stray spaces, dash styles do not matter): a question column ``N、题干`` matches the codebook question
 ``N`` when the stems agree; a matrix row ``第N题(行)``/``N(行)`` matches the row of question ``N`` with that text;
 a 按序号 option column ``第N题(选项)`` matches the option with that text (fill-in notes like ``【请注明】`` ignored).
@@ -28,8 +28,8 @@ import pandas as pd
 
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.privacy import mask_series, mask_text
+from pipeline.ingest import wjx
+from pipeline.ingest.privacy import mask_series, mask_text
 
 INVALID_CODE = -9
 """Written for an answer that is not a codebook option (documented in docs/DATA_CONTRACT.md)."""

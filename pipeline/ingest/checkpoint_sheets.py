@@ -15,10 +15,10 @@ import pandas as pd
 
 from pipeline.config.models import IndicatorSystem, Units
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.casefile_sheets import map_units
-from pipeline.io.excel import Sheet, find_header_row, frame_below
-from pipeline.io.privacy import mask_series
+from pipeline.ingest import wjx
+from pipeline.ingest.casefile_sheets import map_units
+from pipeline.ingest.excel import Sheet, find_header_row, frame_below
+from pipeline.ingest.privacy import mask_series
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "unit": ("被评估单位", "被评查单位", "单位", "单位名称", "单位代码"),

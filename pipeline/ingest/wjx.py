@@ -4,7 +4,7 @@ What the format looks like is described in ``/work/shared/domain.md`` §5. :func
 :class:`WjxExport`: the answer cells as read (index = spreadsheet row), every header parsed into
 ``(number, stem, option-or-row)``, questions grouped by number with a generic type guess, the export mode, and the
 meta columns parsed (``submitted_at``, ``duration_s``, ``channel``, ``channel_detail``, raw ``ip``, ``seq``).
-Mapping answers to codebook codes is :mod:`pipeline.io.codebook_match`'s job.
+Mapping answers to codebook codes is :mod:`pipeline.ingest.codebook_match`'s job.
 
 Header forms accepted (full- or half-width punctuation, stray spaces):
 ``1、题干`` ``1.题干`` ``1：题干`` ``Q1 题干`` ``Q1.题干`` ``第1题 题干`` → question 1 with stem;
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError, Location
-from pipeline.io.excel import Sheet, read_sheets, sheet_frame
+from pipeline.ingest.excel import Sheet, read_sheets, sheet_frame
 
 Mode = Literal["text", "code"]
 
