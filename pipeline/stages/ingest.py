@@ -32,6 +32,7 @@ from pipeline.ingest import wjx
 from pipeline.ingest.casefile_sheets import read_casefile_sheet
 from pipeline.ingest.checkpoint_sheets import read_checkpoint_sheet
 from pipeline.ingest.codebook_match import INVALID_CODE, Decoded, decode_export, match_export
+from pipeline.ingest.columns import per_unique
 from pipeline.ingest.excel import Sheet, is_table_file, read_sheets
 from pipeline.ingest.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
 from pipeline.ingest.privacy import (
@@ -42,6 +43,7 @@ from pipeline.ingest.privacy import (
     project_key,
     pseudonym_series,
 )
+from pipeline.ingest.text import cell_text
 from pipeline.parallel import SERIAL, Background, Executor
 from pipeline.stages.base import StageContext, write_json, write_rows
 
@@ -204,7 +206,7 @@ def ingest_survey_file(
         else:
             meta, decoded = read_paper_sheet(sh, codebook, hr, strict=strict)
             # paper ids live in their own namespace: paper id 12 is not 问卷星 序号 12
-            meta["seq"] = wjx.per_unique(meta["seq"], lambda v: f"paper:{wjx.cell_text(v)}")
+            meta["seq"] = per_unique(meta["seq"], lambda v: f"paper:{cell_text(v)}")
             meta["duration_s"] = np.nan
             meta["channel"] = PAPER_CHANNEL
             meta["channel_detail"] = None
