@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.io.privacy import project_key
+from pipeline.ingest.privacy import project_key
+from pipeline.ingest.surveys import ingest_survey_file
 from pipeline.simulate import simulate_raw
-from pipeline.stages.ingest import ingest_survey_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PUBLIC_ROWS = 2878  # public 问卷星 rows the simulator writes at --scale 1

@@ -122,7 +122,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_template(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
-    from pipeline.io.templates import write_template
+    from pipeline.ingest.templates import write_template
 
     config = load_config(args.config)
     out = args.out or Path(f"template_{args.kind}.xlsx")

@@ -113,7 +113,7 @@ _SURVEY_COLUMNS: dict[tuple[str, str, str], dict[str, str]] = {}
 
 def _survey_columns_of(config: Config, instrument: str, stage: str) -> dict[str, str]:
     from pipeline.clean.responses import cleaned_responses
-    from pipeline.stages.ingest import empty_survey
+    from pipeline.ingest.surveys import empty_survey
 
     codebook = config.codebook(instrument)
     frame = empty_survey(codebook)

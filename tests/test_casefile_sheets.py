@@ -11,9 +11,9 @@ from openpyxl import Workbook
 
 from pipeline.config.models import CasefileStandard, IndicatorSystem
 from pipeline.errors import DataError
-from pipeline.io.casefile_sheets import read_casefile_sheet, recompute_scores
-from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
-from pipeline.io.excel import read_sheets
+from pipeline.ingest.casefile_sheets import read_casefile_sheet, recompute_scores
+from pipeline.ingest.checkpoint_sheets import read_checkpoint_sheet
+from pipeline.ingest.excel import read_sheets
 from tests.fixtures.ingest.small import UNITS
 
 KEY = b"k" * 32

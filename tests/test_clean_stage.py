@@ -17,10 +17,10 @@ from pipeline.clean.responses import check_accounting, cleaned_responses
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
-from pipeline.io.privacy import MASKS
+from pipeline.ingest.privacy import MASKS
+from pipeline.ingest.surveys import empty_survey
 from pipeline.stages import clean
 from pipeline.stages.base import StageContext, run_stage
-from pipeline.stages.ingest import empty_survey
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 

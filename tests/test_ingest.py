@@ -13,11 +13,13 @@ from openpyxl import load_workbook
 
 from pipeline.config import load_config
 from pipeline.errors import DataError
-from pipeline.io import codebook_match as cm
-from pipeline.io import wjx
-from pipeline.io.excel import read_sheets
-from pipeline.io.paper import find_paper_header, read_paper_sheet
-from pipeline.io.templates import write_template
+from pipeline.ingest import codebook_match as cm
+from pipeline.ingest import wjx
+from pipeline.ingest.excel import read_sheets
+from pipeline.ingest.paper import find_paper_header, read_paper_sheet
+from pipeline.ingest.parts import ingest_raw
+from pipeline.ingest.surveys import ingest_survey_file
+from pipeline.ingest.templates import write_template
 from pipeline.stages import ingest
 from pipeline.stages.base import StageContext, run_stage
 from tests.fixtures.ingest.small import EXPECTED, META, code_export, codebook, text_export
@@ -305,15 +307,15 @@ def test_staff_export_in_the_public_folder_is_rejected_as_another_questionnaire(
     (wrong / "public").mkdir(parents=True)
     (wrong / "public" / staff_file.name).write_bytes(staff_file.read_bytes())
     with pytest.raises(DataError, match=rf"{re.escape(staff_file.name)}.*another questionnaire"):
-        ingest.ingest_raw(wrong, config, key=b"k" * 32)
+        ingest_raw(wrong, config, key=b"k" * 32)
 
 
 def test_raw_folder_without_inputs_is_an_error(tmp_path, config):
     (tmp_path / "raw").mkdir()
     with pytest.raises(DataError, match="no input files"):
-        ingest.ingest_raw(tmp_path / "raw", config, key=b"k")
+        ingest_raw(tmp_path / "raw", config, key=b"k")
     with pytest.raises(DataError, match="raw data folder not found"):
-        ingest.ingest_raw(tmp_path / "nowhere", config, key=b"k")
+        ingest_raw(tmp_path / "nowhere", config, key=b"k")
 
 
 def test_two_raw_files_with_the_same_stem_are_an_error(simulated, tmp_path, config):
@@ -325,7 +327,7 @@ def test_two_raw_files_with_the_same_stem_are_an_error(simulated, tmp_path, conf
     frame = pd.read_excel(src, dtype=str, engine="calamine")
     frame.to_csv(twin / "staff" / f"{src.stem}.csv", index=False, encoding="gbk")
     with pytest.raises(DataError, match="duplicate record_id"):
-        ingest.ingest_raw(twin, config, key=b"k")
+        ingest_raw(twin, config, key=b"k")
 
 
 def test_invalid_answers_reach_the_report(simulated):
@@ -395,7 +397,7 @@ def test_codebook_corrects_a_misleading_file_name(tmp_path):
 
 
 def test_casefile_template_round_trip(tmp_path, config):
-    from pipeline.io.casefile_sheets import read_casefile_sheet
+    from pipeline.ingest.casefile_sheets import read_casefile_sheet
 
     path = write_template(config, "casefile", tmp_path / "cf.xlsx")
     wb = load_workbook(path)
@@ -422,7 +424,7 @@ def test_casefile_template_round_trip(tmp_path, config):
 
 
 def test_checkpoint_template_round_trip(tmp_path, config):
-    from pipeline.io.checkpoint_sheets import read_checkpoint_sheet
+    from pipeline.ingest.checkpoint_sheets import read_checkpoint_sheet
 
     path = write_template(config, "checkpoints", tmp_path / "cp.xlsx")
     wb = load_workbook(path)
@@ -445,11 +447,11 @@ def test_simulated_export_reads_the_same_as_csv(simulated, tmp_path, config, ins
     raw, _, _ = simulated
     (src,) = [p for p in (raw / instrument).iterdir() if p.suffix == ".xlsx" and "_按" in p.name]
     cb = config.codebook(instrument)
-    from_xlsx, _ = ingest.ingest_survey_file(src, cb, b"k")
+    from_xlsx, _ = ingest_survey_file(src, cb, b"k")
     rows = read_sheets(src)[0].rows
     csv = tmp_path / f"{src.stem}.csv"
     pd.DataFrame(rows[1:], columns=rows[0]).to_csv(csv, index=False, encoding=encoding)
-    from_csv, entries = ingest.ingest_survey_file(csv, cb, b"k")
+    from_csv, entries = ingest_survey_file(csv, cb, b"k")
     assert entries[0]["encoding"] == encoding
     drop = ["record_id", "source_file", "source_sheet"]
     pd.testing.assert_frame_equal(from_xlsx[0].drop(columns=drop), from_csv[0].drop(columns=drop))

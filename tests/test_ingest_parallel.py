@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import DataError
+from pipeline.ingest import records
+from pipeline.ingest.parts import PARTS, ingest_part
 from pipeline.options import RunOptions
 from pipeline.parallel import Executor
 from pipeline.stages import ingest
@@ -36,7 +38,7 @@ def test_ingest_in_two_processes_writes_the_same_tables_and_report(raw, tmp_path
         )
         run_stage(ingest, ctx)
         outs[parallel] = ctx.stage_dir("ingest")
-    for name in ingest.PARTS:
+    for name in PARTS:
         pd.testing.assert_frame_equal(
             pd.read_parquet(outs[False] / f"{name}.parquet"), pd.read_parquet(outs[True] / f"{name}.parquet")
         )
@@ -51,11 +53,11 @@ def _frame(prefix: str, rows: list[int]) -> pd.DataFrame:
 
 
 def test_record_ids_with_different_prefixes_never_repeat_but_shared_prefixes_are_checked():
-    assert not ingest._ids_may_repeat([_frame("x:", [2, 3, 12]), _frame("x:1:", [2, 3]), _frame("y:", [2])])
-    assert ingest._ids_may_repeat([_frame("x:", [2, 3]), _frame("x:", [4])])
-    assert ingest._ids_may_repeat([_frame("x:", [3, 2])])
+    assert not records._ids_may_repeat([_frame("x:", [2, 3, 12]), _frame("x:1:", [2, 3]), _frame("y:", [2])])
+    assert records._ids_may_repeat([_frame("x:", [2, 3]), _frame("x:", [4])])
+    assert records._ids_may_repeat([_frame("x:", [3, 2])])
     with pytest.raises(DataError, match="x:2"):
-        ingest._check_record_ids([_frame("x:", [2, 3]), _frame("x:", [2])])
+        records.check_record_ids([_frame("x:", [2, 3]), _frame("x:", [2])])
 
 
 def _parts() -> list[pd.DataFrame]:
@@ -100,10 +102,10 @@ def test_write_rows_reads_back_as_the_concatenated_frame(tmp_path, categorical):
 
 
 def test_keyed_columns_computed_in_a_child_are_the_same(raw, tmp_path, monkeypatch):
-    from pipeline.io.privacy import project_key
+    from pipeline.ingest.privacy import project_key
 
     config = StageContext(raw=raw, config_dir=CONFIG_DIR).config
     key = project_key("k")
-    here, _ = ingest.ingest_part(raw, config, "public", key=key)
-    there, _ = ingest.ingest_part(raw, config, "public", key=key, executor=Executor(workers=2))
+    here, _ = ingest_part(raw, config, "public", key=key)
+    there, _ = ingest_part(raw, config, "public", key=key, executor=Executor(workers=2))
     pd.testing.assert_frame_equal(here, there)

@@ -1,11 +1,11 @@
-"""Pseudonyms, masking of free text and 来自IP splitting (pipeline.io.privacy)."""
+"""Pseudonyms, masking of free text and 来自IP splitting (pipeline.ingest.privacy)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from pipeline.io import privacy
+from pipeline.ingest import privacy
 
 
 def test_pseudonym_is_keyed_deterministic_and_treats_integral_floats_as_ints():

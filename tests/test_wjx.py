@@ -1,4 +1,4 @@
-"""The generic 问卷星 parser (pipeline.io.wjx) on the two real exports and on hand-made variants."""
+"""The generic 问卷星 parser (pipeline.ingest.wjx) on the two real exports and on hand-made variants."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.encoding import detect_encoding
+from pipeline.ingest import wjx
+from pipeline.ingest.encoding import detect_encoding
+from pipeline.ingest.text import as_text, normalize, normalize_option, numeric
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "wjx-samples"
 if not SAMPLES.exists():  # running from a different checkout
@@ -80,8 +81,8 @@ def test_real_exports_both_modes_give_the_same_answers(real_pair):
     for number, tq in text.questions.items():
         cq = code.questions[number]
         if tq.kind == "single":
-            t = wjx.as_text(text.cells[tq.column]).map(lambda s: wjx.split_other(s)[0])
-            c = wjx.numeric(code.cells[cq.column])
+            t = as_text(text.cells[tq.column]).map(lambda s: wjx.split_other(s)[0])
+            c = numeric(code.cells[cq.column])
             assert t.notna().all() and c.notna().all()
             pairs = pd.DataFrame({"t": t, "c": c}).drop_duplicates()
             assert pairs["t"].is_unique and pairs["c"].is_unique, f"question {number}: not one-to-one"
@@ -94,10 +95,10 @@ def test_real_exports_both_modes_give_the_same_answers(real_pair):
                 assert (c.rank(method="dense") == t.map(position)).all(), f"question {number}: order differs"
         else:
             chosen = wjx.split_multi(text.cells[tq.column]).map(
-                lambda parts: frozenset(wjx.normalize_option(wjx.split_other(p)[0]) for p in parts)
+                lambda parts: frozenset(normalize_option(wjx.split_other(p)[0]) for p in parts)
             )
-            labels = [wjx.normalize_option(lbl) for lbl, _ in cq.subs]
-            ones = np.column_stack([wjx.numeric(code.cells[col]).to_numpy() == 1 for _, col in cq.subs])
+            labels = [normalize_option(lbl) for lbl, _ in cq.subs]
+            ones = np.column_stack([numeric(code.cells[col]).to_numpy() == 1 for _, col in cq.subs])
             from_code = [frozenset(lbl for lbl, on in zip(labels, row, strict=True) if on) for row in ones]
             assert chosen.tolist() == from_code, f"question {number}: chosen options differ"
 
@@ -205,8 +206,8 @@ def test_a_corrupt_workbook_is_a_data_error_naming_the_file(tmp_path):
 
 
 def test_normalize_tolerates_width_space_and_dashes():
-    assert wjx.normalize("１８－２９ 岁") == wjx.normalize("18–29岁") == "18-29岁"
-    assert wjx.normalize_option("其他【请注明】") == wjx.normalize_option("其他（请注明）") == "其他"
+    assert normalize("１８－２９ 岁") == normalize("18–29岁") == "18-29岁"
+    assert normalize_option("其他【请注明】") == normalize_option("其他（请注明）") == "其他"
 
 
 def test_html_table_saved_as_xls_is_read(tmp_path):

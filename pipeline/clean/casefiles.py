@@ -37,7 +37,7 @@ def grade_scores(
     """Grade per case file: ``veto_grade`` if ``veto``; else the highest band whose ``min_score`` the score reaches
     and none of whose ``excluded_by`` defects is present (``defects``: bool per defect code); NaN score → NA.
 
-    The same rule as :func:`pipeline.io.casefile_sheets.recompute_scores`, which grades one reviewer's sheet and
+    The same rule as :func:`pipeline.ingest.casefile_sheets.recompute_scores`, which grades one reviewer's sheet and
     recomputes the score from the defects; here the score is given (the reviewers' mean)."""
     grade = pd.Series(pd.NA, index=score.index, dtype="string")
     for band in reversed(standard.grades):  # lowest first, so a higher band reached overwrites it

@@ -1,6 +1,6 @@
 """The evaluators' checkpoint rows, passed through with their free-text ``note`` masked again.
 
-:func:`pipeline.io.privacy.mask_series` is idempotent (ingest masks the notes first): masking here makes sure no
+:func:`pipeline.ingest.privacy.mask_series` is idempotent (ingest masks the notes first): masking here makes sure no
 phone, ID-card, e-mail or IP leaves the clean stage even if an upstream table missed one.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.io.privacy import mask_series
+from pipeline.ingest.privacy import mask_series
 
 
 def masked_checkpoints(checkpoints: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.config.models import SkipRule
 from pipeline.errors import DataError
-from pipeline.io.codebook_match import INVALID_CODE, SKIPPED_CODE
+from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE
 
 SKIPPED = SKIPPED_CODE
 """Code ingest writes for an item 问卷星 skipped or did not show (``(跳过)``, −2, −3 in the export)."""

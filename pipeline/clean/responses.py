@@ -10,7 +10,7 @@ Checks: for every ``source_file``, raw rows = kept + excluded, else DataError (:
 Privacy: ``ip_key`` (a keyed hash of the IP) served only duplicate detection, which happens here, so it is
 dropped rather than passed on — a keyed hash of a 32-bit IPv4 space is reversible by anyone holding the key. Free
 text (fill-in items, ``<item>_other_text``, ``channel_detail``) is masked again with
-:func:`pipeline.io.privacy.mask_series` (idempotent; ingest masks it first) so no phone, ID-card, e-mail or IP
+:func:`pipeline.ingest.privacy.mask_series` (idempotent; ingest masks it first) so no phone, ID-card, e-mail or IP
 leaves the clean stage even if an upstream table missed one.
 """
 
@@ -39,7 +39,7 @@ from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import Units
 from pipeline.errors import DataError
-from pipeline.io.privacy import mask_series
+from pipeline.ingest.privacy import mask_series
 from pipeline.parallel import SERIAL, Executor
 
 DROPPED_COLUMNS = ("ip_key",)

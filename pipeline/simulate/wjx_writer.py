@@ -249,7 +249,7 @@ def write_export(
 
 
 def paper_columns(resp: Responses, paper_ids: np.ndarray, clerks: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """Paper-entry layout (``pipeline.io.paper``): 问卷编号, 录入员, then item ids with codes; a multiple-choice
+    """Paper-entry layout (``pipeline.ingest.paper``): 问卷编号, 录入员, then item ids with codes; a multiple-choice
     item as 0/1 columns ``<id>_<code>`` plus ``<id>_other_text``; blank = not answered."""
     cols: list[tuple[str, np.ndarray]] = [("问卷编号", paper_ids), ("录入员", clerks)]
     for item in resp.codebook.items:

@@ -6,7 +6,7 @@ data. It returns numbers as float, dates as ``datetime``, empty cells as ``""``,
 (``merged_cell_ranges``) for ``.xlsx``; a merged range's value sits in its top-left cell. openpyxl is needed only
 for *writing* templates (data-validation lists), which calamine cannot do. xlrd is not needed.
 CSV is read by pandas (Arrow's multi-threaded parser, falling back to the C parser; all columns as strings) after
-:func:`pipeline.io.encoding.detect_encoding`. The one case calamine cannot read — an HTML table saved with an
+:func:`pipeline.ingest.encoding.detect_encoding`. The one case calamine cannot read — an HTML table saved with an
 ``.xls`` name, as some web platforms produce — goes through ``pandas.read_html`` (lxml).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError, Location
-from pipeline.io.encoding import detect_encoding, python_codec
+from pipeline.ingest.encoding import detect_encoding, python_codec
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 CSV_SUFFIXES = (".csv",)

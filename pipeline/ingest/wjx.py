@@ -4,7 +4,10 @@ What the format looks like is described in ``/work/shared/domain.md`` §5. :func
 :class:`WjxExport`: the answer cells as read (index = spreadsheet row), every header parsed into
 ``(number, stem, option-or-row)``, questions grouped by number with a generic type guess, the export mode, and the
 meta columns parsed (``submitted_at``, ``duration_s``, ``channel``, ``channel_detail``, raw ``ip``, ``seq``).
-Mapping answers to codebook codes is :mod:`pipeline.io.codebook_match`'s job.
+This module is the 问卷星 format only: headers, the two modes, 所用时间 and 提交答卷时间, 其他 fill-ins
+(``〖…〗``), ``┋``-joined multiple choice and 问卷星's skip codes. Mapping answers to codebook codes is
+:mod:`pipeline.ingest.codebook_match`'s job; cell text and normalisation, shared by every reader, are
+:mod:`pipeline.ingest.text`'s.
 
 Header forms accepted (full- or half-width punctuation, stray spaces):
 ``1、题干`` ``1.题干`` ``1：题干`` ``Q1 题干`` ``Q1.题干`` ``第1题 题干`` → question 1 with stem;
@@ -24,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError, Location
-from pipeline.io.excel import Sheet, read_sheets, sheet_frame
+from pipeline.ingest.columns import factorize, per_unique, per_unique_bool, spread
+from pipeline.ingest.excel import Sheet, read_sheets, sheet_frame
+from pipeline.ingest.text import as_text, cell_text, normalize, numeric
 
 Mode = Literal["text", "code"]
 
@@ -67,28 +72,7 @@ SKIPPED_CODES = frozenset({-2, -3})
 _QUESTION = re.compile(r"^(?:Q|第)?(\d{1,3})(?:题)?(?:[、.:：]|(?<=题)|(?<=\d)(?=\s)|(?<=\d)$)\s*(.*)$", re.I)
 _SUB = re.compile(r"^(?:Q|第)?(\d{1,3})(?:题)?\s*\((.*)\)$", re.I)
 _OTHER_FILL = re.compile(r"^(.*?)〖(.*)〗$", re.S)
-_DASHES = re.compile(r"[‐‑‒–—―－−~～]")
-_BRACKET_NOTE = re.compile(r"[【〖\[](?:[^】〗\]]*)[】〗\]]")
 _SPACE = re.compile(r"\s+")
-
-
-def normalize(text: object) -> str:
-    """Comparison form of a header, stem or option text: NFKC (full-width → half-width), no whitespace, dashes
-    and tildes unified to ``-``, middle dots unified. ``"１８－２９ 岁"`` → ``"18-29岁"``."""
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return ""
-    s = unicodedata.normalize("NFKC", str(text))
-    s = _SPACE.sub("", s)
-    s = _DASHES.sub("-", s)
-    return s.replace("・", "·").replace("•", "·").replace("．", ".")
-
-
-def normalize_option(text: object) -> str:
-    """:func:`normalize` without 问卷星's fill-in notes: ``其他【请注明】`` / ``其他(请注明)`` / ``其他____`` → ``其他``."""
-    s = normalize(text)
-    s = _BRACKET_NOTE.sub("", s)
-    s = re.sub(r"\((?:请注明|请说明|请填写)\)$", "", s)
-    return s.rstrip("_:：")
 
 
 @dataclass(frozen=True)
@@ -197,141 +181,7 @@ class WjxExport:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# cell helpers (vectorised over a column)
-
-
-def factorize(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, uniques)`` of a column, missing → code −1. On arrow-backed CSV columns this is Arrow's C++
-    dictionary encoding; everything else in this module then works on the (few) distinct values only."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    return np.asarray(codes), np.asarray(uniques, dtype=object)
-
-
-def spread(
-    codes: np.ndarray, values: list | np.ndarray, na_value: object, dtype: object = object
-) -> np.ndarray:
-    """Per-distinct-value results back to one per cell (``codes`` from :func:`factorize`, −1 → ``na_value``)."""
-    table = np.empty(len(values) + 1, dtype=dtype)
-    table[: len(values)] = values
-    table[-1] = na_value
-    return table[codes]
-
-
-def per_unique(col: pd.Series, func, na_value: object = None) -> pd.Series:
-    """``func`` applied to each *distinct* non-missing cell and spread back (one call per distinct value, not per
-    cell: survey columns have few distinct values, so this is what keeps million-row columns fast)."""
-    codes, uniques = factorize(col)
-    return pd.Series(spread(codes, [func(u) for u in uniques], na_value), index=col.index, dtype=object)
-
-
-def per_unique_bool(col: pd.Series, predicate) -> pd.Series:
-    """Boolean :func:`per_unique` (missing cells → False)."""
-    codes, uniques = factorize(col)
-    out = spread(codes, [bool(predicate(u)) for u in uniques], False, dtype=bool)
-    return pd.Series(out, index=col.index, dtype=bool)
-
-
-def as_text(col: pd.Series) -> pd.Series:
-    """Cells as stripped strings (None for empty); integral floats as ``"3"``, not ``"3.0"``.
-
-    An Arrow-backed ``str`` column (as read from CSV) with no empty string and nothing to strip is already that
-    and is returned as is (missing cells stay NaN); anything else gives an object column."""
-    if _is_plain_arrow_text(col):
-        return col
-    codes, uniques = factorize(col)
-    plain = _plain_text_mask(uniques)
-    if plain is None:
-        values = [_text_or_none(u) for u in uniques]
-    else:
-        values = [
-            u if p and type(u) is str else _text_or_none(u)
-            for u, p in zip(uniques.tolist(), plain.tolist(), strict=True)
-        ]
-    return pd.Series(spread(codes, values, None), index=col.index, dtype=object)
-
-
-_SPACES = (  # every character with str.isspace(), i.e. what str.strip() removes
-    r"\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}\x{1680}\x{2000}\x{2001}\x{2002}\x{2003}"
-    r"\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-)
-_EDGE_SPACE = f"^[{_SPACES}]|[{_SPACES}]$"
-"""RE2 pattern of a text starting or ending with a character ``str.strip()`` removes (the exact ``isspace`` set)."""
-
-
-def _is_plain_arrow_text(col: pd.Series) -> bool:
-    """True for an Arrow-backed string column whose every non-missing cell is a non-empty string with nothing
-    :func:`cell_text` would strip: no first or last character in :data:`_SPACE_CHARS` (Arrow passes over the
-    column, no Python string per cell)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not isinstance(col.dtype, pd.StringDtype) or col.dtype.storage != "pyarrow":
-        return False
-    arr = pa.array(col.array)
-    if pc.any(pc.equal(pc.binary_length(arr), 0)).as_py():
-        return False
-    spaces = pa.array(_SPACE_CHARS, type=arr.type)
-    for edge in (pc.utf8_slice_codeunits(arr, 0, 1), pc.utf8_slice_codeunits(arr, -1)):
-        if pc.any(pc.is_in(edge, value_set=spaces)).as_py():
-            return False
-    return True
-
-
-_SPACE_CHARS = [chr(c) for c in range(0x3001) if chr(c).isspace()]
-"""Every character ``str.strip()`` removes (``str.isspace``; none lies above U+3000)."""
-
-
-def _plain_text_mask(uniques: np.ndarray):
-    """Which distinct values are already their :func:`cell_text`: non-empty strings with nothing to strip (one
-    Arrow pass instead of a Python call per distinct value). None when the values are not all strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if len(uniques) < 1000:  # not worth the Arrow round trip
-        return None
-    try:
-        arr = pa.array(uniques, type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
-    if arr.null_count:
-        return None
-    edge = pc.match_substring_regex(arr, _EDGE_SPACE)
-    plain = pc.and_(pc.invert(edge), pc.greater(pc.binary_length(arr), 0))
-    return plain.to_numpy(zero_copy_only=False)
-
-
-def _text_or_none(v: object) -> str | None:
-    t = cell_text(v)
-    return t if t else None
-
-
-def cell_text(v: object) -> str | None:
-    """One cell as stripped text (None for empty/NaN); integral floats as ``"3"``."""
-    if v is None:
-        return None
-    if isinstance(v, float):
-        if np.isnan(v):
-            return None
-        return str(int(v)) if v.is_integer() else repr(v)
-    return str(v).strip()
-
-
-def numeric(col: pd.Series) -> pd.Series:
-    """Cells as float (NaN where empty or not a number)."""
-    if pd.api.types.is_numeric_dtype(col.dtype):
-        return col.astype(float)
-    codes, uniques = factorize(col)
-    return pd.Series(spread(codes, [cell_float(u) for u in uniques], np.nan, float), index=col.index)
-
-
-def cell_float(v: object) -> float:
-    """One cell as a float (NaN if it is not a number)."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    try:
-        return float(str(v).strip())
-    except ValueError:
-        return np.nan
+# cells in 问卷星's own notation (vectorised over a column): fill-in text, durations, submit times
 
 
 def split_other(text: str) -> tuple[str, str | None]:
@@ -547,7 +397,7 @@ def _guess_kind(q: WjxQuestion, cells: pd.DataFrame, mode: Mode) -> str:
     col = cells[q.column]
     if mode == "text":
         _, uniques = factorize(col)
-        texts = [t for t in (_text_or_none(u) for u in uniques) if t]
+        texts = [t for t in (cell_text(u) for u in uniques) if t]
         if any(SEPARATOR_MULTI in t for t in texts):
             return "multiple"
         if len(texts) > max(30, int(col.notna().sum()) // 2):

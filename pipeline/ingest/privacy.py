@@ -39,6 +39,13 @@ def project_key(config_digest: str = "") -> bytes:
     return hashlib.blake2b(config_digest.encode("utf-8"), digest_size=32, person=b"fazhi-cfg").digest()
 
 
+def key_source() -> str:
+    """Where :func:`project_key` takes the key from, as the ingest report states it."""
+    return (
+        f"${KEY_ENV}" if os.environ.get(KEY_ENV) else f"config digest (default; set ${KEY_ENV} for real data)"
+    )
+
+
 def pseudonym(value: object, key: bytes) -> str:
     """Keyed BLAKE2b hash (BLAKE2's built-in keyed mode, a MAC like HMAC) of ``str(value)``, 16 hex characters.
 

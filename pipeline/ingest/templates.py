@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.config import Config
 from pipeline.errors import DataError
-from pipeline.io.paper import PAPER_DATE, PAPER_ID, paper_columns_of
+from pipeline.ingest.paper import PAPER_DATE, PAPER_ID, paper_columns_of
 
 KINDS = ("public", "staff", "casefile", "checkpoints")
 ROWS = 2000
@@ -26,7 +26,7 @@ CASEFILE_HEAD = ("案卷编号", "被评查单位", "案卷类型", "评查人")
 CASEFILE_TAIL = ("评查得分", "评查等级", "备注")
 CHECKPOINT_HEAD = ("被评估单位", "观察点编号", "来源", "评价", "备注")
 SOURCE_LABELS = {"document": "资料核查", "online": "网络检索", "site": "实地查看"}
-"""Drop-down labels of 来源; each is a key of :data:`pipeline.io.checkpoint_sheets.SOURCE_NAMES`."""
+"""Drop-down labels of 来源; each is a key of :data:`pipeline.ingest.checkpoint_sheets.SOURCE_NAMES`."""
 _INLINE_LIMIT = 255
 
 

@@ -1,4 +1,4 @@
-"""Fast paths of the readers (pipeline.io.excel, pipeline.io.wjx) give what the general paths give."""
+"""Fast paths of the readers (pipeline.ingest.excel, pipeline.ingest.text) give what the general paths give."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.io import wjx
-from pipeline.io.excel import read_sheets, sheet_frame
+from pipeline.ingest.excel import read_sheets, sheet_frame
+from pipeline.ingest.text import as_text
 
 ARROW_STR = pd.StringDtype(na_value=np.nan)
 
@@ -22,8 +22,8 @@ ARROW_STR = pd.StringDtype(na_value=np.nan)
     ],
 )
 def test_as_text_of_an_arrow_string_column_equals_as_text_of_objects(values):
-    arrow = wjx.as_text(pd.Series(values, dtype=ARROW_STR))
-    objects = wjx.as_text(pd.Series(values, dtype=object))
+    arrow = as_text(pd.Series(values, dtype=ARROW_STR))
+    objects = as_text(pd.Series(values, dtype=object))
     assert [None if pd.isna(v) else v for v in arrow] == objects.tolist()
 
 

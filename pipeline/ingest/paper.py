@@ -14,10 +14,11 @@ import pandas as pd
 
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue
-from pipeline.io.excel import Sheet, find_header_row, frame_below
-from pipeline.io.privacy import mask_series
+from pipeline.ingest import wjx
+from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue
+from pipeline.ingest.excel import Sheet, find_header_row, frame_below
+from pipeline.ingest.privacy import mask_series
+from pipeline.ingest.text import as_text, numeric
 
 PAPER_ID = "问卷编号"
 PAPER_DATE = "调查日期"
@@ -82,16 +83,14 @@ def read_paper_sheet(
             names, valid = [f"{it.id}_{o.code}" for o in it.options], frozenset({0, 1})
         else:
             col = frame[it.id] if it.id in frame else pd.Series(None, index=idx, dtype=object)
-            cols[it.id] = (
-                wjx.numeric(col).astype("Float64") if it.type == "number" else mask_series(wjx.as_text(col))
-            )
+            cols[it.id] = numeric(col).astype("Float64") if it.type == "number" else mask_series(as_text(col))
             continue
         for name in names:
             if name not in frame:
                 cols[name] = pd.Series(pd.NA, index=idx, dtype="Int64")
                 continue
             raw = frame[name]
-            num = wjx.numeric(raw)
+            num = numeric(raw)
             out = pd.Series(np.nan, index=idx)
             ok = num.isin(list(valid))
             out[ok] = num[ok]
@@ -112,9 +111,7 @@ def read_paper_sheet(
             cols[name] = out.astype("Int64")
         if it.type == "multiple" and any(o.other for o in it.options):
             name = f"{it.id}_other_text"
-            cols[name] = (
-                mask_series(wjx.as_text(frame[name])) if name in frame else pd.Series(None, index=idx)
-            )
+            cols[name] = mask_series(as_text(frame[name])) if name in frame else pd.Series(None, index=idx)
     meta = pd.DataFrame(index=idx)
     meta["seq"] = frame[PAPER_ID]
     meta["submitted_at"] = wjx.parse_datetime(frame[PAPER_DATE]) if PAPER_DATE in frame else pd.NaT

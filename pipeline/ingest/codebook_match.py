@@ -1,11 +1,11 @@
-"""Map a parsed 问卷星 export (:mod:`pipeline.io.wjx`) onto a questionnaire's codebook and decode it to codes.
+"""Map a parsed 问卷星 export (:mod:`pipeline.ingest.wjx`) onto a questionnaire's codebook and decode it to codes.
 
-Matching is by question number **and** text, compared in :func:`pipeline.io.wjx.normalize`d form (full/half-width
-punctuation, stray spaces, dash styles do not matter): a question column ``N、题干`` matches the codebook question
-``N`` when the stems agree; a matrix row ``第N题(行)``/``N(行)`` matches the row of question ``N`` with that text;
-a 按序号 option column ``第N题(选项)`` matches the option with that text (fill-in notes like ``【请注明】`` ignored).
-An export in which fewer than :data:`MIN_MATCHED_SHARE` of the codebook's items are found belongs to another
-questionnaire (or the wrong codebook was chosen) and is rejected, naming what was expected.
+Matching is by question number **and** text, compared in :func:`pipeline.ingest.text.normalize`d form
+(full/half-width punctuation, stray spaces, dash styles do not matter): a question column ``N、题干`` matches the
+codebook question ``N`` when the stems agree; a matrix row ``第N题(行)``/``N(行)`` matches the row of question ``N``
+with that text; a 按序号 option column ``第N题(选项)`` matches the option with that text (fill-in notes like
+``【请注明】`` ignored). An export in which fewer than :data:`MIN_MATCHED_SHARE` of the codebook's items are found
+belongs to another questionnaire (or the wrong codebook was chosen) and is rejected, naming what was expected.
 
 Decoding is vectorised per column: the distinct cells of a column are mapped once (``pd.factorize``) and the codes
 spread back with one array lookup, so a column of a million cells costs a few milliseconds.
@@ -28,8 +28,10 @@ import pandas as pd
 
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.privacy import mask_series, mask_text
+from pipeline.ingest import wjx
+from pipeline.ingest.columns import factorize, per_unique, spread
+from pipeline.ingest.privacy import mask_series, mask_text
+from pipeline.ingest.text import cell_float, cell_text, normalize, normalize_option, numeric
 
 INVALID_CODE = -9
 """Written for an answer that is not a codebook option (documented in docs/DATA_CONTRACT.md)."""
@@ -86,7 +88,7 @@ class ExportMatch:
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
-    na, nb = wjx.normalize(a), wjx.normalize(b)
+    na, nb = normalize(a), normalize(b)
     if not na or not nb:
         return False
     if na == nb:
@@ -97,13 +99,13 @@ def _same_text(a: str | None, b: str | None) -> bool:
 def _best_label(target: str | None, candidates: list[tuple[str, str]]) -> str | None:
     """Column whose label equals ``target`` after normalisation; else the single most similar one above
     :data:`STEM_SIMILARITY` (rows of one matrix can differ by a word, so exact matches always win)."""
-    nt = wjx.normalize(target)
+    nt = normalize(target)
     for lbl, col in candidates:
-        if wjx.normalize(lbl) == nt:
+        if normalize(lbl) == nt:
             return col
     scored = sorted(
         (
-            (difflib.SequenceMatcher(None, nt, wjx.normalize(lbl), autojunk=False).ratio(), col)
+            (difflib.SequenceMatcher(None, nt, normalize(lbl), autojunk=False).ratio(), col)
             for lbl, col in candidates
         ),
         reverse=True,
@@ -114,7 +116,7 @@ def _best_label(target: str | None, candidates: list[tuple[str, str]]) -> str | 
 
 
 def _same_option(a: str, b: str) -> bool:
-    return wjx.normalize_option(a) == wjx.normalize_option(b)
+    return normalize_option(a) == normalize_option(b)
 
 
 def expected_header(item: CodebookItem, mode: str) -> str:
@@ -140,14 +142,12 @@ def vote_mode(export: wjx.WjxExport, codebook: Codebook) -> str | None:
             continue
         it = items[0]
         cols = [q.column] if it.type == "single" and q.column else [c for _, c in q.subs][: len(items)]
-        texts = {wjx.normalize_option(o.text) for o in it.options} | {
-            wjx.normalize(o.text) for o in it.options
-        }
+        texts = {normalize_option(o.text) for o in it.options} | {normalize(o.text) for o in it.options}
         for col in cols:
             _, uniques = export.factorized(col)
-            as_text = [wjx.normalize(wjx.split_other(str(u))[0]) for u in uniques[:50]]
+            as_text = [normalize(wjx.split_other(str(u))[0]) for u in uniques[:50]]
             n_text = sum(t in texts for t in as_text)
-            n_code = sum(wjx.cell_float(u) in it.valid_codes for u in uniques[:50])
+            n_code = sum(cell_float(u) in it.valid_codes for u in uniques[:50])
             if n_text > n_code:
                 votes["text"] += 1
             elif n_code > n_text:
@@ -280,9 +280,9 @@ class Decoded:
 
 
 def _option_lookup(item: CodebookItem) -> dict[str, int]:
-    table = {wjx.normalize(o.text): o.code for o in item.options}
+    table = {normalize(o.text): o.code for o in item.options}
     for o in item.options:  # fill-in notes: 其他【请注明】 ~ 其他
-        table.setdefault(wjx.normalize_option(o.text), o.code)
+        table.setdefault(normalize_option(o.text), o.code)
     return table
 
 
@@ -323,19 +323,19 @@ def _single_value(
     u: object, item: CodebookItem, lookup: dict[str, int], mode: str
 ) -> tuple[float, str | None]:
     """(code or NaN, other text) of one distinct cell of a single-choice/matrix column."""
-    text = wjx.cell_text(u)
+    text = cell_text(u)
     if not text:
         return np.nan, None
     if mode == "code":
-        f = wjx.cell_float(u)
+        f = cell_float(u)
         if f in item.valid_codes:
             return f, None
         if f in wjx.SKIPPED_CODES:
             return SKIPPED_CODE, None
     base, other = wjx.split_other(text)
-    n = wjx.normalize(base)
+    n = normalize(base)
     if mode == "text":
-        code = lookup.get(n, lookup.get(wjx.normalize_option(base)))
+        code = lookup.get(n, lookup.get(normalize_option(base)))
         if code is not None:
             is_other = any(o.other and o.code == code for o in item.options)
             return float(code), (other if is_other else None)
@@ -346,16 +346,17 @@ def _single_value(
     return INVALID_CODE, None
 
 
-def _spread_int64(codes: np.ndarray, per_unique: np.ndarray) -> pd.arrays.IntegerArray:
+def _spread_int64(codes: np.ndarray, per_value: np.ndarray) -> pd.arrays.IntegerArray:
     """Int64 codes per cell from float codes per distinct value (NaN = missing; code −1 = missing): two array
     lookups, no per-cell float intermediate."""
-    missing = np.append(np.isnan(per_unique), True)
-    ints = np.append(np.where(missing[:-1], 0, per_unique).astype(np.int64), 0)
+    missing = np.append(np.isnan(per_value), True)
+    ints = np.append(np.where(missing[:-1], 0, per_value).astype(np.int64), 0)
     return pd.arrays.IntegerArray(ints[codes], missing[codes])
 
 
 def _occurrences(codes: np.ndarray, n_uniques: int) -> np.ndarray:
-    """How many cells hold each distinct value (``codes`` from :func:`wjx.factorize`, −1 not counted)."""
+    """How many cells hold each distinct value (``codes`` from :func:`~pipeline.ingest.columns.factorize`, −1
+    not counted)."""
     return np.bincount(codes + 1, minlength=n_uniques + 1)[1:]
 
 
@@ -372,7 +373,7 @@ def _decode_single(
     """Single choice / matrix row → (Int64 codes, other text or None), one evaluation per distinct cell.
 
     ``with_other=False``: the item has no 其他 option, so no other-text column is built (None instead)."""
-    codes, uniques = factorized if factorized is not None else wjx.factorize(col)
+    codes, uniques = factorized if factorized is not None else factorize(col)
     lookup = _option_lookup(item)
     res = [_single_value(u, item, lookup, mode) for u in uniques]
     values = np.array([r[0] for r in res], dtype=float)
@@ -381,7 +382,7 @@ def _decode_single(
     if invalid.any():
         coll.add(item, column, col, np.append(invalid, False)[codes], n_answered)
     other = (
-        pd.Series(wjx.spread(codes, [r[1] for r in res], None), index=col.index, dtype=object)
+        pd.Series(spread(codes, [r[1] for r in res], None), index=col.index, dtype=object)
         if with_other
         else None
     )
@@ -393,7 +394,7 @@ def _decode_multi_text(
 ) -> dict[str, pd.Series]:
     """``┋``-joined choices → one 0/1 column per option: each distinct answer string is split once into a row of
     the option matrix, then each option's column is gathered by the factorised codes."""
-    codes, uniques = factorized if factorized is not None else wjx.factorize(col)
+    codes, uniques = factorized if factorized is not None else factorize(col)
     opt_codes = [o.code for o in item.options]
     pos_of = {c: k for k, c in enumerate(opt_codes)}
     lookup = _option_lookup(item)
@@ -403,14 +404,14 @@ def _decode_multi_text(
     uother = np.full(len(uniques) + 1, None, dtype=object)
     uinvalid = np.zeros(len(uniques), dtype=bool)
     for j, u in enumerate(uniques):
-        text = wjx.cell_text(u)
-        n = wjx.normalize(text) if text else ""
+        text = cell_text(u)
+        n = normalize(text) if text else ""
         if n in _SKIP_NORM or n in _EMPTY_NORM:
             umat[j] = np.nan
             continue
         for part in re.split(f"[{wjx.SEPARATOR_MULTI}{wjx.SEPARATOR_RANK}]", text):
             base, oth = wjx.split_other(part.strip())
-            c = lookup.get(wjx.normalize(base), lookup.get(wjx.normalize_option(base)))
+            c = lookup.get(normalize(base), lookup.get(normalize_option(base)))
             if c is None:
                 uinvalid[j] = True
                 continue
@@ -436,18 +437,18 @@ _UNCHECKED = frozenset({"未选", "否", "未选中"})
 
 
 def _multi_code_value(u: object, is_other: bool, label: str = "") -> tuple[float, str | None]:
-    text = wjx.cell_text(u)
+    text = cell_text(u)
     if not text:
         return np.nan, None
-    f = wjx.cell_float(u)
+    f = cell_float(u)
     if f in (0, 1):
         return f, None
-    n = wjx.normalize(text)
-    if n in _CHECKED or (label and wjx.normalize_option(text) == wjx.normalize_option(label)):
+    n = normalize(text)
+    if n in _CHECKED or (label and normalize_option(text) == normalize_option(label)):
         return 1.0, None  # some text-mode exports write the option's own text (or a tick) into its column
     if n in _UNCHECKED:
         return 0.0, None
-    if f in wjx.SKIPPED_CODES or wjx.normalize(text) in _SKIP_NORM:
+    if f in wjx.SKIPPED_CODES or normalize(text) in _SKIP_NORM:
         return np.nan, None
     if is_other and np.isnan(f):  # some exports put the 其他 fill-in text in the 0/1 column
         return 1.0, text
@@ -467,11 +468,11 @@ def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector)
             res[name] = pd.Series(pd.NA, index=idx, dtype="Int64")
             continue
         col = export.cells[colname]
-        codes, uniques = wjx.factorize(col)
+        codes, uniques = factorize(col)
         vals = [_multi_code_value(u, o.code == other_code, o.text) for u in uniques]
-        values = wjx.spread(codes, [v[0] for v in vals], np.nan, float)
+        values = spread(codes, [v[0] for v in vals], np.nan, float)
         if o.code == other_code:
-            other_text = pd.Series(wjx.spread(codes, [v[1] for v in vals], None), index=idx, dtype=object)
+            other_text = pd.Series(spread(codes, [v[1] for v in vals], None), index=idx, dtype=object)
         coll.add(item, colname, col, values == INVALID_CODE, int((~np.isnan(values)).sum()))
         res[name] = pd.Series(values, index=idx).astype("Int64")
     # a row that chose something answered the question: its empty option cells are 'not chosen'
@@ -487,12 +488,12 @@ def _fill_in(col: pd.Series) -> pd.Series:
     """Fill-in text: 问卷星 markers → None, the rest masked (once per distinct text)."""
 
     def one(u: object) -> str | None:
-        text = wjx.cell_text(u)
-        if not text or wjx.normalize(text) in (_SKIP_NORM | _EMPTY_NORM):
+        text = cell_text(u)
+        if not text or normalize(text) in (_SKIP_NORM | _EMPTY_NORM):
             return None
         return mask_text(text)
 
-    return wjx.per_unique(col, one)
+    return per_unique(col, one)
 
 
 def decode_export(
@@ -537,7 +538,7 @@ def decode_export(
                 cols[name] = mask_series(s) if name.endswith("_other_text") else s
         elif it.type == "number":
             col = export.cells[ic.column] if ic else pd.Series(None, index=idx, dtype=object)
-            cols[it.id] = wjx.numeric(col).astype("Float64")
+            cols[it.id] = numeric(col).astype("Float64")
         else:  # fill-in text
             col = export.cells[ic.column] if ic else pd.Series(None, index=idx, dtype=object)
             cols[it.id] = _fill_in(col)

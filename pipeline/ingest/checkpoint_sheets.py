@@ -15,10 +15,10 @@ import pandas as pd
 
 from pipeline.config.models import IndicatorSystem, Units
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.casefile_sheets import map_units
-from pipeline.io.excel import Sheet, find_header_row, frame_below
-from pipeline.io.privacy import mask_series
+from pipeline.ingest.casefile_sheets import map_units
+from pipeline.ingest.excel import Sheet, find_header_row, frame_below
+from pipeline.ingest.privacy import mask_series
+from pipeline.ingest.text import as_text, normalize
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "unit": ("被评估单位", "被评查单位", "单位", "单位名称", "单位代码"),
@@ -49,7 +49,7 @@ _POINT = re.compile(r"^(\d+(?:\.\d+){1,3})")
 
 
 def _role(header: str) -> str | None:
-    n = wjx.normalize(header)
+    n = normalize(header)
     return next((r for r, names in ALIASES.items() if n in names), None)
 
 
@@ -78,10 +78,8 @@ def read_checkpoint_sheet(sheet: Sheet, indicators: IndicatorSystem, units: Unit
     out = pd.DataFrame(index=frame.index)
     out["unit"] = map_units(frame[by_role["unit"]], units, sheet, by_role["unit"])
     points = {p.id for a in indicators.aspects for i in a.items for p in i.points}
-    text = wjx.as_text(frame[by_role["point"]])
-    pid = text.map(
-        lambda s: m.group(1) if (m := _POINT.match(wjx.normalize(s))) else None, na_action="ignore"
-    )
+    text = as_text(frame[by_role["point"]])
+    pid = text.map(lambda s: m.group(1) if (m := _POINT.match(normalize(s))) else None, na_action="ignore")
     bad = pid.isna() | ~pid.isin(points)
     if bad.any():
         r = int(bad[bad].index[0])
@@ -101,10 +99,10 @@ def read_checkpoint_sheet(sheet: Sheet, indicators: IndicatorSystem, units: Unit
             )
         out["source"] = implied
     else:
-        _map_sources(out, wjx.as_text(frame[by_role["source"]]), sheet, by_role["source"])
-    scores = {wjx.normalize(k): (k, v) for k, v in indicators.checkpoint_scores.items()}
-    rating_text = wjx.as_text(frame[by_role["rating"]])
-    rated = rating_text.map(lambda s: scores.get(wjx.normalize(s)), na_action="ignore")
+        _map_sources(out, as_text(frame[by_role["source"]]), sheet, by_role["source"])
+    scores = {normalize(k): (k, v) for k, v in indicators.checkpoint_scores.items()}
+    rating_text = as_text(frame[by_role["rating"]])
+    rated = rating_text.map(lambda s: scores.get(normalize(s)), na_action="ignore")
     if rated.isna().any():
         r = int(rated[rated.isna()].index[0])
         raise DataError(
@@ -113,21 +111,21 @@ def read_checkpoint_sheet(sheet: Sheet, indicators: IndicatorSystem, units: Unit
         )
     out["rating"] = rated.map(lambda t: t[0]).astype(str)
     out["score"] = rated.map(lambda t: t[1]).astype(float)
-    out["note"] = mask_series(wjx.as_text(frame[by_role["note"]])) if "note" in by_role else None
+    out["note"] = mask_series(as_text(frame[by_role["note"]])) if "note" in by_role else None
     return out
 
 
 def source_from_name(name: str) -> str | None:
     """The source a file or sheet name implies (``资料核查表`` → document), or None."""
-    n = wjx.normalize(name).lower()
-    hits = {v for k, v in SOURCE_NAMES.items() if wjx.normalize(k).lower() in n}
+    n = normalize(name).lower()
+    hits = {v for k, v in SOURCE_NAMES.items() if normalize(k).lower() in n}
     hits |= {"site"} if "实地" in n else set()
     return hits.pop() if len(hits) == 1 else None
 
 
 def _map_sources(out: pd.DataFrame, src_text: pd.Series, sheet: Sheet, column: str) -> None:
-    table = {wjx.normalize(k).lower(): v for k, v in SOURCE_NAMES.items()}
-    src = src_text.map(lambda s: table.get(wjx.normalize(s).lower()), na_action="ignore")
+    table = {normalize(k).lower(): v for k, v in SOURCE_NAMES.items()}
+    src = src_text.map(lambda s: table.get(normalize(s).lower()), na_action="ignore")
     if src.isna().any():
         r = int(src[src.isna()].index[0])
         raise DataError(

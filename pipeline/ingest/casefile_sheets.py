@@ -22,9 +22,9 @@ import pandas as pd
 
 from pipeline.config.models import CasefileStandard, Units
 from pipeline.errors import DataError
-from pipeline.io import wjx
-from pipeline.io.excel import Sheet, find_header_row, frame_below
-from pipeline.io.privacy import pseudonym_series
+from pipeline.ingest.excel import Sheet, find_header_row, frame_below
+from pipeline.ingest.privacy import pseudonym_series
+from pipeline.ingest.text import as_text, normalize, numeric
 
 SCORE_TOLERANCE = 0.5
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -42,7 +42,7 @@ _FALSE = {"0", "否", "无", "n", "no", "false", "-", "—"}
 
 
 def _role(header: str) -> str | None:
-    n = wjx.normalize(header)
+    n = normalize(header)
     for role, names in ALIASES.items():
         if n in names:
             return role
@@ -50,7 +50,7 @@ def _role(header: str) -> str | None:
 
 
 def header_code(header: str, codes: set[str]) -> str | None:
-    m = _CODE.match(wjx.normalize(header).upper())
+    m = _CODE.match(normalize(header).upper())
     return m.group(1) if m and m.group(1) in codes else None
 
 
@@ -72,16 +72,16 @@ def looks_like_casefile(sheet: Sheet, standard: CasefileStandard) -> bool:
 
 def unit_lookup(units: Units) -> dict[str, str]:
     """Normalised unit name or code → unit code."""
-    table = {wjx.normalize(u.name): u.code for u in units.units}
-    table.update({wjx.normalize(u.code): u.code for u in units.units})
+    table = {normalize(u.name): u.code for u in units.units}
+    table.update({normalize(u.code): u.code for u in units.units})
     return table
 
 
 def map_units(col: pd.Series, units: Units, sheet: Sheet, column: str) -> pd.Series:
     """Unit names/codes → unit codes; DataError naming the first unknown cell."""
     table = unit_lookup(units)
-    text = wjx.as_text(col)
-    codes = text.map(lambda s: table.get(wjx.normalize(s)), na_action="ignore")
+    text = as_text(col)
+    codes = text.map(lambda s: table.get(normalize(s)), na_action="ignore")
     bad = codes.isna()
     if bad.any():
         r = int(bad[bad].index[0])
@@ -94,7 +94,7 @@ def map_units(col: pd.Series, units: Units, sheet: Sheet, column: str) -> pd.Ser
 
 
 def _flags(col: pd.Series, sheet: Sheet, column: str, *, counts: bool) -> pd.Series:
-    text = wjx.as_text(col).map(lambda s: wjx.normalize(s).lower(), na_action="ignore")
+    text = as_text(col).map(lambda s: normalize(s).lower(), na_action="ignore")
     num = pd.to_numeric(text, errors="coerce")
     out = num.copy()
     out[text.isna()] = 0
@@ -173,11 +173,11 @@ def read_casefile_sheet(
         )
     frame = frame[frame[by_role["case_id"]].notna()]
     out = pd.DataFrame(index=frame.index)
-    out["case_id"] = wjx.as_text(frame[by_role["case_id"]]).astype(str)
+    out["case_id"] = as_text(frame[by_role["case_id"]]).astype(str)
     out["unit"] = map_units(frame[by_role["unit"]], units, sheet, by_role["unit"])
-    types = wjx.as_text(frame[by_role["case_type"]])
-    allowed = {wjx.normalize(t): t for t in standard.case_types}
-    mapped = types.map(lambda s: allowed.get(wjx.normalize(s)), na_action="ignore")
+    types = as_text(frame[by_role["case_type"]])
+    allowed = {normalize(t): t for t in standard.case_types}
+    mapped = types.map(lambda s: allowed.get(normalize(s)), na_action="ignore")
     if mapped.isna().any():
         r = int(mapped[mapped.isna()].index[0])
         raise DataError(
@@ -185,13 +185,13 @@ def read_casefile_sheet(
             sheet.location(row=r, column=by_role["case_type"]),
         )
     out["case_type"] = mapped.astype(str)
-    out["reviewer"] = pseudonym_series(wjx.as_text(frame[by_role["reviewer"]]), key)
+    out["reviewer"] = pseudonym_series(as_text(frame[by_role["reviewer"]]), key)
     for code in veto_codes:
         out[code] = _flags(frame[by_code[code]], sheet, by_code[code], counts=False)
     for code in defect_codes:
         out[code] = _flags(frame[by_code[code]], sheet, by_code[code], counts=True)
     if "typed_score" in by_role:
-        typed = wjx.numeric(frame[by_role["typed_score"]])
+        typed = numeric(frame[by_role["typed_score"]])
         bad = frame[by_role["typed_score"]].notna() & typed.isna()
         if bad.any():
             r = int(bad[bad].index[0])
