@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint format validate simulate-sample clean-output
+.PHONY: help run test bench lint format validate same-outputs simulate-sample clean-output
+
+## help: list the targets
+help:
+	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed 's/^## /  make /'
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,21 +30,29 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+## lint: ruff check and format check (CI runs it)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## format: ruff format and autofix
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## validate: check the configuration in questionnaires/
 validate: $(STAMP)
 	$(BIN)/fazhi-eval validate
+
+## same-outputs: every stage table equal to the one REV writes (default HEAD)? REV=<git revision>
+same-outputs: $(STAMP)
+	$(BIN)/python -m bench.same_outputs --against $(or $(REV),HEAD)
 
 ## simulate-sample: regenerate the committed sample data in raw/ (fixed seed and plant spec)
 simulate-sample: $(STAMP)
 	rm -rf raw.new && $(BIN)/fazhi-eval simulate --out raw.new --seed 20231 --plant pipeline/simulate/plant_sample.yaml
 	rm -rf raw && mv raw.new raw
 
+## clean-output: remove the stage outputs
 clean-output:
 	rm -rf output/0* output/_manifest.json output/bench

@@ -20,7 +20,6 @@ from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "questionnaires"
-FEEDS_POINTS = ROOT / "docs" / "feeds_points.txt"
 
 Edit = Callable[[Any], None]
 
@@ -108,21 +107,6 @@ def test_shipped_indicator_system_has_17_aspects_53_items_and_block_weights_30_4
     blocks = {b: sum(a.weight for a in ind.aspects if a.block == b) for b in ind.blocks}
     assert list(blocks) == ["A", "B", "C"]
     assert [round(w, 9) for w in blocks.values()] == [0.30, 0.45, 0.25]
-
-
-def test_shipped_survey_points_are_exactly_those_of_feeds_points_txt() -> None:
-    lines = [ln.split("\t") for ln in FEEDS_POINTS.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    wanted = {(point, source) for point, source, _items in lines}
-    ind = load_config(SHIPPED).indicators
-    shipped = {
-        (p.id, s)
-        for a in ind.aspects
-        for it in a.items
-        for p in it.points
-        for s in p.sources
-        if s in ("public", "staff")
-    }
-    assert shipped == wanted
 
 
 def test_shipped_units_have_real_district_codes_and_about_40_enforcement_departments() -> None:

@@ -6,7 +6,6 @@ on purpose, so that a YAML edit that drifts from the questionnaire design fails 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from pipeline.config.models import Question, Questionnaire, Units
 
 ROOT = Path(__file__).resolve().parents[1]
 QDIR = ROOT / "questionnaires"
-FEEDS_POINTS = ROOT / "docs" / "feeds_points.txt"
 
 REVERSE = {
     "public": {"P05", "P09", "P15", "P19", "P20"},
@@ -130,23 +128,6 @@ def test_attention_check_pass_code_is_the_requested_answer(questionnaire: Questi
     assert question.type == "matrix" and question.response_set == "AGR5"
     assert _options(questionnaire, question)[check.pass_code] == answer
     assert f'"{answer}"' in _rows(questionnaire)[item].text
-
-
-def test_every_likert_row_feeds_points_listed_in_feeds_points_file(questionnaire: Questionnaire) -> None:
-    listed: dict[str, tuple[str, set[str]]] = {}
-    with open(FEEDS_POINTS, encoding="utf-8") as f:
-        for point, source, items in csv.reader(f, delimiter="\t"):
-            listed[point] = (source, set(items.split(",")))
-    fed: dict[str, set[str]] = {}
-    for question in questionnaire.questions:
-        entries = [(r.id, r.feeds) for r in question.rows] or [(question.id, question.feeds)]
-        for item, feeds in entries:
-            for point in feeds:
-                fed.setdefault(point, set()).add(item)
-    for row in _rows(questionnaire).values():
-        assert bool(row.feeds) == (not row.id.startswith("AC")), row.id
-    mine = {p: items for p, (src, items) in listed.items() if src == questionnaire.instrument}
-    assert fed == mine
 
 
 def test_quiz_keys_match_domain() -> None:
