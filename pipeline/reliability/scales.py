@@ -21,6 +21,7 @@ from pipeline import stats
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
 from pipeline.frames import record_weights
+from pipeline.ingest.codebook_match import SKIPPED_CODE  # a question skipped by logic (01_ingest contract)
 from pipeline.reliability.columns import FLAG_COLUMNS, RELIABILITY_COLUMNS
 from pipeline.stats.reliability import (
     ALPHA_GAIN_MAX,
@@ -30,10 +31,6 @@ from pipeline.stats.reliability import (
     bootstrap_intervals,
     prepare_items,
 )
-
-#: 问卷星 code for a question skipped by logic (01_ingest contract).
-SKIPPED = -3
-
 
 MISSING_RULE = "listwise"
 
@@ -60,7 +57,7 @@ _POINT_STATS = {"alpha_std": "alpha_std", "lambda6": "lambda6", "average_r": "av
 
 # ============================================================================================ scales
 def _missing_codes(codebook: Codebook, item_id: str) -> frozenset[int]:
-    return codebook.item(item_id).missing_codes | {SKIPPED}
+    return codebook.item(item_id).missing_codes | {SKIPPED_CODE}
 
 
 def keyed_items(responses: pd.DataFrame, codebook: Codebook, item_ids: list[str]) -> pd.DataFrame:
