@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from pipeline.errors import DataError
+from pipeline.stats._linearization import calibration_fit
 
 __all__ = ["SurveyDesign", "ChisqResult", "DomainMeans", "TTestResult"]
 
@@ -363,10 +364,7 @@ class SurveyDesign:
         cell_sums = np.column_stack(
             [np.bincount(cell, weights=wz[:, j], minlength=n_cells) for j in range(z.shape[1])]
         )
-        # Rows of one cell share their regressors, so the row-level WLS equals a cell-level WLS of the
-        # weighted cell means on the cell indicators with the cell's base-weight total as weight.
-        beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
-        return z - (a @ beta)[cell]
+        return z - calibration_fit(cell_sums, a, sw0c)[cell]
 
     def _variance(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix of estimators with (unweighted) influence ``z``: the estimator is ``sum w z``."""
@@ -419,8 +417,7 @@ class SurveyDesign:
             w0 = np.bincount(key, weights=self.base_weights, minlength=combos.size)
             cell_sums = np.zeros((n_cells, e.shape[1]))  # sum_{i in cell} w0_i z_i
             np.add.at(cell_sums, comb_cell, w0[:, None] * e)
-            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
-            e = e - (a @ beta)[comb_cell]
+            e = e - calibration_fit(cell_sums, a, sw0c)[comb_cell]
         scale = self._fpc_factor * n_h / (n_h - 1.0)
         s2 = e.T @ (e * (scale[comb_h] * w2)[:, None])
         s1 = np.zeros((n_h.size, e.shape[1]))
@@ -519,8 +516,7 @@ class SurveyDesign:
             w0v = self.base_weights[inside] * v[inside]
             cell_sums = np.bincount(ci * n_groups + gi, weights=w0v, minlength=n_cells * n_groups)
             cell_sums = cell_sums.reshape(n_cells, n_groups)
-            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
-            fit = a @ beta  # fitted calibration value per cell and domain; e_ig = z_ig - fit[cell_i, g]
+            fit = calibration_fit(cell_sums, a, sw0c)  # per cell and domain: e_ig = z_ig - fit[cell_i, g]
             bw, bw2 = cal["bw"], cal["bw2"]
             key = cal["hc"][inside] * n_groups + gi
             size = n_strata * n_cells * n_groups
@@ -602,8 +598,7 @@ class SurveyDesign:
             cell_sums = np.stack([by_unit(ckey, w0v[t], n_cells) for t in range(2)], axis=-1).reshape(
                 n_cells, k
             )
-            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
-            fit = a @ beta  # e_i(u, t) = z_i(u, t) - fit[cell_i, (u, t)]
+            fit = calibration_fit(cell_sums, a, sw0c)  # e_i(u, t) = z_i(u, t) - fit[cell_i, (u, t)]
             a2s = np.stack([by_unit(ckey, sci * w * wv[t], n_cells) for t in range(2)], axis=-1).reshape(
                 n_cells, k
             )
@@ -1172,8 +1167,7 @@ class SurveyDesign:
             ckey = cell[keep] * m + c
             w0r = self.base_weights[keep] * r
             cell_sums = np.bincount(ckey, weights=w0r, minlength=n_cells * m).reshape(n_cells, m) @ b
-            beta, *_ = np.linalg.lstsq(a * sw0c[:, None], cell_sums / sw0c[:, None], rcond=None)
-            fit = a @ beta  # e_i = z_i - fit[cell_i], on every row (dropped rows have z_i = 0)
+            fit = calibration_fit(cell_sums, a, sw0c)  # e_i = z_i - fit[cell_i] (dropped rows: z_i = 0)
             g = np.bincount(ckey, weights=sk * wk * wr, minlength=n_cells * m).reshape(n_cells, m)
             cross = b.T @ (g.T @ fit)  # sum scale w^2 z_i fit[cell_i]'
             b2s = np.bincount(cell, weights=scale[h] * w * w, minlength=n_cells)
