@@ -60,11 +60,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special
 from scipy import stats as st
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline.errors import DataError, Location
+from pipeline.stats._ranks import kruskal_h, mannwhitneyu_asymptotic, rankdata_average
 from pipeline.stats._studentized_range import studentized_range_ppf, studentized_range_sf
 from pipeline.stats.effect_sizes import (
     EffectSize,
@@ -576,7 +576,7 @@ def mann_whitney(x, y, *, continuity: bool = True) -> TwoSampleResult:
     x, y = _finite(x, "x"), _finite(y, "y")
     if len(x) < 1 or len(y) < 1:
         raise DataError("Mann–Whitney needs at least one value per sample")
-    u, p = _mann_whitney_asymptotic(x, y, continuity)
+    u, p = mannwhitneyu_asymptotic(x, y, continuity)
     nan = math.nan
     return TwoSampleResult(
         "mann_whitney",
@@ -591,29 +591,6 @@ def mann_whitney(x, y, *, continuity: bool = True) -> TwoSampleResult:
         len(x),
         len(y),
     )
-
-
-def _mann_whitney_asymptotic(x: np.ndarray, y: np.ndarray, continuity: bool) -> tuple[float, float]:
-    """U of x and the two-sided asymptotic p of ``scipy.stats.mannwhitneyu``, in scipy's arithmetic.
-
-    scipy ranks by sorting the pooled sample (slow at a million values); the midranks and tie counts of
-    :func:`_midranks` are the same numbers without a sort, and the rest is scipy's formula step by step, so
-    U and p are bit-for-bit scipy's (tested).
-    """
-    n1, n2 = x.shape[-1], y.shape[-1]
-    rank, tie_term = _midranks(np.concatenate([x, y]))
-    r1 = np.sum(rank[:n1], axis=-1)
-    u1 = r1 - n1 * (n1 + 1) / 2
-    u = np.maximum(u1, n1 * n2 - u1)
-    n = n1 + n2
-    s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-    numerator = u - n1 * n2 / 2
-    if continuity:
-        numerator -= 0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = numerator / s
-    p = np.clip(special.ndtr(-z) * 2, 0.0, 1.0)
-    return float(u1), float(p)
 
 
 # --- χ² / Fisher ------------------------------------------------------------------------------------------
@@ -730,45 +707,6 @@ def _excluded_reason(labels, min_n: int) -> str:
     return f"已排除样本量不足{min_n}的组：{'、'.join(map(str, labels))}"
 
 
-def _midranks(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Midrank of every value and the tie sum ``Σ(t³ − t)`` over its tied groups, as scipy's ``_rankdata``.
-
-    Bit-for-bit scipy's arithmetic (same midranks and tie array) without sorting the data: the distinct values
-    are found by hashing and only they are sorted; each row's midrank comes from the counts of the smaller
-    values.
-    """
-    codes, uniques = pd.factorize(values)
-    order = np.argsort(uniques, kind="stable")
-    counts = np.bincount(codes, minlength=len(uniques))[order]
-    starts = np.cumsum(counts) - counts  # 0-based position of each distinct value's first copy when sorted
-    midrank = np.empty(len(uniques))
-    midrank[order] = (starts + 1).astype(float) + (counts.astype(float) - 1) / 2
-    totaln = len(values)
-    t = np.zeros(totaln)
-    t[starts] = counts
-    return midrank[codes], np.sum(t**3 - t, axis=-1)
-
-
-def _kruskal_h(
-    values: np.ndarray, group: np.ndarray, k: int, ranks: tuple[np.ndarray, float] | None = None
-) -> float:
-    """Tie-corrected Kruskal–Wallis H of ``values`` in groups ``group`` (0..k−1), as ``scipy.stats.kruskal``.
-
-    Bit-for-bit scipy's arithmetic (same midranks, rank sums, tie array and formula order; see
-    :func:`_midranks`). Rank sums are sums of half-integers below 2**52, so exact in any order. ``ranks``:
-    :func:`_midranks` of ``values`` when already known (the same rows ranked for another grouping).
-    """
-    rank, tie_sum = _midranks(values) if ranks is None else ranks
-    rank_sums = np.bincount(group, weights=rank, minlength=k)
-    n = [int(c) for c in np.bincount(group, minlength=k)]
-    totaln = sum(n)
-    ties = 1 - tie_sum / (totaln**3 - totaln)
-    ssbn = sum(rank_sums[i] ** 2 / n[i] for i in range(k))
-    h = 12.0 / (totaln * (totaln + 1)) * ssbn - 3 * (totaln + 1)
-    h /= ties
-    return float(h)
-
-
 def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=None) -> list[dict]:
     g = _groups(data, dv, by, cache)
     family = f"{dv} ~ {by}"
@@ -834,10 +772,10 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=
             if known is not None and np.array_equal(known[0], g.rows):
                 ranks = known[1]
             else:
-                ranks = _midranks(kept_values)
+                ranks = rankdata_average(kept_values)
                 if cache is not None:
                     cache["ranks"] = {dv: (g.rows, ranks)}  # outcomes come one after another: keep the last
-        h = _kruskal_h(kept_values, kept_group[in_kept], len(kept_codes), ranks)
+        h = kruskal_h(kept_values, kept_group[in_kept], len(kept_codes), ranks)
         eps = epsilon_squared_from_h(h, n_total)
         rows.append(
             _row(**base, test="kruskal", contrast="all", statistic=h, df1=float(len(kept_codes) - 1),
