@@ -8,7 +8,7 @@ Bartlett's statistic are computed from the correlation matrix, as psych does (se
 extraction is shared with :func:`pipeline.stats.reliability.omega_total` (see ``_minres`` there for why it is
 hand-written). All functions use Pearson correlations of the listwise-complete rows and no weights (psych and
 lavaan fit unweighted here as well). Each accepts the items as a DataFrame or as
-:class:`~pipeline.stats.reliability.PreparedItems` (:func:`~pipeline.stats.reliability.prepare_items` once,
+:class:`~pipeline.stats.PreparedItems` (:func:`~pipeline.stats.prepare_items` once,
 then one correlation matrix serves KMO, Bartlett, EFA and the CFA's data).
 """
 
@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError
-from pipeline.stats.reliability import PreparedItems, _cov2cor, _minres, _prepared
+from pipeline.stats._items import PreparedItems, as_prepared, cov2cor
+from pipeline.stats.reliability import _minres
 
 __all__ = [
     "KMOResult",
@@ -41,7 +42,7 @@ _ROTATIONS = ("oblimin", "varimax", "none")
 
 def _complete(items: pd.DataFrame | PreparedItems, min_items: int = 2) -> tuple[PreparedItems, np.ndarray]:
     """Listwise-complete, unweighted items and their correlation matrix."""
-    p = _prepared(items, min_items=min_items)
+    p = as_prepared(items, min_items=min_items)
     if p.w is not None:
         raise DataError("construct validity is unweighted: prepare the items without weights")
     return p, p.corr_unweighted
@@ -102,7 +103,7 @@ def kmo(items: pd.DataFrame | PreparedItems) -> KMOResult:
     """
     p, r = _complete(items)
     _check_invertible(r, p.items)
-    partial = -_cov2cor(np.linalg.inv(r))
+    partial = -cov2cor(np.linalg.inv(r))
     off = ~np.eye(r.shape[0], dtype=bool)
     r2 = np.where(off, r**2, 0.0)
     q2 = np.where(off, partial**2, 0.0)
