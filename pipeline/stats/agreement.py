@@ -23,8 +23,6 @@ import pandas as pd
 
 from pipeline.errors import DataError
 
-__all__ = ["ICCResult", "KappaResult", "FleissKappaResult", "icc", "cohen_kappa", "fleiss_kappa"]
-
 _ICC_DESCRIPTION = {
     "ICC1": "单评分者，单因素随机（评分者不同）/ single rater, one-way random",
     "ICC2": "单评分者，双因素随机，绝对一致 / single rater, two-way random, absolute agreement",

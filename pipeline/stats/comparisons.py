@@ -68,29 +68,14 @@ from pipeline.stats._ranks import kruskal_h, mannwhitneyu_asymptotic, rankdata_a
 from pipeline.stats._studentized_range import studentized_range_ppf, studentized_range_sf
 from pipeline.stats.effect_sizes import (
     EffectSize,
+    _hedges_g_arrays,
     cramers_v_from_chi2,
     epsilon_squared_from_h,
-    hedges_g_arrays,
     hedges_g_from_moments,
     omega_squared_from_sums,
     rank_biserial_from_u,
 )
 from pipeline.stats.multiplicity import benjamini_hochberg, holm
-
-__all__ = [
-    "RESULT_COLUMNS",
-    "ChiSquareResult",
-    "OmnibusResult",
-    "TwoSampleResult",
-    "chi2_independence",
-    "compare_groups",
-    "games_howell",
-    "kruskal",
-    "mann_whitney",
-    "unit_vs_rest",
-    "welch_anova",
-    "welch_ttest",
-]
 
 SMALL_N = 30
 MIN_N = 10
@@ -448,7 +433,7 @@ def _games_howell_table(labels, n, mean, var, m2, confidence_level: float, effec
         }
     )
     if effect:
-        g, g_lo, g_hi = hedges_g_arrays(
+        g, g_lo, g_hi = _hedges_g_arrays(
             mean[i], mean[j], var[i], var[j], n[i], n[j], confidence_level=confidence_level
         )
         table["hedges_g"], table["hedges_g_ci_low"], table["hedges_g_ci_high"] = g, g_lo, g_hi
@@ -1212,7 +1197,7 @@ def _unweighted_unit_rows(
     testable = (np.minimum(n_u, n_r) >= max(min_n, 2)) & ((var_u > 0) | (var_r > 0))
     g, g_lo, g_hi = np.full((3, k), np.nan)
     if testable.any():
-        g[testable], g_lo[testable], g_hi[testable] = hedges_g_arrays(
+        g[testable], g_lo[testable], g_hi[testable] = _hedges_g_arrays(
             mean_u[testable],
             mean_r[testable],
             var_u[testable],

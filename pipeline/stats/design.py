@@ -34,10 +34,7 @@ from scipy import stats as sps
 
 from pipeline.errors import DataError
 from pipeline.stats._linearization import calibration_fit
-
-__all__ = ["SurveyDesign", "ChisqResult", "DomainMeans", "TTestResult"]
-
-CalibrationKey = str | tuple[str, ...]
+from pipeline.stats.weighting import MarginKey, _columns_of, _margin_name
 
 
 @dataclass(frozen=True)
@@ -136,14 +133,6 @@ class DomainMeans:
     df: int
 
 
-def _columns_of(key: CalibrationKey) -> list[str]:
-    return [key] if isinstance(key, str) else list(key)
-
-
-def _key_name(key: CalibrationKey) -> str:
-    return key if isinstance(key, str) else ":".join(key)
-
-
 class SurveyDesign:
     """A survey sample with sampling weights, optional strata/fpc and raking (calibration) variables.
 
@@ -209,7 +198,7 @@ class SurveyDesign:
         *,
         strata: str | None = None,
         fpc: str | None = None,
-        calibrated_on: Sequence[CalibrationKey] | None = None,
+        calibrated_on: Sequence[MarginKey] | None = None,
         base_weights: pd.Series | np.ndarray | str | None = None,
     ):
         if not isinstance(frame, pd.DataFrame):
@@ -299,14 +288,14 @@ class SurveyDesign:
             factor = 1.0 - f_h
         return codes, n_h, factor
 
-    def _prepare_calibration(self, keys: list[CalibrationKey]):
+    def _prepare_calibration(self, keys: list[MarginKey]):
         """Cells of the calibration variables and their indicator matrix (one column per category)."""
         per_key = []
         for key in keys:
             cols = _columns_of(key)
             parts = []
             for c in cols:
-                s = self._column(c, f"calibration variable ({_key_name(key)})")
+                s = self._column(c, f"calibration variable ({_margin_name(key)})")
                 if s.isna().any():
                     raise DataError(f"calibration variable '{c}' has {int(s.isna().sum())} missing value(s)")
                 codes, uniq = pd.factorize(s)

@@ -26,20 +26,6 @@ from scipy import stats as st
 
 from pipeline.errors import DataError
 
-__all__ = [
-    "EffectSize",
-    "cramers_v",
-    "cramers_v_from_chi2",
-    "epsilon_squared",
-    "epsilon_squared_from_h",
-    "hedges_g",
-    "hedges_g_arrays",
-    "hedges_g_from_moments",
-    "omega_squared",
-    "omega_squared_from_sums",
-    "rank_biserial_from_u",
-]
-
 
 @dataclass(frozen=True)
 class EffectSize:
@@ -299,7 +285,7 @@ def _nct_ncp_bound(t_obs: np.ndarray, df: np.ndarray, target: float) -> np.ndarr
     return hi
 
 
-def hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, *, confidence_level: float = 0.95):
+def _hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, *, confidence_level: float = 0.95):
     """Vectorised Hedges' g and its noncentral-t CI for many pairs at once (see :func:`hedges_g_from_moments`).
 
     Returns ``(g, ci_low, ci_high)`` arrays; NaN where a pair has n < 2 in a group or zero pooled variance.
@@ -358,7 +344,7 @@ def hedges_g_from_moments(
     _check_level(confidence_level)
     if n_x < 2 or n_y < 2:
         raise DataError(f"Hedges' g needs at least two observations per group (n={n_x}, {n_y})")
-    g, lo, hi = hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, confidence_level=confidence_level)
+    g, lo, hi = _hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, confidence_level=confidence_level)
     return EffectSize(
         "hedges_g", float(g), float(lo), float(hi), confidence_level, "noncentral t inversion, times J"
     )

@@ -24,8 +24,6 @@ import pandas as pd
 
 from pipeline.errors import DataError
 
-__all__ = ["adjust_across", "benjamini_hochberg", "holm"]
-
 
 def _adjust(p, method: str, name: str) -> np.ndarray:
     arr = np.asarray(p, dtype=float)

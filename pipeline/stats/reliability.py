@@ -29,17 +29,12 @@ import pandas as pd
 from scipy import special  # the F and normal quantiles scipy.stats would call, without importing scipy.stats
 
 from pipeline.errors import DataError
-from pipeline.stats._items import PreparedItems, as_prepared, cov2cor, prepare_items
-
-__all__ = [
-    "AlphaResult",
-    "OmegaResult",
-    "PreparedItems",
-    "cronbach_alpha",
-    "item_analysis",
-    "omega_total",
-    "prepare_items",
-]
+from pipeline.stats._items import (
+    PreparedItems,
+    as_prepared,
+    cov2cor,
+    prepare_items,  # noqa: F401 (used by the doctests; imported from here by callers)
+)
 
 #: Item-analysis thresholds (defaults of the keyword arguments of :func:`item_analysis`).
 ALPHA_MIN = 0.70

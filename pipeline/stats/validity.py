@@ -25,18 +25,6 @@ from pipeline.errors import DataError
 from pipeline.stats._items import PreparedItems, as_prepared, cov2cor
 from pipeline.stats.reliability import _minres
 
-__all__ = [
-    "KMOResult",
-    "BartlettResult",
-    "EFAResult",
-    "CFAResult",
-    "kmo",
-    "bartlett_sphericity",
-    "efa",
-    "misassigned_items",
-    "cfa",
-]
-
 _ROTATIONS = ("oblimin", "varimax", "none")
 
 
