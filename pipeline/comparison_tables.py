@@ -455,7 +455,7 @@ def _public_peer_rows(
     pub_dvs = list(dict.fromkeys(pub_dvs + _present(public, indicator_items(config, "public"))))
     in_peer_group = public["district"].notna().to_numpy()
     # every outcome of an instrument in one call: units and peer groups are factorized once
-    t = stats.unit_vs_rest(public, dv=pub_dvs, unit="district", design=design, **opts)
+    t = stats.unit_vs_peers(public, dv=pub_dvs, unit="district", design=design, **opts)
     pub = _peer_rows(t, "public", config, alpha)
     sd = {dv: _weighted_sd(design, dv, in_peer_group) for dv in pub_dvs}
     _standardize(pub, sd, pub["estimate"].notna())
@@ -472,14 +472,14 @@ def _staff_case_peer_rows(
     staff_dvs = list(dict.fromkeys(staff_dvs + _present(staff, indicator_items(config, "staff"))))
     staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
     if staff_dvs:
-        t = stats.unit_vs_rest(staff_frame, dv=staff_dvs, unit="unit", peer_group="unit_type", **opts)
+        t = stats.unit_vs_peers(staff_frame, dv=staff_dvs, unit="unit", peer_group="unit_type", **opts)
         parts.append(_peer_rows(t, "staff", config, alpha))
     enforcement = {u.code for u in config.units.units if u.enforcement}
     cases = casefiles[casefiles["unit"].astype(str).isin(enforcement)]
     case_dvs = _present(cases, CASEFILE_CONTINUOUS)
     if len(cases) and cases["unit"].nunique() > 1 and case_dvs:
         cases = cases.assign(unit=cases["unit"].astype(str))
-        t = stats.unit_vs_rest(cases, dv=case_dvs, unit="unit", peer_group="unit_type", **opts)
+        t = stats.unit_vs_peers(cases, dv=case_dvs, unit="unit", peer_group="unit_type", **opts)
         parts.append(_peer_rows(t, "casefile", config, alpha))
     return parts
 

@@ -130,8 +130,8 @@ def test_welch_ttest_matches_r_t_test(df, ref):
 # --- unit vs rest -------------------------------------------------------------------------------------------
 
 
-def test_unit_vs_rest_matches_r_t_test_per_unit_with_holm_and_bh(df, ref):
-    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type", min_n=0)
+def test_unit_vs_peers_matches_r_t_test_per_unit_with_holm_and_bh(df, ref):
+    table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type", min_n=0)
     R = pd.DataFrame(ref["unit_vs_rest"])
     assert list(table["unit"]) == list(R["unit"])
     assert list(table["peer_group"]) == list(R["peer"])
@@ -144,15 +144,15 @@ def test_unit_vs_rest_matches_r_t_test_per_unit_with_holm_and_bh(df, ref):
     assert_close(table["n_b"].astype(float), R["n_rest"])
 
 
-def test_unit_vs_rest_without_peer_group_compares_with_everyone_else(df, ref):
-    table = stats.unit_vs_rest(df, dv="y", unit="unit")
+def test_unit_vs_peers_without_peer_group_compares_with_everyone_else(df, ref):
+    table = stats.unit_vs_peers(df, dv="y", unit="unit")
     row = table.set_index("unit").loc["U03"]
     R = ref["unit_vs_all_U03"]
     assert_close([row.estimate, row.statistic, row.df1, row.p], [R["difference"], R["t"], R["df"], R["p"]])
 
 
-def test_unit_vs_rest_keeps_unit_code_and_suppresses_small_units(df):
-    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type")
+def test_unit_vs_peers_keeps_unit_code_and_suppresses_small_units(df):
+    table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     assert table["unit"].notna().all() and set(table["unit"]) == set(df["unit"])
     u01 = table.set_index("unit").loc["U01"]  # 8 rows in the reference data
     assert u01.flag == "suppressed" and u01.reason == "样本量不足10，不予报告"
@@ -166,7 +166,7 @@ def test_unit_with_two_peer_groups_is_rejected_naming_the_column(df):
     bad = df.copy()
     bad.loc[bad.index[0], "unit_type"] = "town" if bad.loc[bad.index[0], "unit_type"] != "town" else "city"
     with pytest.raises(DataError, match="unit_type"):
-        stats.unit_vs_rest(bad, dv="y", unit="unit", peer_group="unit_type")
+        stats.unit_vs_peers(bad, dv="y", unit="unit", peer_group="unit_type")
 
 
 # --- compare_groups -----------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_compare_groups_several_dvs_make_separate_families(df):
 
 def test_adjust_across_tables_recomputes_bh_over_the_run(df):
     a = stats.compare_groups(df, dv="y", by="district")
-    b = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type")
+    b = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     run = stats.adjust_across([a, b])
     assert len(run) == len(a) + len(b)
     assert_close(run.p_bh, stats.benjamini_hochberg(np.concatenate([a.p, b.p])))
@@ -252,7 +252,7 @@ def test_adjust_across_tables_recomputes_bh_over_the_run(df):
 def test_inputs_are_not_mutated(df):
     before = df.copy()
     stats.compare_groups(df, dv=["y", "cat3"], by="district")
-    stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type")
+    stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     pd.testing.assert_frame_equal(df, before)
 
 
@@ -264,7 +264,7 @@ def test_inputs_are_not_mutated(df):
     [
         lambda d: stats.welch_anova(d, dv="nope", between="district"),
         lambda d: stats.compare_groups(d, dv="y", by="nope"),
-        lambda d: stats.unit_vs_rest(d, dv="y", unit="nope"),
+        lambda d: stats.unit_vs_peers(d, dv="y", unit="nope"),
         lambda d: stats.chi2_independence(d, x="nope", y="cat3"),
     ],
 )
@@ -340,8 +340,8 @@ def test_weighted_family_matches_svycontrast_and_regtermtest(df, ref):
     assert means.loc["D1", "flag"] == "small"  # effective n 14.1 < 30
 
 
-def test_weighted_unit_vs_rest_matches_svycontrast(df, ref):
-    table = stats.unit_vs_rest(
+def test_weighted_unit_vs_peers_matches_svycontrast(df, ref):
+    table = stats.unit_vs_peers(
         df, dv="y", unit="unit", peer_group="unit_type", design=_StubDesign(df, ref), min_n=0
     )
     R = pd.DataFrame(ref["survey_unit_vs_rest"])
@@ -401,9 +401,9 @@ def test_constant_group_is_left_out_of_the_family_with_its_reason(df):
     assert not table.contrast.str.contains("D3 vs|vs D3").any()
 
 
-def test_weighted_unit_vs_rest_with_surveydesign_matches_r_svycontrast(df, ref):
+def test_weighted_unit_vs_peers_with_surveydesign_matches_r_svycontrast(df, ref):
     design = _survey_design(df)
-    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type", design=design, min_n=0)
+    table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type", design=design, min_n=0)
     R = pd.DataFrame(ref["survey_unit_vs_rest"])
     assert_close(table.estimate, R["estimate"])
     assert_close(table.se, R["se"])
@@ -421,7 +421,7 @@ class _PerUnitDesign:
 
 
 @pytest.mark.parametrize("calibrated", [False, True])
-def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated):
+def test_weighted_unit_vs_peers_one_pass_equals_per_unit_domain_means(calibrated):
     rng = np.random.default_rng(7)
     n = 3000
     units = np.array([f"U{i:02d}" for i in range(14)])
@@ -450,8 +450,8 @@ def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated)
         base_weights=frame["w"] * 0.9 if calibrated else None,
     )
     kwargs = dict(dv="y", unit="unit", peer_group="unit_type", min_n=1, small_n=30)
-    fast = stats.unit_vs_rest(frame, design=design, **kwargs)
-    slow = stats.unit_vs_rest(frame, design=_PerUnitDesign(design), **kwargs)
+    fast = stats.unit_vs_peers(frame, design=design, **kwargs)
+    slow = stats.unit_vs_peers(frame, design=_PerUnitDesign(design), **kwargs)
     assert fast["unit"].tolist() == slow["unit"].tolist()
     pd.testing.assert_frame_equal(
         fast.select_dtypes(exclude="number"), slow.select_dtypes(exclude="number"), check_exact=True
@@ -468,7 +468,7 @@ def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_unit_vs_rest_of_several_outcomes_equals_one_call_per_outcome(weighted):
+def test_unit_vs_peers_of_several_outcomes_equals_one_call_per_outcome(weighted):
     rng = np.random.default_rng(11)
     n = 2000
     units = np.array([f"U{i:02d}" for i in range(9)])
@@ -486,8 +486,8 @@ def test_unit_vs_rest_of_several_outcomes_equals_one_call_per_outcome(weighted):
     frame.loc[frame["unit"] == "U02", "y2"] = np.nan  # a unit without any value of one outcome
     design = stats.SurveyDesign(frame, weights="w", calibrated_on=["sex"]) if weighted else None
     kwargs = dict(unit="unit", peer_group="unit_type", design=design, min_n=5)
-    together = stats.unit_vs_rest(frame, dv=["y1", "y2"], **kwargs)
-    apart = pd.concat([stats.unit_vs_rest(frame, dv=dv, **kwargs) for dv in ("y1", "y2")], ignore_index=True)
+    together = stats.unit_vs_peers(frame, dv=["y1", "y2"], **kwargs)
+    apart = pd.concat([stats.unit_vs_peers(frame, dv=dv, **kwargs) for dv in ("y1", "y2")], ignore_index=True)
     # p_bh is over the returned table (both outcomes together), everything else as one call per outcome
     pd.testing.assert_frame_equal(together.drop(columns="p_bh"), apart.drop(columns="p_bh"))
     assert (together["dv"] == "y2").sum() == (8 if not weighted else 9)

@@ -4,6 +4,7 @@ not drag in scipy.stats or statsmodels."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -79,3 +80,24 @@ def test_importing_the_package_imports_no_submodule():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_result_classes_name_their_p_value_pvalue_and_return_their_interval_as_one_type():
+    for name in stats.__all__:
+        value = getattr(stats, name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        fields = {f.name for f in dataclasses.fields(value)}
+        assert not fields & {"p", "p_value", "pval"}, f"{name}: call the p-value 'pvalue'"
+        if {"ci_low", "ci_high"} <= fields:
+            assert inspect.signature(value.confidence_interval).return_annotation in (
+                "ConfidenceInterval",
+                stats.ConfidenceInterval,
+            ), name
+
+
+def test_confidence_interval_is_a_low_high_pair():
+    res = stats.welch_ttest([1.0, 2.0, 4.0, 3.5], [2.0, 5.0, 6.0, 7.5])
+    ci = res.confidence_interval()
+    assert isinstance(ci, stats.ConfidenceInterval)
+    assert (ci.low, ci.high) == (res.ci_low, res.ci_high) == tuple(ci)

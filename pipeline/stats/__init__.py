@@ -9,7 +9,7 @@ Weights are sampling weights (inverse inclusion probabilities or calibrated weig
 - validity: :func:`kmo`, :func:`bartlett_sphericity`, :func:`efa`, :func:`cfa`, :func:`misassigned_items`
 - rater agreement: :func:`icc`, :func:`cohen_kappa`, :func:`fleiss_kappa`
 - group comparisons: :func:`welch_anova`, :func:`games_howell`, :func:`kruskal`, :func:`compare_groups`,
-  :func:`unit_vs_rest`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
+  :func:`unit_vs_peers`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
 - effect sizes and multiplicity: :func:`omega_squared`, :func:`epsilon_squared`, :func:`hedges_g`,
   :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         games_howell,
         kruskal,
         mann_whitney,
-        unit_vs_rest,
+        unit_vs_peers,
         welch_anova,
         welch_ttest,
     )
@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         omega_squared_from_sums,
         rank_biserial_from_u,
     )
+    from pipeline.stats.inference import ConfidenceInterval
     from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
     from pipeline.stats.reliability import (
         AlphaResult,

@@ -7,7 +7,7 @@ What is here
   :func:`welch_ttest` and :func:`mann_whitney` (``x, y``).
 * :func:`compare_groups` — the whole *family* (one outcome ``dv`` × one grouping ``by``) as one long tidy
   table (columns :data:`RESULT_COLUMNS`), unweighted or design-based.
-* :func:`unit_vs_rest` — each unit against the rest of its peer group (evidence for 个性问题).
+* :func:`unit_vs_peers` — each unit against the rest of its peer group (evidence for 个性问题).
 
 Multiplicity (see :mod:`pipeline.stats.multiplicity`)
 -----------------------------------------------------
@@ -75,6 +75,7 @@ from pipeline.stats.effect_sizes import (
     omega_squared_from_sums,
     rank_biserial_from_u,
 )
+from pipeline.stats.inference import ConfidenceInterval
 from pipeline.stats.multiplicity import benjamini_hochberg, holm
 
 SMALL_N = 30
@@ -184,9 +185,9 @@ class TwoSampleResult:
     n_x: int
     n_y: int
 
-    def confidence_interval(self) -> tuple[float, float]:
-        """Return ``(ci_low, ci_high)`` of the difference."""
-        return (self.ci_low, self.ci_high)
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` of the difference, at the requested confidence level."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 # --- input handling and vectorised group moments ----------------------------------------------------------
@@ -981,7 +982,7 @@ def _weighted_categorical_family(data, dv, by, design, *, small_n, min_n, confid
     rows.append(
         _row(**base, test="rao_scott", contrast="all", statistic=_first_attr(res, "statistic"),
              df1=_first_attr(res, "ndf", "df1"), df2=_first_attr(res, "ddf", "df2"),
-             p=_first_attr(res, "pvalue", "p"), n=int(data[[dv, by]].dropna().shape[0]),
+             p=_first_attr(res, "pvalue"), n=int(data[[dv, by]].dropna().shape[0]),
              flag="small" if small else "", reason=_reason_small(small_n) if small else "")
     )  # fmt: skip
     return rows
@@ -1092,7 +1093,7 @@ def _unit_peers(data: pd.DataFrame, unit: str, peer_group: str | None) -> pd.Ser
     return frame.groupby(unit, observed=True)[peer_group].first()
 
 
-def unit_vs_rest(
+def unit_vs_peers(
     data: pd.DataFrame,
     *,
     dv: str | Sequence[str],
@@ -1116,7 +1117,7 @@ def unit_vs_rest(
     With ``design``: domain means of "unit" and "rest" (everyone outside P kept for the variance with zero
     weight) via ``design.domain_means_vcov(dv, by=<Series on data.index>)``; se from their covariance, t on
     design df − 1 (as R ``svyttest``); no Hedges' g. Flags use the effective n. A design with
-    ``unit_rest_contrasts`` (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
+    ``unit_vs_peers_contrasts`` (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
 
     Several outcomes (a sequence ``dv``) are one family each, computed with the units and peer groups
     factorized once; the rows come outcome by outcome, as separate calls would give them (BH over the table
@@ -1234,10 +1235,10 @@ def _weighted_unit_rows(
     peer_codes, _ = pd.factorize(peers.reindex(unit_labels).to_numpy())
     row_peer = np.where(unit_codes >= 0, peer_codes[unit_codes], -1)
     code_of = {lab: i for i, lab in enumerate(unit_labels)}
-    if hasattr(design, "unit_rest_contrasts_many"):
-        fast = design.unit_rest_contrasts_many(dvs, unit_codes, peer_codes)
-    elif hasattr(design, "unit_rest_contrasts"):
-        fast = {d: design.unit_rest_contrasts(d, unit_codes, peer_codes) for d in dvs}
+    if hasattr(design, "unit_vs_peers_contrasts_many"):
+        fast = design.unit_vs_peers_contrasts_many(dvs, unit_codes, peer_codes)
+    elif hasattr(design, "unit_vs_peers_contrasts"):
+        fast = {d: design.unit_vs_peers_contrasts(d, unit_codes, peer_codes) for d in dvs}
     else:
         fast = None
     rows = []
@@ -1253,7 +1254,7 @@ def _weighted_unit_rows(
 
 def _per_unit_rows(data, dv, design, unit_codes, peer_codes, row_peer, code_of, peers, base, small_n, min_n,
                    confidence_level) -> list[dict]:  # fmt: skip
-    """Rows of one outcome from two domain means per unit (designs without ``unit_rest_contrasts``)."""
+    """Rows of one outcome from two domain means per unit (designs without ``unit_vs_peers_contrasts``)."""
     rows = []
     for lab in sorted(peers.index):
         peer = peers[lab]
@@ -1284,7 +1285,7 @@ def _per_unit_rows(data, dv, design, unit_codes, peer_codes, row_peer, code_of, 
 
 
 def _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confidence_level) -> list[dict]:
-    """Rows of :func:`_weighted_unit_rows` from ``design.unit_rest_contrasts`` (all units in one pass)."""
+    """Rows of :func:`_weighted_unit_rows` from ``design.unit_vs_peers_contrasts`` (all units in one pass)."""
     rows = []
     for lab in sorted(peers.index):
         peer = peers[lab]

@@ -34,6 +34,7 @@ from scipy import stats as sps
 
 from pipeline.errors import DataError
 from pipeline.stats._linearization import calibration_fit
+from pipeline.stats.inference import ConfidenceInterval
 from pipeline.stats.weighting import MarginKey, _columns_of, _margin_name
 
 
@@ -47,7 +48,7 @@ class ChisqResult:
         ``F = X2 / trace(Delta)``.
     ndf, ddf : float
         Numerator ``d0 = trace(Delta)^2 / trace(Delta^2)`` and denominator ``d0 * (n_psu - n_strata)`` df.
-    p : float
+    pvalue : float
         ``P(F_{ndf, ddf} > statistic)``.
     pearson : float
         Pearson ``X2`` of the weighted table rescaled to the sample size (as ``svytable(Ntotal = n)``).
@@ -60,16 +61,11 @@ class ChisqResult:
     statistic: float
     ndf: float
     ddf: float
-    p: float
+    pvalue: float
     pearson: float
     mean_deff: float
     rows: tuple
     cols: tuple
-
-    @property
-    def pvalue(self) -> float:
-        """Alias of ``p`` (scipy naming)."""
-        return self.p
 
 
 @dataclass(frozen=True)
@@ -82,7 +78,7 @@ class TTestResult:
         ``t = estimate / se``.
     df : float
         Residual design degrees of freedom ``n_psu - n_strata - 1`` (respondents with both values).
-    p : float
+    pvalue : float
         Two-sided p-value from ``t_df``.
     estimate : float
         Difference in weighted means, ``mean(groups[1]) - mean(groups[0])``.
@@ -96,17 +92,16 @@ class TTestResult:
 
     statistic: float
     df: float
-    p: float
+    pvalue: float
     estimate: float
     se: float
     ci_low: float
     ci_high: float
     groups: tuple
 
-    @property
-    def pvalue(self) -> float:
-        """Alias of ``p`` (scipy naming)."""
-        return self.p
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` of the difference in means."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 @dataclass(frozen=True)
@@ -596,7 +591,7 @@ class SurveyDesign:
             s1 = s1 - setup["bw"] @ fit
         return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
 
-    def unit_rest_contrasts(
+    def unit_vs_peers_contrasts(
         self, variable: str, unit_codes: np.ndarray, peer_codes: np.ndarray
     ) -> pd.DataFrame:
         """Every unit's weighted mean against the rest of its peer group's, from one pass over the data.
@@ -630,22 +625,24 @@ class SurveyDesign:
         DataError
             The column is missing or not numeric; ``unit_codes`` has the wrong length.
         """
-        return self.unit_rest_contrasts_many([variable], unit_codes, peer_codes)[variable]
+        return self.unit_vs_peers_contrasts_many([variable], unit_codes, peer_codes)[variable]
 
-    def unit_rest_contrasts_many(
+    def unit_vs_peers_contrasts_many(
         self, variables: Sequence[str], unit_codes: np.ndarray, peer_codes: np.ndarray
     ) -> dict[str, pd.DataFrame]:
-        """:meth:`unit_rest_contrasts` of several variables by the same units (unit keys computed once)."""
+        """:meth:`unit_vs_peers_contrasts` of several variables by the same units (unit keys computed once)."""
         unit_codes = np.asarray(unit_codes, dtype=np.intp)
         peer_codes = np.asarray(peer_codes)
         if unit_codes.shape != (self.n,):
             raise DataError(
-                f"unit_rest_contrasts(): unit codes for {list(variables)} must have one value per row"
+                f"unit_vs_peers_contrasts(): unit codes for {list(variables)} must have one value per row"
             )
         setup = self._unit_setup(unit_codes, peer_codes.size)
-        return {v: self._unit_rest_table(self._numeric(v), setup, peer_codes) for v in variables}
+        return {v: self._unit_vs_peers_table(self._numeric(v), setup, peer_codes) for v in variables}
 
-    def _unit_rest_table(self, y: np.ndarray, setup: dict[str, Any], peer_codes: np.ndarray) -> pd.DataFrame:
+    def _unit_vs_peers_table(
+        self, y: np.ndarray, setup: dict[str, Any], peer_codes: np.ndarray
+    ) -> pd.DataFrame:
         n_units, g = setup["n_units"], setup["g"]
         w = self.weights
         valid = ~np.isnan(y) & setup["in_unit"]
@@ -973,7 +970,7 @@ class SurveyDesign:
             statistic=stat,
             ndf=d0,
             ddf=d0 * nu,
-            p=float(sps.f.sf(stat, d0, d0 * nu)),
+            pvalue=float(sps.f.sf(stat, d0, d0 * nu)),
             pearson=pearson,
             mean_deff=tr / ((nr - 1) * (nc - 1)),
             rows=tuple(rlev),
@@ -1005,7 +1002,7 @@ class SurveyDesign:
         return TTestResult(
             statistic=float(t),
             df=float(df),
-            p=float(2 * sps.t.sf(abs(t), df)),
+            pvalue=float(2 * sps.t.sf(abs(t), df)),
             estimate=float(coef[1]),
             se=float(se[1]),
             ci_low=float(coef[1] - q * se[1]),

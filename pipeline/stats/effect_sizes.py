@@ -25,6 +25,7 @@ from scipy import optimize, special
 from scipy import stats as st
 
 from pipeline.errors import DataError
+from pipeline.stats.inference import ConfidenceInterval
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class EffectSize:
     confidence_level: float
     method: str
 
-    def confidence_interval(self) -> tuple[float, float]:
-        """Return ``(ci_low, ci_high)``."""
-        return (self.ci_low, self.ci_high)
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` at ``confidence_level``."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 def _check_level(confidence_level: float) -> None:
@@ -289,7 +290,7 @@ def _hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, *, confidence_level
     """Vectorised Hedges' g and its noncentral-t CI for many pairs at once (see :func:`hedges_g_from_moments`).
 
     Returns ``(g, ci_low, ci_high)`` arrays; NaN where a pair has n < 2 in a group or zero pooled variance.
-    Used by Games–Howell tables and :func:`~pipeline.stats.comparisons.unit_vs_rest`, where one scalar root
+    Used by Games–Howell tables and :func:`~pipeline.stats.comparisons.unit_vs_peers`, where one scalar root
     search per pair would dominate the run time.
     """
     _check_level(confidence_level)

@@ -35,6 +35,7 @@ from pipeline.stats._items import (
     cov2cor,
     prepare_items,  # noqa: F401 (used by the doctests; imported from here by callers)
 )
+from pipeline.stats.inference import ConfidenceInterval
 
 #: Item-analysis thresholds (defaults of the keyword arguments of :func:`item_analysis`).
 ALPHA_MIN = 0.70
@@ -106,9 +107,9 @@ class AlphaResult:
     scale_range: tuple[float, float] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    def confidence_interval(self) -> tuple[float, float]:
-        """Return ``(ci_low, ci_high)``."""
-        return (self.ci_low, self.ci_high)
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` at ``confidence_level``."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def _bootstrap_many(
 
 def bootstrap_intervals(
     prepared: Sequence[PreparedItems], *, confidence_level: float = 0.95, n_boot: int = 2000, seed: int = 0
-) -> list[tuple[float, float]]:
+) -> list[ConfidenceInterval]:
     """The ``ci="bootstrap"`` interval of :func:`cronbach_alpha` for each of several prepared scales.
 
     Scales prepared from the same complete cases (e.g. unweighted and ``with_weights``, which share them when
@@ -239,15 +240,15 @@ def bootstrap_intervals(
     True
     """
     _check_level(confidence_level)
-    out: list[tuple[float, float] | None] = [None] * len(prepared)
+    out: list[ConfidenceInterval | None] = [None] * len(prepared)
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(prepared):
         groups.setdefault(id(p.x), []).append(i)
     for members in groups.values():
         x = prepared[members[0]].x
         found = _bootstrap_many(x, [prepared[i].w for i in members], n_boot, confidence_level, seed)
-        for i, interval in zip(members, found, strict=True):
-            out[i] = interval
+        for i, (low, high) in zip(members, found, strict=True):
+            out[i] = ConfidenceInterval(low, high)
     return out  # type: ignore[return-value]
 
 
