@@ -12,6 +12,8 @@ Weights are sampling weights (inverse inclusion probabilities or calibrated weig
   :func:`unit_vs_peers`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
 - effect sizes and multiplicity: :func:`omega_squared`, :func:`epsilon_squared`, :func:`hedges_g`,
   :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
+- shared pieces: :func:`kish_n_eff`, :func:`weighted_sd`, :func:`t_quantile`, :func:`t_pvalue`,
+  :class:`ConfidenceInterval`, :class:`SmallGroupRule` / :func:`small_group_flags`, :func:`treatment_patterns`
 
 The public names are listed once, in the ``TYPE_CHECKING`` imports below: type checkers and IDEs read them
 there, and at run time the name -> submodule map of :func:`__getattr__` (and ``__all__``) is derived from the
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run time __getattr__ imports
     from pipeline.stats._items import PreparedItems, prepare_items
+    from pipeline.stats._patterns import TreatmentPatterns, treatment_patterns
     from pipeline.stats.agreement import (
         FleissKappaResult,
         ICCResult,
@@ -51,6 +54,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         welch_anova,
         welch_ttest,
     )
+    from pipeline.stats.descriptives import kish_n_eff, weighted_sd
     from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult
     from pipeline.stats.effect_sizes import (
         EffectSize,
@@ -64,7 +68,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         omega_squared_from_sums,
         rank_biserial_from_u,
     )
-    from pipeline.stats.inference import ConfidenceInterval
+    from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
     from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
     from pipeline.stats.reliability import (
         AlphaResult,
@@ -74,6 +78,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         item_analysis,
         omega_total,
     )
+    from pipeline.stats.small_groups import MIN_N, SMALL_N, GroupFlag, SmallGroupRule, small_group_flags
     from pipeline.stats.validity import (
         BartlettResult,
         CFAResult,

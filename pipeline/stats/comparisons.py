@@ -75,11 +75,10 @@ from pipeline.stats.effect_sizes import (
     omega_squared_from_sums,
     rank_biserial_from_u,
 )
-from pipeline.stats.inference import ConfidenceInterval
+from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
 from pipeline.stats.multiplicity import benjamini_hochberg, holm
+from pipeline.stats.small_groups import MIN_N, SMALL_N, GroupFlag, SmallGroupRule
 
-SMALL_N = 30
-MIN_N = 10
 FISHER_EXPECTED_BELOW = 5.0
 
 RESULT_COLUMNS = [
@@ -116,14 +115,6 @@ RESULT_COLUMNS = [
 ]
 UNIT_COLUMNS = [*RESULT_COLUMNS[:4], "unit", "peer_group", *RESULT_COLUMNS[4:8], "mean_unit", "mean_rest"]
 UNIT_COLUMNS += RESULT_COLUMNS[8:]
-
-
-def _reason_suppressed(min_n: int) -> str:
-    return f"样本量不足{min_n}，不予报告"
-
-
-def _reason_small(small_n: int) -> str:
-    return f"样本量不足{small_n}，结果仅供参考"
 
 
 # --- result types --------------------------------------------------------------------------------------------
@@ -504,8 +495,8 @@ def _welch_t(m1, m2, v1, v2, n1, n2, confidence_level):
     diff = m1 - m2
     df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
     t = diff / se
-    p = 2 * st.t.sf(np.abs(t), df)
-    half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+    p = t_pvalue(t, df)
+    half = t_quantile(confidence_level, df) * se
     return diff, se, t, df, p, diff - half, diff + half
 
 
@@ -665,12 +656,12 @@ def _row(**fields) -> dict:
     return row
 
 
-def _flag(n: float, small_n: int, min_n: int) -> tuple[str, str]:
-    if not n >= min_n:
-        return "suppressed", _reason_suppressed(min_n)
-    if n < small_n:
-        return "small", _reason_small(small_n)
-    return "", ""
+def _flag(n: float, small_n: int, min_n: int) -> GroupFlag:
+    return SmallGroupRule(flag_below=small_n, suppress_below=min_n).flag(n)
+
+
+def _reason_small(small_n: int) -> str:
+    return SmallGroupRule(flag_below=small_n).small_reason
 
 
 def _finish(rows: list[dict], columns: list[str], holm_mask_tests: set[str]) -> pd.DataFrame:
@@ -703,7 +694,7 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=
         row = _row(**base, test="mean", contrast=str(label), group_a=label, n=int(g.n[i]), n_a=int(g.n[i]))
         if flag != "suppressed":
             se = math.sqrt(g.var[i] / g.n[i])
-            half = st.t.ppf(0.5 + confidence_level / 2, g.n[i] - 1) * se
+            half = t_quantile(confidence_level, g.n[i] - 1) * se
             row.update(estimate=g.mean[i], se=se, ci_low=g.mean[i] - half, ci_high=g.mean[i] + half)
         row.update(flag=flag, reason=reason)
         rows.append(row)
@@ -901,7 +892,7 @@ def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confide
     means, vcov, n, n_eff, design_df = _domain_means(design, dv, by)
     base = {"family": f"{dv} ~ {by}", "dv": dv, "by": by, "weighted": True}
     rows = []
-    tq = st.t.ppf(0.5 + confidence_level / 2, design_df)
+    tq = t_quantile(confidence_level, design_df)
     for label in means.index:
         flag, reason = _flag(n_eff[label], small_n, min_n)
         row = _row(**base, test="svy_mean", contrast=str(label), group_a=label, n=int(n[label]),
@@ -935,7 +926,7 @@ def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confide
              p=float(st.f.sf(wald / df1, df1, df2)), n=int(n[keep].sum()), flag="small" if small else "",
              reason=reason)
     )  # fmt: skip
-    tq2 = st.t.ppf(0.5 + confidence_level / 2, df2)
+    tq2 = t_quantile(confidence_level, df2)
     for a, b in itertools.combinations(keep, 2):
         diff, se = _contrast(means, vcov, a, b)
         t = diff / se
@@ -943,7 +934,7 @@ def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confide
         rows.append(
             _row(**base, test="svy_contrast", contrast=f"{a} vs {b}", group_a=a, group_b=b, estimate=diff, se=se,
                  ci_low=diff - tq2 * se, ci_high=diff + tq2 * se, statistic=t, df1=df2,
-                 p=float(2 * st.t.sf(abs(t), df2)), n=int(n[a] + n[b]), n_a=int(n[a]), n_b=int(n[b]),
+                 p=float(t_pvalue(t, df2)), n=int(n[a] + n[b]), n_a=int(n[a]), n_b=int(n[b]),
                  n_eff_a=float(n_eff[a]), n_eff_b=float(n_eff[b]), flag=flag, reason=reason)
         )  # fmt: skip
     return rows
@@ -1276,10 +1267,10 @@ def _per_unit_rows(data, dv, design, unit_codes, peer_codes, row_peer, code_of, 
             diff, se = _contrast(means, vcov, "unit", "rest")
             df = design_df - 1
             t = diff / se
-            half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+            half = t_quantile(confidence_level, df) * se
             row.update(mean_unit=float(means["unit"]), mean_rest=float(means["rest"]), estimate=diff, se=se,
                        ci_low=diff - half, ci_high=diff + half, statistic=t, df1=df,
-                       p=float(2 * st.t.sf(abs(t), df)))  # fmt: skip
+                       p=float(t_pvalue(t, df)))  # fmt: skip
         rows.append(row)
     return rows
 
@@ -1302,9 +1293,9 @@ def _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confide
             se = math.sqrt(var) if var > 0 else math.nan
             df = float(r["df"]) - 1
             t = diff / se
-            half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+            half = t_quantile(confidence_level, df) * se
             row.update(mean_unit=float(r["mean_unit"]), mean_rest=float(r["mean_rest"]), estimate=diff, se=se,
                        ci_low=diff - half, ci_high=diff + half, statistic=t, df1=df,
-                       p=float(2 * st.t.sf(abs(t), df)))  # fmt: skip
+                       p=float(t_pvalue(t, df)))  # fmt: skip
         rows.append(row)
     return rows

@@ -34,7 +34,7 @@ from scipy import stats as sps
 
 from pipeline.errors import DataError
 from pipeline.stats._linearization import calibration_fit
-from pipeline.stats.inference import ConfidenceInterval
+from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
 from pipeline.stats.weighting import MarginKey, _columns_of, _margin_name
 
 
@@ -408,19 +408,39 @@ class SurveyDesign:
         np.add.at(s1, comb_h, w1[:, None] * e)
         return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
 
-    def _degf(self, rows: np.ndarray | None = None) -> int:
-        """``degf(design)``: respondents (PSUs) with non-zero weight minus strata among them."""
-        if rows is None:
-            return int(self.n - self._n_h.size)
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom of the whole sample: ``n - number of strata`` (R ``degf(design)``)."""
+        return int(self.n - self._n_h.size)
+
+    def subset_degf(self, rows: np.ndarray) -> int:
+        """Degrees of freedom of the respondents ``rows``: those respondents minus the strata they fall in.
+
+        R ``degf(subset(design, rows))`` for this design of one respondent per PSU (``ids = ~1``): PSUs with
+        non-zero weight minus strata among them. The residual df of a model fitted on ``rows`` with p
+        coefficients is ``subset_degf(rows) + 1 - p`` (``svyglm``'s ``df.residual``).
+
+        Parameters
+        ----------
+        rows : ndarray of bool, length n
+            The respondents used (e.g. those with every model variable observed).
+
+        Raises
+        ------
+        DataError
+            ``rows`` is not a boolean mask with one entry per respondent.
+        """
+        rows = np.asarray(rows)
+        if rows.shape != (self.n,) or rows.dtype != bool:
+            raise DataError(f"subset_degf(): rows must be a boolean mask of length {self.n}")
         used = int(rows.sum())
         if self._n_h.size == 1:  # one stratum: present whenever a respondent is
             return used - (used > 0)
         return int(used - np.unique(self._strata_codes[rows]).size)
 
-    @property
-    def degf(self) -> int:
-        """Design degrees of freedom of the whole sample: ``n - number of strata`` (R ``degf``)."""
-        return self._degf()
+    def _degf(self, rows: np.ndarray | None = None) -> int:
+        """:attr:`degf` (no ``rows``) or :meth:`subset_degf`; the old private name, still called outside stats."""
+        return self.degf if rows is None else self.subset_degf(rows)
 
     # ----------------------------------------------------------------------------------------------------------
     # helpers for estimators
@@ -944,7 +964,7 @@ class SurveyDesign:
         z_of_cell = np.vstack([(np.eye(k) - p[None, :]) / wd, np.zeros((1, k))])
         v = self._grouped_variance(np.where(valid, cell, k), z_of_cell)
         n_total = float(self.n)
-        nu = self._degf()
+        nu = self.degf
         table = (p * n_total).reshape(nc, nr).T  # svytable(..., Ntotal = n)
         expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
         pearson = float(np.sum((table - expected) ** 2 / expected))
@@ -998,11 +1018,11 @@ class SurveyDesign:
         x = np.column_stack([np.ones(self.n), (gcode == 1).astype(float)])
         coef, se, df = self._wls(y, x, keep)
         t = coef[1] / se[1]
-        q = sps.t.ppf(0.5 + confidence_level / 2, df)
+        q = t_quantile(confidence_level, df)
         return TTestResult(
             statistic=float(t),
             df=float(df),
-            pvalue=float(2 * sps.t.sf(abs(t), df)),
+            pvalue=float(t_pvalue(t, df)),
             estimate=float(coef[1]),
             se=float(se[1]),
             ci_low=float(coef[1] - q * se[1]),
@@ -1132,7 +1152,7 @@ class SurveyDesign:
         coef = np.linalg.solve(xtwx, x.T @ np.bincount(c, weights=wk * yk, minlength=m))
         r = yk - (x @ coef)[c]
         cov = self._pattern_variance(keep, c, r, x @ np.linalg.inv(xtwx))
-        df = self._degf(keep) + 1 - p
+        df = self.subset_degf(keep) + 1 - p
         return self._coefficient_table(list(terms), coef, np.sqrt(np.diag(cov)), df, confidence_level)
 
     def _pattern_variance(self, keep: np.ndarray, c: np.ndarray, r: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -1165,14 +1185,14 @@ class SurveyDesign:
     def _coefficient_table(terms: list[str], coef, se, df: int, confidence_level: float) -> pd.DataFrame:
         """``regress``'s table: t on ``df``, two-sided p and ``confint.svyglm`` Wald intervals."""
         t = coef / se
-        q = sps.t.ppf(0.5 + confidence_level / 2, df)
+        q = t_quantile(confidence_level, df)
         return pd.DataFrame(
             {
                 "term": terms,
                 "estimate": coef,
                 "se": se,
                 "t": t,
-                "p": 2 * sps.t.sf(np.abs(t), df),
+                "p": t_pvalue(t, df),
                 "ci_low": coef - q * se,
                 "ci_high": coef + q * se,
                 "df": float(df),
@@ -1189,5 +1209,5 @@ class SurveyDesign:
         z = (x * resid[:, None]) @ np.linalg.inv(xtwx)  # unweighted influence; _variance multiplies by w
         z[~keep] = 0.0
         cov = self._variance(z)
-        df = self._degf(keep) + 1 - x.shape[1]
+        df = self.subset_degf(keep) + 1 - x.shape[1]
         return coef, np.sqrt(np.diag(cov)), df

@@ -35,6 +35,7 @@ from pipeline.stats._items import (
     cov2cor,
     prepare_items,  # noqa: F401 (used by the doctests; imported from here by callers)
 )
+from pipeline.stats.descriptives import kish_n_eff
 from pipeline.stats.inference import ConfidenceInterval
 
 #: Item-analysis thresholds (defaults of the keyword arguments of :func:`item_analysis`).
@@ -143,7 +144,7 @@ class OmegaResult:
 
 # --------------------------------------------------------------------------------------------- core
 def _kish(w: np.ndarray | None, n: int) -> float:
-    return float(n) if w is None else float(w.sum() ** 2 / np.sum(w**2))
+    return float(n) if w is None else kish_n_eff(w)
 
 
 def _alpha_from_cov(c: np.ndarray) -> float:
