@@ -1106,9 +1106,21 @@ def unit_vs_peers(
     all units of the family (``dv`` × unit), BH over the table.
 
     With ``design``: domain means of "unit" and "rest" (everyone outside P kept for the variance with zero
-    weight) via ``design.domain_means_vcov(dv, by=<Series on data.index>)``; se from their covariance, t on
-    design df − 1 (as R ``svyttest``); no Hedges' g. Flags use the effective n. A design with
-    ``unit_vs_peers_contrasts`` (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
+    weight) via ``design.domain_means_vcov(dv, by=<Series on data.index>)``; the difference and its se are
+    those of R ``svycontrast(svyby(~dv, ~domain, design, svymean, covmat = TRUE), c(unit = 1, rest = -1))``
+    (tested). No Hedges' g. Flags use the effective n. A design with ``unit_vs_peers_contrasts``
+    (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
+
+    Degrees of freedom of the design-based t (``df1``): ``degf(design) − 1 = n − H − 1`` for every unit, with
+    n *all* respondents of the design (whatever their peer group and whether ``dv`` is missing) and H its
+    strata: the df of the whole design, minus one for the contrast. This is the df of R
+    ``svyttest(dv ~ I(unit == u), design)`` only when that test runs on the whole design, i.e. without
+    ``peer_group`` and with ``dv`` observed for everyone. With peer groups R would test on
+    ``subset(design, peer group == P)``, whose df counts only P's respondents with a value (``svyglm`` drops
+    the others) minus their strata, minus 1 — fewer; domain estimation keeps the whole design's df (the
+    variance uses every stratum). The difference in p is small unless a peer group is small: at t = 2 the
+    two-sided p is 0.0458 on 1000 df, 0.0464 on 300 and 0.0510 on 50. Unweighted rows use Welch's df, as
+    ``t.test``.
 
     Several outcomes (a sequence ``dv``) are one family each, computed with the units and peer groups
     factorized once; the rows come outcome by outcome, as separate calls would give them (BH over the table

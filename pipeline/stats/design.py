@@ -638,7 +638,8 @@ class SurveyDesign:
         -------
         DataFrame
             One row per unit code: ``mean_unit, mean_rest, estimate, var, n_unit, n_rest, n_eff_unit,
-            n_eff_rest, rows_rest`` (rows of the rest whatever their value) and ``df`` (``degf``).
+            n_eff_rest, rows_rest`` (rows of the rest whatever their value) and ``df``: :attr:`degf` of the whole
+            design for every unit (the df convention of :func:`~pipeline.stats.unit_vs_peers`).
 
         Raises
         ------
