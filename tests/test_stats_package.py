@@ -101,3 +101,11 @@ def test_confidence_interval_is_a_low_high_pair():
     ci = res.confidence_interval()
     assert isinstance(ci, stats.ConfidenceInterval)
     assert (ci.low, ci.high) == (res.ci_low, res.ci_high) == tuple(ci)
+
+
+@pytest.mark.parametrize("module", _submodules())
+def test_docstring_examples_of_every_stats_module_run(module):
+    import doctest
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -164,14 +164,6 @@ def test_efa_rejects_too_many_factors(data):
         validity.efa(data, 8)
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    from pipeline.stats import validity
-
-    assert doctest.testmod(validity).failed == 0
-
-
 LAVAAN_REF = Path(__file__).parent / "reference" / "lavaan"
 LAVAAN_CASES = {
     "docstring_example": ("cfa_docstring_example.csv", {"A": ["q0", "q1", "q2"], "B": ["q3", "q4", "q5"]}),
