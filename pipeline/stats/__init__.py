@@ -55,7 +55,13 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         welch_ttest,
     )
     from pipeline.stats.descriptives import kish_n_eff, weighted_sd
-    from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult
+    from pipeline.stats.design import (
+        ChisqResult,
+        DomainMeans,
+        LogisticRegressionResult,
+        SurveyDesign,
+        TTestResult,
+    )
     from pipeline.stats.effect_sizes import (
         EffectSize,
         cramers_v,
