@@ -4,7 +4,8 @@ Every estimator is a function returning a frozen dataclass or a tidy DataFrame a
 Weights are sampling weights (inverse inclusion probabilities or calibrated weights), never frequency weights.
 
 - weighting: :func:`rake`, :func:`cell_weights`
-- design-based estimation: :class:`SurveyDesign` (mean, proportion, chisq, ttest, regress, domain_means_vcov)
+- design-based estimation: :class:`SurveyDesign` (mean, proportion, chisq, ttest, regress, regress_logistic,
+  domain_means_vcov, unit_vs_peers_contrasts)
 - reliability: :func:`cronbach_alpha`, :func:`omega_total`, :func:`item_analysis` (on :func:`prepare_items`)
 - validity: :func:`kmo`, :func:`bartlett_sphericity`, :func:`efa`, :func:`cfa`, :func:`misassigned_items`
 - rater agreement: :func:`icc`, :func:`cohen_kappa`, :func:`fleiss_kappa`

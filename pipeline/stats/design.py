@@ -12,7 +12,8 @@ where ``u_i`` is respondent *i*'s influence value. For a design calibrated (rake
 the influence values are first replaced by ``w_i * e_i``, ``e_i`` being the residual of ``u_i / w_i`` from
 a weighted least-squares regression (weights: the *base* weights before raking) on the indicator matrix
 of the calibration margins -- exactly what ``survey::calibrate(..., calfun = "raking")`` stores and
-``svyrecvar`` applies (Deville & Särndal 1992; Lumley 2010, sec. 7.3).
+``svyrecvar`` applies (Deville & Särndal 1992; Lumley 2010, sec. 7.3). That regression is solved on the
+calibration cells, once, by :func:`pipeline.stats._linearization.calibration_fit`, for every estimator.
 
 Domains (``by=``) and respondents with a missing analysis value are handled as R does: they stay in the
 design with zero influence, so stratum sizes, the calibration regression and the degrees of freedom come
@@ -504,6 +505,17 @@ class SurveyDesign:
         ------
         DataError
             ``rows`` is not a boolean mask with one entry per respondent.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"y": [1, 2, None, 4, 5, 6], "h": list("aaabbb")})
+        >>> d = SurveyDesign(df, strata="h")
+        >>> d.degf, d.subset_degf((df["y"] < 5).to_numpy())
+        (4, 1)
+
+        R: ``d <- svydesign(ids = ~1, strata = ~h, weights = ~rep(1, 6), data = df)``; ``degf(d)`` gives 4 and
+        ``degf(subset(d, !is.na(y) & y < 5))`` gives 1.
         """
         rows = np.asarray(rows)
         if rows.shape != (self.n,) or rows.dtype != bool:
