@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import statsmodels.api as sm
 
 from pipeline.stats._linearization import calibration_fit
@@ -22,6 +23,7 @@ def _indicators(margins: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return cell.astype(np.intp), np.hstack(blocks)
 
 
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")  # the collinear blocks, on purpose
 def test_calibration_fit_equals_statsmodels_wls_on_the_rows():
     rng = np.random.default_rng(7)
     n = 600
