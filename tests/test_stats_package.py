@@ -68,8 +68,14 @@ def test_unknown_name_raises_attribute_error():
         stats.no_such_estimator  # noqa: B018
 
 
-def test_importing_the_weighting_code_does_not_import_scipy_stats_or_statsmodels():
-    probe = "import sys, pipeline.stats.weighting; print(sorted(m for m in ('scipy.stats', 'statsmodels') if m in sys.modules))"
+@pytest.mark.parametrize(
+    "module", ["weighting", "descriptives", "small_groups", "inference", "reliability", "_items"]
+)
+def test_importing_the_light_modules_does_not_import_scipy_stats_or_statsmodels(module):
+    probe = (
+        f"import sys, pipeline.stats.{module}; "
+        "print(sorted(m for m in ('scipy.stats', 'statsmodels') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
