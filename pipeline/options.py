@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 
 def _option(default: Any, *, stages: tuple[str, ...], flag: str, help: str) -> Any:
@@ -41,13 +42,13 @@ class RunOptions:
         help="alpha 的 bootstrap 重抽样次数 (bootstrap replicates for alpha's interval; default 2000)",
     )
     small_n: int = _option(
-        30,
+        SMALL_N,
         stages=("compare",),
         flag="--small-n",
         help="小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small (default 30)",
     )
     min_n: int = _option(
-        10,
+        MIN_N,
         stages=("compare",),
         flag="--min-n",
         help="不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 (default 10)",

@@ -194,11 +194,3 @@ def test_fleiss_negative_count_is_rejected_naming_the_column():
     t.loc[2, 3] = -1
     with pytest.raises(DataError, match="category column 3"):
         stats.fleiss_kappa(t)
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    from pipeline.stats import agreement
-
-    assert doctest.testmod(agreement).failed == 0

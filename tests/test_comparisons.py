@@ -23,11 +23,6 @@ from pipeline.stats import comparisons
 
 REF_DIR = Path(__file__).parent / "reference" / "compare"
 TOL = 1e-6  # agreement with R / pingouin (absolute, on statistics, df, p-values and CIs)
-TUKEY_FIT_TOL = 1e-8  # Chebyshev fit of the studentized-range quantile vs scipy's ppf
-SR_TOL = 1e-9  # our fixed-quadrature studentized-range tail vs scipy (adaptive) and the exact t identity
-SR_FIT_TOL = (
-    1e-13  # interpolated ν = ∞ tail vs its quadrature (both ~1e-15 apart; the quadrature's own noise)
-)
 
 
 @pytest.fixture(scope="module")
@@ -90,46 +85,6 @@ def test_games_howell_matches_pingouin_pairwise_gameshowell(df):
     assert_close(gh["hedges_g"], peer["hedges"], tol=0.05)  # pingouin uses an approximate J; ours is exact
 
 
-def test_studentized_range_sf_with_two_groups_equals_the_t_distribution():
-    # Q_{2,ν} = √2·|T_ν|, an exact independent check at any ν (including beyond scipy's asymptotic switch)
-    t = np.array([0.3, 1.0, 2.0, 3.5, 6.0])
-    for df in (2.0, 9.0, 57.3, 4000.0, 2e5, np.inf):
-        assert_close(comparisons._studentized_range_sf(np.sqrt(2) * t, 2, df), 2 * st.t.sf(t, df), tol=SR_TOL)
-
-
-@pytest.mark.parametrize("k", [3, 8, 20])
-def test_studentized_range_sf_matches_scipy(k):
-    q = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0])
-    for df in (2.0, 9.0, 45.5, 300.0, 9e4):
-        assert_close(
-            comparisons._studentized_range_sf(q, k, df), st.studentized_range.sf(q, k, df), tol=SR_TOL
-        )
-
-
-@pytest.mark.parametrize("k", [2, 3, 8, 20, 50])
-def test_infinite_df_tail_fit_reproduces_its_quadrature(k):
-    # the piecewise Chebyshev fit used inside every p-value, against the quadrature it was fitted to, on a grid
-    # ten thousand times finer than its nodes and past its range (where the quadrature itself is used)
-    w = np.linspace(0.0, 20.0, 200_001)
-    fast = comparisons._studentized_range_sf_inf_fast(w, k)
-    np.testing.assert_allclose(fast, comparisons._studentized_range_sf_inf(w, k), rtol=0, atol=SR_FIT_TOL)
-
-
-def test_tukey_quantile_fit_matches_scipy_ppf_and_the_t_quantile():
-    df_values = np.array([4.0, 9.0, 10.5, 27.3, 150.0, 4321.0, 99_999.0])
-    assert_close(
-        comparisons._tukey_quantile(0.95, 8, df_values),
-        st.studentized_range.ppf(0.95, 8, df_values),
-        TUKEY_FIT_TOL,
-    )
-    df_values = np.append(df_values, [2e5, 1e7])
-    assert_close(
-        comparisons._tukey_quantile(0.95, 2, df_values),
-        np.sqrt(2) * st.t.ppf(0.975, df_values),
-        TUKEY_FIT_TOL,
-    )
-
-
 def test_chi2_matches_r_chisq_test_without_correction(df, ref):
     r = stats.chi2_independence(df, x="district", y="cat3")
     R = ref["chi2"]
@@ -175,8 +130,8 @@ def test_welch_ttest_matches_r_t_test(df, ref):
 # --- unit vs rest -------------------------------------------------------------------------------------------
 
 
-def test_unit_vs_rest_matches_r_t_test_per_unit_with_holm_and_bh(df, ref):
-    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type", min_n=0)
+def test_unit_vs_peers_matches_r_t_test_per_unit_with_holm_and_bh(df, ref):
+    table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type", min_n=0)
     R = pd.DataFrame(ref["unit_vs_rest"])
     assert list(table["unit"]) == list(R["unit"])
     assert list(table["peer_group"]) == list(R["peer"])
@@ -189,15 +144,15 @@ def test_unit_vs_rest_matches_r_t_test_per_unit_with_holm_and_bh(df, ref):
     assert_close(table["n_b"].astype(float), R["n_rest"])
 
 
-def test_unit_vs_rest_without_peer_group_compares_with_everyone_else(df, ref):
-    table = stats.unit_vs_rest(df, dv="y", unit="unit")
+def test_unit_vs_peers_without_peer_group_compares_with_everyone_else(df, ref):
+    table = stats.unit_vs_peers(df, dv="y", unit="unit")
     row = table.set_index("unit").loc["U03"]
     R = ref["unit_vs_all_U03"]
     assert_close([row.estimate, row.statistic, row.df1, row.p], [R["difference"], R["t"], R["df"], R["p"]])
 
 
-def test_unit_vs_rest_keeps_unit_code_and_suppresses_small_units(df):
-    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type")
+def test_unit_vs_peers_keeps_unit_code_and_suppresses_small_units(df):
+    table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     assert table["unit"].notna().all() and set(table["unit"]) == set(df["unit"])
     u01 = table.set_index("unit").loc["U01"]  # 8 rows in the reference data
     assert u01.flag == "suppressed" and u01.reason == "样本量不足10，不予报告"
@@ -211,7 +166,7 @@ def test_unit_with_two_peer_groups_is_rejected_naming_the_column(df):
     bad = df.copy()
     bad.loc[bad.index[0], "unit_type"] = "town" if bad.loc[bad.index[0], "unit_type"] != "town" else "city"
     with pytest.raises(DataError, match="unit_type"):
-        stats.unit_vs_rest(bad, dv="y", unit="unit", peer_group="unit_type")
+        stats.unit_vs_peers(bad, dv="y", unit="unit", peer_group="unit_type")
 
 
 # --- compare_groups -----------------------------------------------------------------------------------------
@@ -287,7 +242,7 @@ def test_compare_groups_several_dvs_make_separate_families(df):
 
 def test_adjust_across_tables_recomputes_bh_over_the_run(df):
     a = stats.compare_groups(df, dv="y", by="district")
-    b = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type")
+    b = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     run = stats.adjust_across([a, b])
     assert len(run) == len(a) + len(b)
     assert_close(run.p_bh, stats.benjamini_hochberg(np.concatenate([a.p, b.p])))
@@ -297,7 +252,7 @@ def test_adjust_across_tables_recomputes_bh_over_the_run(df):
 def test_inputs_are_not_mutated(df):
     before = df.copy()
     stats.compare_groups(df, dv=["y", "cat3"], by="district")
-    stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type")
+    stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     pd.testing.assert_frame_equal(df, before)
 
 
@@ -309,7 +264,7 @@ def test_inputs_are_not_mutated(df):
     [
         lambda d: stats.welch_anova(d, dv="nope", between="district"),
         lambda d: stats.compare_groups(d, dv="y", by="nope"),
-        lambda d: stats.unit_vs_rest(d, dv="y", unit="nope"),
+        lambda d: stats.unit_vs_peers(d, dv="y", unit="nope"),
         lambda d: stats.chi2_independence(d, x="nope", y="cat3"),
     ],
 )
@@ -385,8 +340,8 @@ def test_weighted_family_matches_svycontrast_and_regtermtest(df, ref):
     assert means.loc["D1", "flag"] == "small"  # effective n 14.1 < 30
 
 
-def test_weighted_unit_vs_rest_matches_svycontrast(df, ref):
-    table = stats.unit_vs_rest(
+def test_weighted_unit_vs_peers_matches_svycontrast(df, ref):
+    table = stats.unit_vs_peers(
         df, dv="y", unit="unit", peer_group="unit_type", design=_StubDesign(df, ref), min_n=0
     )
     R = pd.DataFrame(ref["survey_unit_vs_rest"])
@@ -446,9 +401,9 @@ def test_constant_group_is_left_out_of_the_family_with_its_reason(df):
     assert not table.contrast.str.contains("D3 vs|vs D3").any()
 
 
-def test_weighted_unit_vs_rest_with_surveydesign_matches_r_svycontrast(df, ref):
+def test_weighted_unit_vs_peers_with_surveydesign_matches_r_svycontrast(df, ref):
     design = _survey_design(df)
-    table = stats.unit_vs_rest(df, dv="y", unit="unit", peer_group="unit_type", design=design, min_n=0)
+    table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type", design=design, min_n=0)
     R = pd.DataFrame(ref["survey_unit_vs_rest"])
     assert_close(table.estimate, R["estimate"])
     assert_close(table.se, R["se"])
@@ -466,7 +421,7 @@ class _PerUnitDesign:
 
 
 @pytest.mark.parametrize("calibrated", [False, True])
-def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated):
+def test_weighted_unit_vs_peers_one_pass_equals_per_unit_domain_means(calibrated):
     rng = np.random.default_rng(7)
     n = 3000
     units = np.array([f"U{i:02d}" for i in range(14)])
@@ -495,8 +450,8 @@ def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated)
         base_weights=frame["w"] * 0.9 if calibrated else None,
     )
     kwargs = dict(dv="y", unit="unit", peer_group="unit_type", min_n=1, small_n=30)
-    fast = stats.unit_vs_rest(frame, design=design, **kwargs)
-    slow = stats.unit_vs_rest(frame, design=_PerUnitDesign(design), **kwargs)
+    fast = stats.unit_vs_peers(frame, design=design, **kwargs)
+    slow = stats.unit_vs_peers(frame, design=_PerUnitDesign(design), **kwargs)
     assert fast["unit"].tolist() == slow["unit"].tolist()
     pd.testing.assert_frame_equal(
         fast.select_dtypes(exclude="number"), slow.select_dtypes(exclude="number"), check_exact=True
@@ -513,7 +468,7 @@ def test_weighted_unit_vs_rest_one_pass_equals_per_unit_domain_means(calibrated)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_unit_vs_rest_of_several_outcomes_equals_one_call_per_outcome(weighted):
+def test_unit_vs_peers_of_several_outcomes_equals_one_call_per_outcome(weighted):
     rng = np.random.default_rng(11)
     n = 2000
     units = np.array([f"U{i:02d}" for i in range(9)])
@@ -531,8 +486,8 @@ def test_unit_vs_rest_of_several_outcomes_equals_one_call_per_outcome(weighted):
     frame.loc[frame["unit"] == "U02", "y2"] = np.nan  # a unit without any value of one outcome
     design = stats.SurveyDesign(frame, weights="w", calibrated_on=["sex"]) if weighted else None
     kwargs = dict(unit="unit", peer_group="unit_type", design=design, min_n=5)
-    together = stats.unit_vs_rest(frame, dv=["y1", "y2"], **kwargs)
-    apart = pd.concat([stats.unit_vs_rest(frame, dv=dv, **kwargs) for dv in ("y1", "y2")], ignore_index=True)
+    together = stats.unit_vs_peers(frame, dv=["y1", "y2"], **kwargs)
+    apart = pd.concat([stats.unit_vs_peers(frame, dv=dv, **kwargs) for dv in ("y1", "y2")], ignore_index=True)
     # p_bh is over the returned table (both outcomes together), everything else as one call per outcome
     pd.testing.assert_frame_equal(together.drop(columns="p_bh"), apart.drop(columns="p_bh"))
     assert (together["dv"] == "y2").sum() == (8 if not weighted else 9)

@@ -126,8 +126,7 @@ def test_proportion_matches_survey_svyciprop(sample, ref, name, method):
 def test_chisq_matches_survey_svychisq_rao_scott_f(sample, ref, name):
     c = _design(sample, name).chisq("aware", "district")
     r = ref[name]["chisq"]
-    assert_close([c.statistic, c.ndf, c.ddf, c.p], [r["statistic"], r["ndf"], r["ddf"], r["p"]], SE_RTOL)
-    assert c.pvalue == c.p
+    assert_close([c.statistic, c.ndf, c.ddf, c.pvalue], [r["statistic"], r["ndf"], r["ddf"], r["p"]], SE_RTOL)
 
 
 @pytest.mark.parametrize("name", DESIGNS)
@@ -136,7 +135,7 @@ def test_ttest_matches_survey_svyttest(sample, ref, name):
     r = ref[name]["ttest"]
     assert_close([t.estimate], [r["estimate"]], POINT_RTOL)
     assert_close(
-        [t.statistic, t.df, t.p, t.ci_low, t.ci_high],
+        [t.statistic, t.df, t.pvalue, *t.confidence_interval()],
         [r["statistic"], r["df"], r["p"], r["ci_low"], r["ci_high"]],
         SE_RTOL,
     )

@@ -264,14 +264,6 @@ def test_unknown_ci_method_is_rejected(likert):
         stats.cronbach_alpha(likert[ITEMS], ci="wald")
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    from pipeline.stats import reliability
-
-    assert doctest.testmod(reliability).failed == 0
-
-
 def test_two_item_scale_has_no_alpha_if_deleted(likert):
     tab = stats.item_analysis(likert[["q1", "q2"]], scale_range=(1, 5))
     assert tab["alpha_if_deleted"].isna().all()

@@ -164,9 +164,29 @@ def test_efa_rejects_too_many_factors(data):
         validity.efa(data, 8)
 
 
-def test_docstring_examples_run():
-    import doctest
+LAVAAN_REF = Path(__file__).parent / "reference" / "lavaan"
+LAVAAN_CASES = {
+    "docstring_example": ("cfa_docstring_example.csv", {"A": ["q0", "q1", "q2"], "B": ["q3", "q4", "q5"]}),
+    "close": ("cfa_close.csv", STRUCTURE),
+    "misfit": ("cfa_misfit.csv", {"A": ["a1", "a2", "a3"], "B": ["b1", "b2", "b3"], "C": ["c1", "c2", "c3"]}),
+}
 
-    from pipeline.stats import validity
 
-    assert doctest.testmod(validity).failed == 0
+@pytest.mark.parametrize("case", list(LAVAAN_CASES))
+def test_cfa_cfi_is_bentlers_bounded_cfi_and_tli_unbounded_as_lavaan(case):
+    # close: chi-square below df (lavaan CFI 1, TLI > 1); misfit: CFI < 1; docstring example: CFI 1
+    fm = json.loads((LAVAAN_REF / "cfa.json").read_text())[case]
+    file, structure = LAVAAN_CASES[case]
+    res = validity.cfa(pd.read_csv(LAVAAN_REF / file), structure)
+    assert res.df == fm["df"]
+    for ours, theirs in [
+        ("chi2", "chisq"),
+        ("cfi", "cfi"),
+        ("tli", "tli"),
+        ("rmsea", "rmsea"),
+        ("srmr", "srmr"),
+    ]:
+        assert getattr(res, ours) == pytest.approx(fm[theirs], abs=FIT_TOL), ours
+    assert 0.0 <= res.cfi <= 1.0
+    if fm["chisq"] < fm["df"]:
+        assert res.cfi == 1.0 and res.tli > 1.0

@@ -11,54 +11,19 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as stats_t
 
 from pipeline import stats
 from pipeline.compare.columns import ADJUSTED_COLUMNS
-from pipeline.compare.families import MIN_N, SMALL_N
 from pipeline.compare.outcomes import ADJUST_CONTROLS
 from pipeline.config import Config
 from pipeline.frames import public_design, unit_lookup
+from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 
 def _district_terms(coef: pd.DataFrame) -> pd.DataFrame:
     rows = coef[coef["term"].str.startswith("C(district)[T.")].copy()
     rows["district"] = rows["term"].str.slice(len("C(district)[T."), -1)
     return rows.set_index("district")
-
-
-def _treatment_patterns(frame: pd.DataFrame, factors: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The model matrix of ``1 + C(f1) + C(f2) + ...`` as its distinct rows (``SurveyDesign.regress_patterns``).
-
-    Same matrix as patsy's treatment coding (patsy builds ``C(f)`` row by row in Python, about 12 s per model
-    at a million rows): levels are the categories (all of them, in order) of a categorical column, else the
-    sorted values; the first level is the reference. One pattern per combination of levels present; a row
-    with a missing factor value has pattern ``-1`` (dropped, as patsy drops it). Returns each row's pattern,
-    the pattern rows (intercept first, then each factor's non-reference levels) and patsy's term names
-    (``"Intercept"``, ``"C(f)[T.level]"``).
-    """
-    key = np.zeros(len(frame), dtype=np.int64)
-    missing = np.zeros(len(frame), dtype=bool)
-    sizes, terms = [], ["Intercept"]
-    for factor in factors:
-        values = frame[factor]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            levels = list(values.cat.categories)
-            codes = values.cat.codes.to_numpy()
-        else:
-            levels = sorted(pd.unique(values.dropna()))
-            codes = pd.Categorical(values, categories=levels).codes
-        missing |= codes < 0
-        key = key * len(levels) + codes
-        sizes.append(len(levels))
-        terms += [f"C({factor})[T.{level}]" for level in levels[1:]]
-    pattern = np.full(len(frame), -1, dtype=np.intp)
-    pattern[~missing], combos = pd.factorize(key[~missing])
-    columns = [np.ones(len(combos))]
-    for radix_index, size in enumerate(sizes):
-        code = (combos // math.prod(sizes[radix_index + 1 :])) % size
-        columns += [(code == j).astype(float) for j in range(1, size)]
-    return pattern, np.column_stack(columns), terms
 
 
 def _unadjusted_terms(design: stats.SurveyDesign, col: str, used: np.ndarray, confidence_level: float = 0.95):
@@ -71,14 +36,14 @@ def _unadjusted_terms(design: stats.SurveyDesign, col: str, used: np.ndarray, co
     means, vcov = res.means, res.vcov
     labels = [str(x) for x in means.index]
     ref = means.index[0]
-    df = float(design._degf(used) + 1 - len(labels))
+    df = float(design.subset_degf(used) + 1 - len(labels))
     rows = []
     for label, key in zip(labels[1:], means.index[1:], strict=True):
         diff = float(means[key] - means[ref])
         se = math.sqrt(max(vcov.loc[key, key] + vcov.loc[ref, ref] - 2 * vcov.loc[key, ref], 0.0))
         t = diff / se if se > 0 else math.nan
-        q = stats_t.ppf(0.5 + confidence_level / 2, df)
-        rows.append({"district": label, "estimate": diff, "se": se, "t": t, "p": 2 * stats_t.sf(abs(t), df),
+        q = stats.t_quantile(confidence_level, df)
+        rows.append({"district": label, "estimate": diff, "se": se, "t": t, "p": stats.t_pvalue(t, df),
                      "ci_low": diff - q * se, "ci_high": diff + q * se, "df": df})  # fmt: skip
     return pd.DataFrame(rows).set_index("district")
 
@@ -104,6 +69,7 @@ def adjusted_district_effects(
     Holm within a family = one ``dv`` over the non-reference districts.
     """
     names = unit_lookup(config).names
+    rule = stats.SmallGroupRule(flag_below=small_n, suppress_below=min_n)
     complete = frame[list(controls)].notna().all(axis=1).to_numpy()
     calibration = [c for key in config.population.rake_on for c in ([key] if isinstance(key, str) else key)]
     # only the columns the models use
@@ -112,7 +78,7 @@ def adjusted_district_effects(
     for dv in dvs:
         y = frame[dv].to_numpy(dtype=float, na_value=np.nan)
         cc[f"{dv}__cc"] = np.where(complete, y, np.nan)
-    pattern, x, terms = _treatment_patterns(slim, ["district", *controls])
+    pattern, x, terms = stats.treatment_patterns(slim, ["district", *controls])
     design = public_design(slim.assign(**cc), config)
     w_all = design.weights
     # district codes (the design has checked that no district is missing) and each district's rows in their
@@ -139,13 +105,8 @@ def adjusted_district_effects(
                 by_district[part][used_by_district[part]]
             ]  # weights of the district's rows used, in order
             n = len(w)
-            n_eff = float(w.sum() ** 2 / (w**2).sum()) if n else 0.0
-            if not n_eff >= min_n:
-                flag, reason = "suppressed", f"样本量不足{min_n}，不予报告"
-            elif n_eff < small_n:
-                flag, reason = "small", f"样本量不足{small_n}，结果仅供参考"
-            else:
-                flag, reason = "", ""
+            n_eff = stats.kish_n_eff(w)
+            flag, reason = rule.flag(n_eff)
             row = dict.fromkeys(ADJUSTED_COLUMNS, math.nan)
             row.update(instrument="public", family=f"public: {dv} ~ district | adjusted (weighted)", dv=dv,
                        district=district, district_name=names.get(district), reference=reference,

@@ -19,11 +19,8 @@ from pipeline.compare.columns import COMPARISON_COLUMNS, FAMILY_COLUMNS
 from pipeline.compare.outcomes import CASEFILE_GROUPINGS, PUBLIC_GROUPINGS, STAFF_GROUPINGS, group_outcomes
 from pipeline.config import Config
 from pipeline.frames import unit_lookup
-from pipeline.options import RunOptions
 from pipeline.stats.comparisons import RESULT_COLUMNS
-
-SMALL_N = RunOptions.small_n
-MIN_N = RunOptions.min_n
+from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 
 def _two_group_rows(
@@ -49,11 +46,10 @@ def _two_group_rows(
     y = values[keep & (codes == code_of[b])]
     if np.ptp(np.concatenate([x, y])) == 0:
         return []
-    small = min(len(x), len(y)) < small_n
+    flag, reason = stats.SmallGroupRule(flag_below=small_n, suppress_below=min_n).flag(min(len(x), len(y)))
     base = dict.fromkeys(RESULT_COLUMNS, math.nan)
     base.update(family=f"{dv} ~ {by}", dv=dv, by=by, contrast=f"{a} vs {b}", group_a=a, group_b=b, level=None,
-                n=len(x) + len(y), n_a=len(x), n_b=len(y), weighted=False, flag="small" if small else "",
-                reason=f"样本量不足{small_n}，结果仅供参考" if small else "")  # fmt: skip
+                n=len(x) + len(y), n_a=len(x), n_b=len(y), weighted=False, flag=flag, reason=reason)  # fmt: skip
     rows = []  # alternative tests of the family's one hypothesis: p_holm = p, as the omnibus rows
     wt = stats.welch_ttest(x, y)
     rows.append({**base, "test": "welch_t", "estimate": wt.difference, "se": wt.se, "ci_low": wt.ci_low,
@@ -64,17 +60,6 @@ def _two_group_rows(
     rows.append({**base, "test": "mann_whitney", "statistic": mw.statistic, "p": mw.pvalue, "p_holm": mw.pvalue,
                  "effect_name": "rank_biserial", "effect": mw.effect.estimate})  # fmt: skip
     return rows
-
-
-def _weighted_sd(design: stats.SurveyDesign, dv: str, mask: np.ndarray | None = None) -> float:
-    y = design.frame[dv].to_numpy(dtype=float, na_value=np.nan)
-    w = design.weights
-    keep = ~np.isnan(y) if mask is None else (~np.isnan(y) & mask)
-    if keep.sum() < 2:
-        return math.nan
-    yk, wk = y[keep], w[keep]
-    m = np.average(yk, weights=wk)
-    return float(np.sqrt(np.average((yk - m) ** 2, weights=wk)))
 
 
 def _standardize(table: pd.DataFrame, sd: dict[str, float], rows: pd.Series) -> None:
@@ -117,7 +102,7 @@ def _family_block(
             parts.append(pd.DataFrame(extra, columns=RESULT_COLUMNS))
     table = pd.concat([p for p in parts if len(p)], ignore_index=True)
     if design is not None:
-        sd = {dv: _weighted_sd(design, dv) for dv in continuous}
+        sd = {dv: stats.weighted_sd(design.frame[dv], design.weights) for dv in continuous}
         _standardize(table, sd, table["test"] == "svy_contrast")
     suffix = " (weighted)" if design is not None else ""
     table["family"] = instrument + ": " + table["family"] + suffix

@@ -17,8 +17,6 @@ import pandas as pd
 from pipeline import stats
 from pipeline.compare.adjusted import adjusted_district_effects
 from pipeline.compare.families import (
-    MIN_N,
-    SMALL_N,
     _comparison_table,
     _unweighted_blocks,
     _weighted_block,
@@ -29,6 +27,7 @@ from pipeline.compare.unit_vs_peers import ALPHA, _peer_table, _public_peer_rows
 from pipeline.config import Config
 from pipeline.frames import casefile_frame, public_design, public_frame, staff_frame
 from pipeline.parallel import SERIAL, Executor
+from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 
 def run_level_bh(*tables: pd.DataFrame) -> list[pd.DataFrame]:

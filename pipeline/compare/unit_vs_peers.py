@@ -17,10 +17,11 @@ import pandas as pd
 
 from pipeline import stats
 from pipeline.compare.columns import PEER_COLUMNS
-from pipeline.compare.families import MIN_N, SMALL_N, _standardize, _weighted_sd, labels_as_text
+from pipeline.compare.families import _standardize, labels_as_text
 from pipeline.compare.outcomes import peer_outcomes
 from pipeline.config import Config
 from pipeline.frames import unit_lookup
+from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 ALPHA = 0.05
 """Significance level for ``below_peers`` / ``above_peers`` and the run summary's counts."""
@@ -85,9 +86,9 @@ def _public_peer_rows(
     pub_dvs = peer_outcomes(public, config, "public")
     in_peer_group = public["district"].notna().to_numpy()
     # every outcome of an instrument in one call: units and peer groups are factorized once
-    t = stats.unit_vs_rest(public, dv=pub_dvs, unit="district", design=design, **opts)
+    t = stats.unit_vs_peers(public, dv=pub_dvs, unit="district", design=design, **opts)
     pub = _peer_rows(t, "public", config, alpha)
-    sd = {dv: _weighted_sd(design, dv, in_peer_group) for dv in pub_dvs}
+    sd = {dv: stats.weighted_sd(design.frame[dv], design.weights, rows=in_peer_group) for dv in pub_dvs}
     _standardize(pub, sd, pub["estimate"].notna())
     return pub
 
@@ -100,14 +101,14 @@ def _staff_case_peer_rows(
     staff_dvs = peer_outcomes(staff, config, "staff")
     staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
     if staff_dvs:
-        t = stats.unit_vs_rest(staff_frame, dv=staff_dvs, unit="unit", peer_group="unit_type", **opts)
+        t = stats.unit_vs_peers(staff_frame, dv=staff_dvs, unit="unit", peer_group="unit_type", **opts)
         parts.append(_peer_rows(t, "staff", config, alpha))
     enforcement = {u.code for u in config.units.units if u.enforcement}
     cases = casefiles[casefiles["unit"].astype(str).isin(enforcement)]
     case_dvs = peer_outcomes(cases, config, "casefile")
     if len(cases) and cases["unit"].nunique() > 1 and case_dvs:
         cases = cases.assign(unit=cases["unit"].astype(str))
-        t = stats.unit_vs_rest(cases, dv=case_dvs, unit="unit", peer_group="unit_type", **opts)
+        t = stats.unit_vs_peers(cases, dv=case_dvs, unit="unit", peer_group="unit_type", **opts)
         parts.append(_peer_rows(t, "casefile", config, alpha))
     return parts
 

@@ -4,14 +4,23 @@ Every estimator is a function returning a frozen dataclass or a tidy DataFrame a
 Weights are sampling weights (inverse inclusion probabilities or calibrated weights), never frequency weights.
 
 - weighting: :func:`rake`, :func:`cell_weights`
-- design-based estimation: :class:`SurveyDesign` (mean, proportion, chisq, ttest, regress, domain_means_vcov)
-- reliability: :func:`cronbach_alpha`, :func:`omega_total`, :func:`item_analysis`
+- design-based estimation: :class:`SurveyDesign` (mean, proportion, chisq, ttest, regress, regress_logistic,
+  domain_means_vcov, unit_vs_peers_contrasts)
+- reliability: :func:`cronbach_alpha`, :func:`omega_total`, :func:`item_analysis` (on :func:`prepare_items`)
 - validity: :func:`kmo`, :func:`bartlett_sphericity`, :func:`efa`, :func:`cfa`, :func:`misassigned_items`
 - rater agreement: :func:`icc`, :func:`cohen_kappa`, :func:`fleiss_kappa`
 - group comparisons: :func:`welch_anova`, :func:`games_howell`, :func:`kruskal`, :func:`compare_groups`,
-  :func:`unit_vs_rest`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
+  :func:`unit_vs_peers`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
 - effect sizes and multiplicity: :func:`omega_squared`, :func:`epsilon_squared`, :func:`hedges_g`,
   :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
+- shared pieces: :func:`kish_n_eff`, :func:`weighted_sd`, :func:`t_quantile`, :func:`t_pvalue`,
+  :class:`ConfidenceInterval`, :class:`SmallGroupRule` / :func:`small_group_flags`, :func:`treatment_patterns`
+
+The public names are listed once, in the ``TYPE_CHECKING`` imports below: type checkers and IDEs read them
+there, and at run time the name -> submodule map of :func:`__getattr__` (and ``__all__``) is derived from the
+same block, so the two cannot drift apart. Submodules have no ``__all__`` of their own. Modules whose name
+starts with ``_`` hold fast kernels (each naming the slower library function it equals); a public name may
+live in one (``PreparedItems`` in ``_items``).
 """
 
 # ruff: noqa: F401 (the TYPE_CHECKING imports are the package's names for type checkers, not unused)
@@ -20,7 +29,9 @@ Weights are sampling weights (inverse inclusion probabilities or calibrated weig
 # pay for scipy.stats and statsmodels, which the comparison and validity modules import (~1 s).
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # what type checkers and IDEs read; at run time __getattr__ below imports
+if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run time __getattr__ imports
+    from pipeline.stats._items import PreparedItems, prepare_items
+    from pipeline.stats._patterns import TreatmentPatterns, treatment_patterns
     from pipeline.stats.agreement import (
         FleissKappaResult,
         ICCResult,
@@ -30,6 +41,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time __getattr__ b
         icc,
     )
     from pipeline.stats.comparisons import (
+        RESULT_COLUMNS,
+        UNIT_COLUMNS,
         ChiSquareResult,
         OmnibusResult,
         TwoSampleResult,
@@ -38,20 +51,41 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time __getattr__ b
         games_howell,
         kruskal,
         mann_whitney,
-        unit_vs_rest,
+        unit_vs_peers,
         welch_anova,
         welch_ttest,
     )
-    from pipeline.stats.design import ChisqResult, DomainMeans, SurveyDesign, TTestResult
-    from pipeline.stats.effect_sizes import EffectSize, cramers_v, epsilon_squared, hedges_g, omega_squared
+    from pipeline.stats.descriptives import kish_n_eff, weighted_sd
+    from pipeline.stats.design import (
+        ChisqResult,
+        DomainMeans,
+        LogisticRegressionResult,
+        SurveyDesign,
+        TTestResult,
+    )
+    from pipeline.stats.effect_sizes import (
+        EffectSize,
+        cramers_v,
+        cramers_v_from_chi2,
+        epsilon_squared,
+        epsilon_squared_from_h,
+        hedges_g,
+        hedges_g_from_moments,
+        omega_squared,
+        omega_squared_from_sums,
+        rank_biserial_from_u,
+    )
+    from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
     from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
     from pipeline.stats.reliability import (
         AlphaResult,
         OmegaResult,
+        bootstrap_intervals,
         cronbach_alpha,
         item_analysis,
         omega_total,
     )
+    from pipeline.stats.small_groups import MIN_N, SMALL_N, GroupFlag, SmallGroupRule, small_group_flags
     from pipeline.stats.validity import (
         BartlettResult,
         CFAResult,
@@ -65,40 +99,23 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time __getattr__ b
     )
     from pipeline.stats.weighting import RakeResult, cell_weights, rake
 
-#: Public names by the submodule that defines them (the same as the imports above, which type checkers read).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "agreement": ("FleissKappaResult", "ICCResult", "KappaResult", "cohen_kappa", "fleiss_kappa", "icc"),
-    "comparisons": (
-        "ChiSquareResult",
-        "OmnibusResult",
-        "TwoSampleResult",
-        "chi2_independence",
-        "compare_groups",
-        "games_howell",
-        "kruskal",
-        "mann_whitney",
-        "unit_vs_rest",
-        "welch_anova",
-        "welch_ttest",
-    ),
-    "design": ("ChisqResult", "DomainMeans", "SurveyDesign", "TTestResult"),
-    "effect_sizes": ("EffectSize", "cramers_v", "epsilon_squared", "hedges_g", "omega_squared"),
-    "multiplicity": ("adjust_across", "benjamini_hochberg", "holm"),
-    "reliability": ("AlphaResult", "OmegaResult", "cronbach_alpha", "item_analysis", "omega_total"),
-    "validity": (
-        "BartlettResult",
-        "CFAResult",
-        "EFAResult",
-        "KMOResult",
-        "bartlett_sphericity",
-        "cfa",
-        "efa",
-        "kmo",
-        "misassigned_items",
-    ),
-    "weighting": ("RakeResult", "cell_weights", "rake"),
-}
-_SUBMODULE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+def _public_names() -> dict[str, str]:
+    """Public name -> defining module, read from the ``TYPE_CHECKING`` block of this file (its syntax tree)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+    )
+    return {alias.name: node.module for node in block.body for alias in node.names}
+
+
+#: Public name -> the module that defines it (derived from the imports above, never written by hand).
+_SUBMODULE = _public_names()
 __all__ = sorted(_SUBMODULE)
 
 
@@ -109,7 +126,7 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'pipeline.stats' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f"pipeline.stats.{module}"), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError
-
-__all__ = ["ICCResult", "KappaResult", "FleissKappaResult", "icc", "cohen_kappa", "fleiss_kappa"]
+from pipeline.stats.inference import ConfidenceInterval
 
 _ICC_DESCRIPTION = {
     "ICC1": "单评分者，单因素随机（评分者不同）/ single rater, one-way random",
@@ -321,9 +320,9 @@ class KappaResult:
     categories: tuple
     confidence_level: float
 
-    def confidence_interval(self) -> tuple[float, float]:
-        """Return ``(ci_low, ci_high)``."""
-        return (self.ci_low, self.ci_high)
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` at ``confidence_level``."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 def _as_series(v, name: str) -> pd.Series:

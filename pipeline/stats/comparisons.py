@@ -7,7 +7,7 @@ What is here
   :func:`welch_ttest` and :func:`mann_whitney` (``x, y``).
 * :func:`compare_groups` — the whole *family* (one outcome ``dv`` × one grouping ``by``) as one long tidy
   table (columns :data:`RESULT_COLUMNS`), unweighted or design-based.
-* :func:`unit_vs_rest` — each unit against the rest of its peer group (evidence for 个性问题).
+* :func:`unit_vs_peers` — each unit against the rest of its peer group (evidence for 个性问题).
 
 Multiplicity (see :mod:`pipeline.stats.multiplicity`)
 -----------------------------------------------------
@@ -52,7 +52,6 @@ reads ``statistic``, ``ndf``/``df1``, ``ddf``/``df2``, ``pvalue``) and ``design.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -61,40 +60,25 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from numpy.polynomial import chebyshev
-from scipy import special
 from scipy import stats as st
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline.errors import DataError, Location
+from pipeline.stats._ranks import kruskal_h, mannwhitneyu_asymptotic, rankdata_average
+from pipeline.stats._studentized_range import studentized_range_ppf, studentized_range_sf
 from pipeline.stats.effect_sizes import (
     EffectSize,
+    _hedges_g_arrays,
     cramers_v_from_chi2,
     epsilon_squared_from_h,
-    hedges_g_arrays,
     hedges_g_from_moments,
     omega_squared_from_sums,
     rank_biserial_from_u,
 )
+from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
 from pipeline.stats.multiplicity import benjamini_hochberg, holm
+from pipeline.stats.small_groups import MIN_N, SMALL_N, GroupFlag, SmallGroupRule
 
-__all__ = [
-    "RESULT_COLUMNS",
-    "ChiSquareResult",
-    "OmnibusResult",
-    "TwoSampleResult",
-    "chi2_independence",
-    "compare_groups",
-    "games_howell",
-    "kruskal",
-    "mann_whitney",
-    "unit_vs_rest",
-    "welch_anova",
-    "welch_ttest",
-]
-
-SMALL_N = 30
-MIN_N = 10
 FISHER_EXPECTED_BELOW = 5.0
 
 RESULT_COLUMNS = [
@@ -131,14 +115,6 @@ RESULT_COLUMNS = [
 ]
 UNIT_COLUMNS = [*RESULT_COLUMNS[:4], "unit", "peer_group", *RESULT_COLUMNS[4:8], "mean_unit", "mean_rest"]
 UNIT_COLUMNS += RESULT_COLUMNS[8:]
-
-
-def _reason_suppressed(min_n: int) -> str:
-    return f"样本量不足{min_n}，不予报告"
-
-
-def _reason_small(small_n: int) -> str:
-    return f"样本量不足{small_n}，结果仅供参考"
 
 
 # --- result types --------------------------------------------------------------------------------------------
@@ -200,9 +176,9 @@ class TwoSampleResult:
     n_x: int
     n_y: int
 
-    def confidence_interval(self) -> tuple[float, float]:
-        """Return ``(ci_low, ci_high)`` of the difference."""
-        return (self.ci_low, self.ci_high)
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` of the difference, at the requested confidence level."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 # --- input handling and vectorised group moments ----------------------------------------------------------
@@ -420,151 +396,6 @@ def kruskal(data: pd.DataFrame, *, dv: str, between: str) -> OmnibusResult:
 
 # --- Games–Howell -----------------------------------------------------------------------------------------
 
-_SR_Z_NODES, _SR_Z = 128, 8.5  # Gauss–Legendre nodes over z ∈ [−8.5, 8.5] (inner integral)
-_SR_U_NODES, _SR_TAIL = 192, 1e-14  # nodes over u = log χ²_ν between its 1e-14 and 1 − 1e-14 quantiles
-_SR_CHUNK = 64  # pairs per block (memory: 64 × 192 × 128 doubles ≈ 12 MB)
-_TUKEY_CHEB_DEGREE = 12
-_TUKEY_DF_MIN = 9.0  # the quantile fit covers ν ≥ 9 (1/ν ∈ [0, 1/9]); smaller ν are solved directly
-
-
-@functools.cache
-def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.polynomial.legendre.leggauss(n)
-
-
-def _studentized_range_sf_inf(w: np.ndarray, k: int) -> np.ndarray:
-    """P(Q_{k,∞} > w) = 1 − k ∫ φ(z) [Φ(z) − Φ(z − w)]^{k−1} dz (Gauss–Legendre on [−8.5, 8.5])."""
-    x, wt = _legendre(_SR_Z_NODES)
-    z = x * _SR_Z
-    inner = special.ndtr(z) - special.ndtr(z - w[..., None])
-    dens = wt * _SR_Z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    return 1.0 - k * (dens * inner ** (k - 1)).sum(axis=-1)
-
-
-_SR_W_MAX, _SR_PIECES, _SR_DEGREE = 16.0, 32, 24  # interpolation of the ν = ∞ tail over w ∈ [0, 16]
-
-
-@functools.lru_cache(maxsize=128)
-def _studentized_range_sf_inf_fit(k: int) -> np.ndarray:
-    """Chebyshev coefficients (pieces x degree + 1) of :func:`_studentized_range_sf_inf` on [0, _SR_W_MAX].
-
-    The function is analytic in w; 32 pieces of degree 24 reproduce the quadrature to ~5e-15 (its own rounding
-    noise; tested on a dense grid), from 800 quadrature evaluations per k.
-    """
-    h = _SR_W_MAX / _SR_PIECES
-    nodes = np.cos(np.pi * (np.arange(_SR_DEGREE + 1) + 0.5) / (_SR_DEGREE + 1))  # Chebyshev points, 1st kind
-    w = (np.arange(_SR_PIECES)[:, None] + (nodes + 1) / 2) * h
-    values = _studentized_range_sf_inf(w.ravel(), k).reshape(w.shape)
-    return np.stack([chebyshev.chebfit(nodes, v, _SR_DEGREE) for v in values])
-
-
-def _studentized_range_sf_inf_fast(w: np.ndarray, k: int) -> np.ndarray:
-    """:func:`_studentized_range_sf_inf` from its piecewise Chebyshev fit (w beyond ``_SR_W_MAX``: directly).
-
-    The outer integral of :func:`_studentized_range_sf` needs this at 192 points per p-value; the fit costs
-    ~25 multiply-adds a point where the quadrature costs 128 normal cdfs (a p-value of a finite ν: ~13x
-    faster, equal to 1e-15).
-    """
-    w = np.asarray(w, dtype=float)
-    out = np.empty(w.shape)
-    near = w < _SR_W_MAX
-    wn = w[near]
-    h = _SR_W_MAX / _SR_PIECES
-    piece = np.minimum((wn / h).astype(np.intp), _SR_PIECES - 1)
-    t = 2 * (wn - piece * h) / h - 1
-    c = _studentized_range_sf_inf_fit(k)[piece]
-    b1, b2 = np.zeros_like(t), np.zeros_like(t)
-    for j in range(_SR_DEGREE, 0, -1):  # Clenshaw's recurrence, each point with its piece's coefficients
-        b1, b2 = 2 * t * b1 - b2 + c[:, j], b1
-    out[near] = t * b1 - b2 + c[:, 0]
-    if not near.all():
-        out[~near] = _studentized_range_sf_inf(w[~near], k)
-    return out
-
-
-def _studentized_range_sf(q, k: int, df) -> np.ndarray:
-    """Upper tail P(Q_{k,ν} > q) of the studentized range, vectorised over (q, ν).
-
-    Hand-written because ``scipy.stats.studentized_range.sf`` integrates adaptively per element (~10 ms
-    each, i.e. ~0.3 s per 8-group family) and R's ``ptukey`` is not available from Python. Fixed quadrature:
-    P = E_X[P(Q_{k,∞} > q·√(X/ν))], X ~ χ²_ν, integrated over u = log X with 192 Gauss–Legendre nodes
-    between the 1e-14 tail quantiles; the inner infinite-ν probability as in
-    :func:`_studentized_range_sf_inf`. Agrees with scipy to < 1e-9 for ν ≥ 2 and k ≤ 20 (tests). Unlike
-    scipy (ν > 1e5) and R (ν > 25 000) it does not switch to the ν = ∞ formula for large ν; the difference
-    there is of order 1e-5 and ours is the exact value.
-    """
-    q, df = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(df, dtype=float))
-    q, df = q.ravel(), df.ravel()
-    out = np.empty(q.shape)
-    infinite = ~np.isfinite(df)
-    if infinite.any():
-        out[infinite] = _studentized_range_sf_inf_fast(q[infinite], k)
-    nodes, weights = _legendre(_SR_U_NODES)
-    for block in np.array_split(
-        np.flatnonzero(~infinite), max(1, int(np.ceil((~infinite).sum() / _SR_CHUNK)))
-    ):
-        if not len(block):
-            continue
-        nu = df[block][:, None]
-        lo = np.log(st.chi2.ppf(_SR_TAIL, nu))
-        hi = np.log(st.chi2.isf(_SR_TAIL, nu))
-        u = lo + (nodes + 1) * (hi - lo) / 2
-        x = np.exp(u)
-        dens = np.exp(st.chi2.logpdf(x, nu) + u) * weights * (hi - lo) / 2
-        out[block] = (dens * _studentized_range_sf_inf_fast(q[block][:, None] * np.sqrt(x / nu), k)).sum(
-            axis=-1
-        )
-    return np.clip(out, 0.0, 1.0)
-
-
-def _studentized_range_isf(alpha: float, k: int, df: np.ndarray) -> np.ndarray:
-    """q with P(Q_{k,ν} > q) = alpha, by vectorised Illinois (regula falsi) on :func:`_studentized_range_sf`."""
-    df = np.asarray(df, dtype=float)
-    lo, f_lo = np.zeros(df.shape), np.full(df.shape, 1.0 - alpha)
-    hi = np.full(df.shape, 8.0)
-    f_hi = _studentized_range_sf(hi, k, df) - alpha
-    while (f_hi > 0).any():
-        grow = f_hi > 0
-        lo[grow], f_lo[grow] = hi[grow], f_hi[grow]
-        hi[grow] *= 2
-        f_hi[grow] = _studentized_range_sf(hi[grow], k, df[grow]) - alpha
-    for _ in range(100):
-        q = hi - f_hi * (hi - lo) / (f_hi - f_lo)
-        f_q = _studentized_range_sf(q, k, df) - alpha
-        flip = np.sign(f_q) != np.sign(f_hi)
-        lo = np.where(flip, hi, lo)
-        f_lo = np.where(flip, f_hi, f_lo / 2)
-        hi, f_hi = q, f_q
-        if np.all((np.abs(hi - lo) < 1e-12 * (1 + np.abs(hi))) | (np.abs(f_q) < 1e-14)):
-            break
-    return hi
-
-
-@functools.lru_cache(maxsize=64)
-def _tukey_quantile_fit(level: float, k: int) -> np.ndarray:
-    """Chebyshev fit (degree 12) of the quantile q(level, k, ν) in x = 1/ν ∈ [0, 1/9].
-
-    q is smooth in 1/ν, so 13 solves per (level, k), cached, replace one root search per pair; accurate to
-    < 1e-8 (tests compare with ``scipy.stats.studentized_range.ppf``).
-    """
-    hi = 1 / _TUKEY_DF_MIN
-    nodes = np.cos(np.pi * (np.arange(_TUKEY_CHEB_DEGREE + 1) + 0.5) / (_TUKEY_CHEB_DEGREE + 1))
-    x = (nodes + 1) * hi / 2
-    q = _studentized_range_isf(1 - level, k, 1 / x)
-    return chebyshev.chebfit(nodes, q, _TUKEY_CHEB_DEGREE)
-
-
-def _tukey_quantile(level: float, k: int, df: np.ndarray) -> np.ndarray:
-    df = np.asarray(df, dtype=float)
-    out = np.empty_like(df)
-    inside = df >= _TUKEY_DF_MIN
-    if inside.any():
-        t = 2 * (1 / df[inside]) * _TUKEY_DF_MIN - 1
-        out[inside] = chebyshev.chebval(t, _tukey_quantile_fit(level, k))
-    if (~inside).any():
-        out[~inside] = _studentized_range_isf(1 - level, k, df[~inside])
-    return out
-
 
 def _games_howell_table(labels, n, mean, var, m2, confidence_level: float, effect: bool) -> pd.DataFrame:
     k = len(labels)
@@ -574,8 +405,8 @@ def _games_howell_table(labels, n, mean, var, m2, confidence_level: float, effec
     diff = mean[i] - mean[j]
     t = diff / se
     df = (v[i] + v[j]) ** 2 / (v[i] ** 2 / (n[i] - 1) + v[j] ** 2 / (n[j] - 1))
-    p = _studentized_range_sf(np.sqrt(2) * np.abs(t), k, df)
-    half = _tukey_quantile(confidence_level, k, df) / np.sqrt(2) * se
+    p = studentized_range_sf(np.sqrt(2) * np.abs(t), k, df)
+    half = studentized_range_ppf(confidence_level, k, df) / np.sqrt(2) * se
     table = pd.DataFrame(
         {
             "A": labels[i],
@@ -594,7 +425,7 @@ def _games_howell_table(labels, n, mean, var, m2, confidence_level: float, effec
         }
     )
     if effect:
-        g, g_lo, g_hi = hedges_g_arrays(
+        g, g_lo, g_hi = _hedges_g_arrays(
             mean[i], mean[j], var[i], var[j], n[i], n[j], confidence_level=confidence_level
         )
         table["hedges_g"], table["hedges_g_ci_low"], table["hedges_g_ci_high"] = g, g_lo, g_hi
@@ -664,8 +495,8 @@ def _welch_t(m1, m2, v1, v2, n1, n2, confidence_level):
     diff = m1 - m2
     df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
     t = diff / se
-    p = 2 * st.t.sf(np.abs(t), df)
-    half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+    p = t_pvalue(t, df)
+    half = t_quantile(confidence_level, df) * se
     return diff, se, t, df, p, diff - half, diff + half
 
 
@@ -722,7 +553,7 @@ def mann_whitney(x, y, *, continuity: bool = True) -> TwoSampleResult:
     x, y = _finite(x, "x"), _finite(y, "y")
     if len(x) < 1 or len(y) < 1:
         raise DataError("Mann–Whitney needs at least one value per sample")
-    u, p = _mann_whitney_asymptotic(x, y, continuity)
+    u, p = mannwhitneyu_asymptotic(x, y, continuity)
     nan = math.nan
     return TwoSampleResult(
         "mann_whitney",
@@ -737,29 +568,6 @@ def mann_whitney(x, y, *, continuity: bool = True) -> TwoSampleResult:
         len(x),
         len(y),
     )
-
-
-def _mann_whitney_asymptotic(x: np.ndarray, y: np.ndarray, continuity: bool) -> tuple[float, float]:
-    """U of x and the two-sided asymptotic p of ``scipy.stats.mannwhitneyu``, in scipy's arithmetic.
-
-    scipy ranks by sorting the pooled sample (slow at a million values); the midranks and tie counts of
-    :func:`_midranks` are the same numbers without a sort, and the rest is scipy's formula step by step, so
-    U and p are bit-for-bit scipy's (tested).
-    """
-    n1, n2 = x.shape[-1], y.shape[-1]
-    rank, tie_term = _midranks(np.concatenate([x, y]))
-    r1 = np.sum(rank[:n1], axis=-1)
-    u1 = r1 - n1 * (n1 + 1) / 2
-    u = np.maximum(u1, n1 * n2 - u1)
-    n = n1 + n2
-    s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-    numerator = u - n1 * n2 / 2
-    if continuity:
-        numerator -= 0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = numerator / s
-    p = np.clip(special.ndtr(-z) * 2, 0.0, 1.0)
-    return float(u1), float(p)
 
 
 # --- χ² / Fisher ------------------------------------------------------------------------------------------
@@ -848,12 +656,12 @@ def _row(**fields) -> dict:
     return row
 
 
-def _flag(n: float, small_n: int, min_n: int) -> tuple[str, str]:
-    if not n >= min_n:
-        return "suppressed", _reason_suppressed(min_n)
-    if n < small_n:
-        return "small", _reason_small(small_n)
-    return "", ""
+def _flag(n: float, small_n: int, min_n: int) -> GroupFlag:
+    return SmallGroupRule(flag_below=small_n, suppress_below=min_n).flag(n)
+
+
+def _reason_small(small_n: int) -> str:
+    return SmallGroupRule(flag_below=small_n).small_reason
 
 
 def _finish(rows: list[dict], columns: list[str], holm_mask_tests: set[str]) -> pd.DataFrame:
@@ -876,45 +684,6 @@ def _excluded_reason(labels, min_n: int) -> str:
     return f"已排除样本量不足{min_n}的组：{'、'.join(map(str, labels))}"
 
 
-def _midranks(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Midrank of every value and the tie sum ``Σ(t³ − t)`` over its tied groups, as scipy's ``_rankdata``.
-
-    Bit-for-bit scipy's arithmetic (same midranks and tie array) without sorting the data: the distinct values
-    are found by hashing and only they are sorted; each row's midrank comes from the counts of the smaller
-    values.
-    """
-    codes, uniques = pd.factorize(values)
-    order = np.argsort(uniques, kind="stable")
-    counts = np.bincount(codes, minlength=len(uniques))[order]
-    starts = np.cumsum(counts) - counts  # 0-based position of each distinct value's first copy when sorted
-    midrank = np.empty(len(uniques))
-    midrank[order] = (starts + 1).astype(float) + (counts.astype(float) - 1) / 2
-    totaln = len(values)
-    t = np.zeros(totaln)
-    t[starts] = counts
-    return midrank[codes], np.sum(t**3 - t, axis=-1)
-
-
-def _kruskal_h(
-    values: np.ndarray, group: np.ndarray, k: int, ranks: tuple[np.ndarray, float] | None = None
-) -> float:
-    """Tie-corrected Kruskal–Wallis H of ``values`` in groups ``group`` (0..k−1), as ``scipy.stats.kruskal``.
-
-    Bit-for-bit scipy's arithmetic (same midranks, rank sums, tie array and formula order; see
-    :func:`_midranks`). Rank sums are sums of half-integers below 2**52, so exact in any order. ``ranks``:
-    :func:`_midranks` of ``values`` when already known (the same rows ranked for another grouping).
-    """
-    rank, tie_sum = _midranks(values) if ranks is None else ranks
-    rank_sums = np.bincount(group, weights=rank, minlength=k)
-    n = [int(c) for c in np.bincount(group, minlength=k)]
-    totaln = sum(n)
-    ties = 1 - tie_sum / (totaln**3 - totaln)
-    ssbn = sum(rank_sums[i] ** 2 / n[i] for i in range(k))
-    h = 12.0 / (totaln * (totaln + 1)) * ssbn - 3 * (totaln + 1)
-    h /= ties
-    return float(h)
-
-
 def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=None) -> list[dict]:
     g = _groups(data, dv, by, cache)
     family = f"{dv} ~ {by}"
@@ -925,7 +694,7 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=
         row = _row(**base, test="mean", contrast=str(label), group_a=label, n=int(g.n[i]), n_a=int(g.n[i]))
         if flag != "suppressed":
             se = math.sqrt(g.var[i] / g.n[i])
-            half = st.t.ppf(0.5 + confidence_level / 2, g.n[i] - 1) * se
+            half = t_quantile(confidence_level, g.n[i] - 1) * se
             row.update(estimate=g.mean[i], se=se, ci_low=g.mean[i] - half, ci_high=g.mean[i] + half)
         row.update(flag=flag, reason=reason)
         rows.append(row)
@@ -980,10 +749,10 @@ def _continuous_family(data, dv, by, *, small_n, min_n, confidence_level, cache=
             if known is not None and np.array_equal(known[0], g.rows):
                 ranks = known[1]
             else:
-                ranks = _midranks(kept_values)
+                ranks = rankdata_average(kept_values)
                 if cache is not None:
                     cache["ranks"] = {dv: (g.rows, ranks)}  # outcomes come one after another: keep the last
-        h = _kruskal_h(kept_values, kept_group[in_kept], len(kept_codes), ranks)
+        h = kruskal_h(kept_values, kept_group[in_kept], len(kept_codes), ranks)
         eps = epsilon_squared_from_h(h, n_total)
         rows.append(
             _row(**base, test="kruskal", contrast="all", statistic=h, df1=float(len(kept_codes) - 1),
@@ -1123,7 +892,7 @@ def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confide
     means, vcov, n, n_eff, design_df = _domain_means(design, dv, by)
     base = {"family": f"{dv} ~ {by}", "dv": dv, "by": by, "weighted": True}
     rows = []
-    tq = st.t.ppf(0.5 + confidence_level / 2, design_df)
+    tq = t_quantile(confidence_level, design_df)
     for label in means.index:
         flag, reason = _flag(n_eff[label], small_n, min_n)
         row = _row(**base, test="svy_mean", contrast=str(label), group_a=label, n=int(n[label]),
@@ -1157,7 +926,7 @@ def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confide
              p=float(st.f.sf(wald / df1, df1, df2)), n=int(n[keep].sum()), flag="small" if small else "",
              reason=reason)
     )  # fmt: skip
-    tq2 = st.t.ppf(0.5 + confidence_level / 2, df2)
+    tq2 = t_quantile(confidence_level, df2)
     for a, b in itertools.combinations(keep, 2):
         diff, se = _contrast(means, vcov, a, b)
         t = diff / se
@@ -1165,7 +934,7 @@ def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confide
         rows.append(
             _row(**base, test="svy_contrast", contrast=f"{a} vs {b}", group_a=a, group_b=b, estimate=diff, se=se,
                  ci_low=diff - tq2 * se, ci_high=diff + tq2 * se, statistic=t, df1=df2,
-                 p=float(2 * st.t.sf(abs(t), df2)), n=int(n[a] + n[b]), n_a=int(n[a]), n_b=int(n[b]),
+                 p=float(t_pvalue(t, df2)), n=int(n[a] + n[b]), n_a=int(n[a]), n_b=int(n[b]),
                  n_eff_a=float(n_eff[a]), n_eff_b=float(n_eff[b]), flag=flag, reason=reason)
         )  # fmt: skip
     return rows
@@ -1204,7 +973,7 @@ def _weighted_categorical_family(data, dv, by, design, *, small_n, min_n, confid
     rows.append(
         _row(**base, test="rao_scott", contrast="all", statistic=_first_attr(res, "statistic"),
              df1=_first_attr(res, "ndf", "df1"), df2=_first_attr(res, "ddf", "df2"),
-             p=_first_attr(res, "pvalue", "p"), n=int(data[[dv, by]].dropna().shape[0]),
+             p=_first_attr(res, "pvalue"), n=int(data[[dv, by]].dropna().shape[0]),
              flag="small" if small else "", reason=_reason_small(small_n) if small else "")
     )  # fmt: skip
     return rows
@@ -1269,8 +1038,14 @@ def compare_groups(
 
     Examples
     --------
-    >>> table = compare_groups(df, dv="P25", by="district")          # doctest: +SKIP
-    >>> table.query("test == 'welch_anova'")[["statistic", "df1", "df2", "p"]]  # = R oneway.test
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [3.1, 4.0, 3.6, 5.2, 4.4, 5.9, 6.3, 5.1, 7.0, 6.8, 7.9, 8.4],
+    ...                    "g": list("aaaabbbbcccc")})
+    >>> table = compare_groups(df, dv="y", by="g", small_n=2, min_n=2)  # toy groups of 4: thresholds lowered
+    >>> table.query("test == 'welch_anova'")[["statistic", "df1", "df2", "p"]].round(6).values.tolist()
+    [[17.203297, 2.0, 5.968147, 0.00333]]
+
+    R: ``oneway.test(y ~ g, d)`` gives F = 17.203297 on 2 and 5.968147 df, p = 0.003330.
     """
     if kind not in ("auto", "continuous", "categorical"):
         raise DataError(f"kind must be 'auto', 'continuous' or 'categorical', got {kind!r}")
@@ -1315,7 +1090,7 @@ def _unit_peers(data: pd.DataFrame, unit: str, peer_group: str | None) -> pd.Ser
     return frame.groupby(unit, observed=True)[peer_group].first()
 
 
-def unit_vs_rest(
+def unit_vs_peers(
     data: pd.DataFrame,
     *,
     dv: str | Sequence[str],
@@ -1337,9 +1112,21 @@ def unit_vs_rest(
     all units of the family (``dv`` × unit), BH over the table.
 
     With ``design``: domain means of "unit" and "rest" (everyone outside P kept for the variance with zero
-    weight) via ``design.domain_means_vcov(dv, by=<Series on data.index>)``; se from their covariance, t on
-    design df − 1 (as R ``svyttest``); no Hedges' g. Flags use the effective n. A design with
-    ``unit_rest_contrasts`` (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
+    weight) via ``design.domain_means_vcov(dv, by=<Series on data.index>)``; the difference and its se are
+    those of R ``svycontrast(svyby(~dv, ~domain, design, svymean, covmat = TRUE), c(unit = 1, rest = -1))``
+    (tested). No Hedges' g. Flags use the effective n. A design with ``unit_vs_peers_contrasts``
+    (:class:`SurveyDesign`) gives the same numbers for all units in one pass.
+
+    Degrees of freedom of the design-based t (``df1``): ``degf(design) − 1 = n − H − 1`` for every unit, with
+    n *all* respondents of the design (whatever their peer group and whether ``dv`` is missing) and H its
+    strata: the df of the whole design, minus one for the contrast. This is the df of R
+    ``svyttest(dv ~ I(unit == u), design)`` only when that test runs on the whole design, i.e. without
+    ``peer_group`` and with ``dv`` observed for everyone. With peer groups R would test on
+    ``subset(design, peer group == P)``, whose df counts only P's respondents with a value (``svyglm`` drops
+    the others) minus their strata, minus 1 — fewer; domain estimation keeps the whole design's df (the
+    variance uses every stratum). The difference in p is small unless a peer group is small: at t = 2 the
+    two-sided p is 0.0458 on 1000 df, 0.0464 on 300 and 0.0510 on 50. Unweighted rows use Welch's df, as
+    ``t.test``.
 
     Several outcomes (a sequence ``dv``) are one family each, computed with the units and peer groups
     factorized once; the rows come outcome by outcome, as separate calls would give them (BH over the table
@@ -1420,7 +1207,7 @@ def _unweighted_unit_rows(
     testable = (np.minimum(n_u, n_r) >= max(min_n, 2)) & ((var_u > 0) | (var_r > 0))
     g, g_lo, g_hi = np.full((3, k), np.nan)
     if testable.any():
-        g[testable], g_lo[testable], g_hi[testable] = hedges_g_arrays(
+        g[testable], g_lo[testable], g_hi[testable] = _hedges_g_arrays(
             mean_u[testable],
             mean_r[testable],
             var_u[testable],
@@ -1457,10 +1244,10 @@ def _weighted_unit_rows(
     peer_codes, _ = pd.factorize(peers.reindex(unit_labels).to_numpy())
     row_peer = np.where(unit_codes >= 0, peer_codes[unit_codes], -1)
     code_of = {lab: i for i, lab in enumerate(unit_labels)}
-    if hasattr(design, "unit_rest_contrasts_many"):
-        fast = design.unit_rest_contrasts_many(dvs, unit_codes, peer_codes)
-    elif hasattr(design, "unit_rest_contrasts"):
-        fast = {d: design.unit_rest_contrasts(d, unit_codes, peer_codes) for d in dvs}
+    if hasattr(design, "unit_vs_peers_contrasts_many"):
+        fast = design.unit_vs_peers_contrasts_many(dvs, unit_codes, peer_codes)
+    elif hasattr(design, "unit_vs_peers_contrasts"):
+        fast = {d: design.unit_vs_peers_contrasts(d, unit_codes, peer_codes) for d in dvs}
     else:
         fast = None
     rows = []
@@ -1476,7 +1263,7 @@ def _weighted_unit_rows(
 
 def _per_unit_rows(data, dv, design, unit_codes, peer_codes, row_peer, code_of, peers, base, small_n, min_n,
                    confidence_level) -> list[dict]:  # fmt: skip
-    """Rows of one outcome from two domain means per unit (designs without ``unit_rest_contrasts``)."""
+    """Rows of one outcome from two domain means per unit (designs without ``unit_vs_peers_contrasts``)."""
     rows = []
     for lab in sorted(peers.index):
         peer = peers[lab]
@@ -1498,16 +1285,16 @@ def _per_unit_rows(data, dv, design, unit_codes, peer_codes, row_peer, code_of, 
             diff, se = _contrast(means, vcov, "unit", "rest")
             df = design_df - 1
             t = diff / se
-            half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+            half = t_quantile(confidence_level, df) * se
             row.update(mean_unit=float(means["unit"]), mean_rest=float(means["rest"]), estimate=diff, se=se,
                        ci_low=diff - half, ci_high=diff + half, statistic=t, df1=df,
-                       p=float(2 * st.t.sf(abs(t), df)))  # fmt: skip
+                       p=float(t_pvalue(t, df)))  # fmt: skip
         rows.append(row)
     return rows
 
 
 def _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confidence_level) -> list[dict]:
-    """Rows of :func:`_weighted_unit_rows` from ``design.unit_rest_contrasts`` (all units in one pass)."""
+    """Rows of :func:`_weighted_unit_rows` from ``design.unit_vs_peers_contrasts`` (all units in one pass)."""
     rows = []
     for lab in sorted(peers.index):
         peer = peers[lab]
@@ -1524,9 +1311,9 @@ def _weighted_unit_rows_fast(fast, peers, code_of, base, small_n, min_n, confide
             se = math.sqrt(var) if var > 0 else math.nan
             df = float(r["df"]) - 1
             t = diff / se
-            half = st.t.ppf(0.5 + confidence_level / 2, df) * se
+            half = t_quantile(confidence_level, df) * se
             row.update(mean_unit=float(r["mean_unit"]), mean_rest=float(r["mean_rest"]), estimate=diff, se=se,
                        ci_low=diff - half, ci_high=diff + half, statistic=t, df1=df,
-                       p=float(2 * st.t.sf(abs(t), df)))  # fmt: skip
+                       p=float(t_pvalue(t, df)))  # fmt: skip
         rows.append(row)
     return rows

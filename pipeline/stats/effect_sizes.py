@@ -5,9 +5,13 @@ groups, Cramér's V for contingency tables and the rank-biserial correlation for
 returns a frozen :class:`EffectSize`; the ``*_from_*`` helpers take the sufficient statistics so that
 :mod:`pipeline.stats.comparisons` can compute them from vectorised group sums without a second pass.
 
-Confidence intervals invert a noncentral distribution (Steiger 2004; the method of R's ``effectsize``):
-the noncentrality bounds ``λ_low, λ_high`` solve ``P(T ≤ t_obs; λ) = 1 − α/2`` and ``= α/2`` (a bound is 0
-when the observed statistic is too small for a positive root), and are then mapped onto the effect scale.
+Confidence intervals invert a noncentral distribution at the *observed* test statistic (Steiger & Fouladi
+1997; Steiger 2004): the noncentrality bounds ``λ_low, λ_high`` solve ``P(T ≤ t_obs; λ) = 1 − α/2`` and
+``= α/2`` (a bound is 0 when the observed statistic is too small for a positive root), and are then mapped
+onto the effect scale. Intervals are two-sided; R ``effectsize`` 0.8.3 defaults to one-sided ones
+(``alternative = "greater"``), so compare with ``alternative = "two.sided"``: Hedges' g and Cramér's V
+(``adjust = FALSE``) then agree with it; ω² does not, because effectsize maps a different statistic onto a
+different scale (see :func:`omega_squared_from_sums`).
 
 All functions here are unweighted (each row counts once). Weighted comparisons go through
 :class:`pipeline.stats.design.SurveyDesign`; sampling weights are not frequency weights and must not be
@@ -25,20 +29,7 @@ from scipy import optimize, special
 from scipy import stats as st
 
 from pipeline.errors import DataError
-
-__all__ = [
-    "EffectSize",
-    "cramers_v",
-    "cramers_v_from_chi2",
-    "epsilon_squared",
-    "epsilon_squared_from_h",
-    "hedges_g",
-    "hedges_g_arrays",
-    "hedges_g_from_moments",
-    "omega_squared",
-    "omega_squared_from_sums",
-    "rank_biserial_from_u",
-]
+from pipeline.stats.inference import ConfidenceInterval
 
 
 @dataclass(frozen=True)
@@ -66,9 +57,9 @@ class EffectSize:
     confidence_level: float
     method: str
 
-    def confidence_interval(self) -> tuple[float, float]:
-        """Return ``(ci_low, ci_high)``."""
-        return (self.ci_low, self.ci_high)
+    def confidence_interval(self) -> ConfidenceInterval:
+        """``ConfidenceInterval(ci_low, ci_high)`` at ``confidence_level``."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 def _check_level(confidence_level: float) -> None:
@@ -149,18 +140,51 @@ def _group_values(data: pd.DataFrame, dv: str, between: str) -> list[np.ndarray]
 def omega_squared_from_sums(
     *, ss_between: float, ss_within: float, n: int, k: int, confidence_level: float = 0.95
 ) -> EffectSize:
-    """ω² from the classical one-way ANOVA sums of squares, CI by noncentral-F inversion.
+    """ω² from the classical one-way ANOVA sums of squares, CI by noncentral-F inversion (Steiger 2004).
 
     Formula (Hays 1963; Olejnik & Algina 2003)::
 
         ω² = (SS_b − (k − 1)·MS_w) / (SS_t + MS_w),   MS_w = SS_w / (n − k),   SS_t = SS_b + SS_w
 
-    The interval inverts the noncentral F of the *classical* F = MS_b / MS_w on (k − 1, n − k) df and maps
-    each noncentrality bound λ to ω² = λ / (λ + n) (population ω² = f² / (1 + f²), λ = n·f²).
+    Interval: Steiger's (2004, eq. 16) noncentrality interval. The bounds ``λ_low, λ_high`` of the
+    noncentrality of the *observed* classical ``F = MS_b / MS_w`` on (k − 1, n − k) df solve
+    ``P(F ≤ F_obs; λ_low) = 1 − α/2`` and ``P(F ≤ F_obs; λ_high) = α/2`` (0 when ``F_obs`` is too small), and
+    each maps to ``ω² = λ / (λ + n)``: the population ω² is ``f² / (1 + f²)`` and ``λ = n f²``. This is MBESS's
+    ``conf.limits.ncf`` followed by ``convert.ncf.to.omegasq(λ, N) = λ / (λ + N)``. Why this one: it is the
+    interval for the population ω² that the point estimate estimates, from the sampling distribution of the F
+    actually observed.
+
+    It is *not* R ``effectsize``'s interval (0.8.3, ``omega_squared(aov(y ~ g), alternative =
+    "two.sided")``): effectsize ("based on MBESS::ci.R2") first turns the estimate back into a pseudo
+    ``F* = (ω̂²/(k − 1)) / ((1 − ω̂²)/(n − k))``, inverts the noncentral F at ``F*`` (smaller than ``F_obs``)
+    and maps each bound with the η² formula ``λ / (λ + n − k)``; its interval is lower and narrower. On
+    ``tests/reference/compare/compare_data.csv``, ``y ~ unit`` (the example below): ours [0.0287, 0.1782],
+    effectsize's [0.0012, 0.1314].
 
     We report the classical ω² next to Welch's F as well: ω² describes the share of variance explained,
-    which does not depend on which test is used; Welch's F only changes the test. Missing values: none
-    here (sums are given). Raises :class:`~pipeline.errors.DataError` if ``k < 2`` or ``n ≤ k``.
+    which does not depend on which test is used; Welch's F only changes the test. Unweighted. Missing values:
+    none here (sums are given).
+
+    Raises
+    ------
+    DataError
+        ``k < 2``, ``n ≤ k``, or a confidence level outside (0, 1).
+
+    References
+    ----------
+    Steiger, J. H. (2004). Beyond the F test: effect size confidence intervals and tests of close fit in the
+    analysis of variance and contrast analysis. *Psychol. Methods* 9, 164–182 (eq. 16).
+
+    Examples
+    --------
+    The sums of ``aov(y ~ unit)`` on ``tests/reference/compare/compare_data.csv`` (240 rows, 12 units):
+
+    >>> e = omega_squared_from_sums(ss_between=4184.0068, ss_within=27013.23029, n=240, k=12)
+    >>> round(e.estimate, 4), round(e.ci_low, 4), round(e.ci_high, 4)
+    (0.092, 0.0287, 0.1782)
+
+    R: ``F <- (4184.0068 / 11) / (27013.23029 / 228)``; ``uniroot(function(l) pf(F, 11, 228, l) - 0.975,
+    c(0, 1000))`` and ``... - 0.025`` give λ with ``λ / (λ + 240)`` = 0.028705 and 0.178187.
     """
     _check_level(confidence_level)
     if k < 2 or n <= k:
@@ -299,11 +323,11 @@ def _nct_ncp_bound(t_obs: np.ndarray, df: np.ndarray, target: float) -> np.ndarr
     return hi
 
 
-def hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, *, confidence_level: float = 0.95):
+def _hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, *, confidence_level: float = 0.95):
     """Vectorised Hedges' g and its noncentral-t CI for many pairs at once (see :func:`hedges_g_from_moments`).
 
     Returns ``(g, ci_low, ci_high)`` arrays; NaN where a pair has n < 2 in a group or zero pooled variance.
-    Used by Games–Howell tables and :func:`~pipeline.stats.comparisons.unit_vs_rest`, where one scalar root
+    Used by Games–Howell tables and :func:`~pipeline.stats.comparisons.unit_vs_peers`, where one scalar root
     search per pair would dominate the run time.
     """
     _check_level(confidence_level)
@@ -346,7 +370,8 @@ def hedges_g_from_moments(
         g = J·d,             J = Γ(ν/2) / (√(ν/2) Γ((ν−1)/2)),   ν = n_x + n_y − 2
 
     CI: t = d / √(1/n_x + 1/n_y); the noncentralities δ with ``P(T_ν(δ) ≤ t) = 1 − α/2`` and ``α/2`` give
-    the bounds J·δ·√(1/n_x + 1/n_y) (Steiger & Fouladi 1997; as R ``effectsize::hedges_g``).
+    the bounds J·δ·√(1/n_x + 1/n_y) (Steiger & Fouladi 1997; R ``effectsize`` 0.8.3 ``hedges_g(x, y,
+    alternative = "two.sided")`` agrees to ~1e-6).
     The pooled SD is used even when the test is Welch's t: g is a standardised difference, not a test.
     Zero pooled variance gives NaN.
 
@@ -358,7 +383,7 @@ def hedges_g_from_moments(
     _check_level(confidence_level)
     if n_x < 2 or n_y < 2:
         raise DataError(f"Hedges' g needs at least two observations per group (n={n_x}, {n_y})")
-    g, lo, hi = hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, confidence_level=confidence_level)
+    g, lo, hi = _hedges_g_arrays(mean_x, mean_y, var_x, var_y, n_x, n_y, confidence_level=confidence_level)
     return EffectSize(
         "hedges_g", float(g), float(lo), float(hi), confidence_level, "noncentral t inversion, times J"
     )
@@ -402,7 +427,8 @@ def cramers_v_from_chi2(
     """Cramér's V = √(χ² / (n·(min(r, c) − 1))) from the Pearson χ² (no Yates correction, no bias correction).
 
     CI: noncentral chi-square inversion on df = (r−1)(c−1); each bound λ maps to √(λ / (n·(min(r,c)−1)))
-    (as R ``effectsize::cramers_v``, default ``adjust=FALSE``).
+    (as R ``effectsize`` 0.8.3 ``cramers_v(table, adjust = FALSE, alternative = "two.sided")``; its defaults
+    are the bias-corrected V and a one-sided interval).
     """
     _check_level(confidence_level)
     m = min(n_rows, n_cols) - 1

@@ -24,8 +24,6 @@ import pandas as pd
 
 from pipeline.errors import DataError
 
-__all__ = ["adjust_across", "benjamini_hochberg", "holm"]
-
 
 def _adjust(p, method: str, name: str) -> np.ndarray:
     arr = np.asarray(p, dtype=float)
@@ -101,7 +99,7 @@ def adjust_across(tables: Iterable[pd.DataFrame], *, p: str = "p", out: str = "p
     ----------
     tables : iterable of DataFrame
         Outputs of :func:`~pipeline.stats.comparisons.compare_groups` and
-        :func:`~pipeline.stats.comparisons.unit_vs_rest` (any tables with a ``p`` column).
+        :func:`~pipeline.stats.comparisons.unit_vs_peers` (any tables with a ``p`` column).
     p : str, default "p"
         Column holding the raw p-values.
     out : str, default "p_bh"

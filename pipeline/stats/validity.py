@@ -8,7 +8,7 @@ Bartlett's statistic are computed from the correlation matrix, as psych does (se
 extraction is shared with :func:`pipeline.stats.reliability.omega_total` (see ``_minres`` there for why it is
 hand-written). All functions use Pearson correlations of the listwise-complete rows and no weights (psych and
 lavaan fit unweighted here as well). Each accepts the items as a DataFrame or as
-:class:`~pipeline.stats.reliability.PreparedItems` (:func:`~pipeline.stats.reliability.prepare_items` once,
+:class:`~pipeline.stats.PreparedItems` (:func:`~pipeline.stats.prepare_items` once,
 then one correlation matrix serves KMO, Bartlett, EFA and the CFA's data).
 """
 
@@ -22,26 +22,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError
-from pipeline.stats.reliability import PreparedItems, _cov2cor, _minres, _prepared
-
-__all__ = [
-    "KMOResult",
-    "BartlettResult",
-    "EFAResult",
-    "CFAResult",
-    "kmo",
-    "bartlett_sphericity",
-    "efa",
-    "misassigned_items",
-    "cfa",
-]
+from pipeline.stats._items import PreparedItems, as_prepared, cov2cor
+from pipeline.stats.reliability import _minres
 
 _ROTATIONS = ("oblimin", "varimax", "none")
 
 
 def _complete(items: pd.DataFrame | PreparedItems, min_items: int = 2) -> tuple[PreparedItems, np.ndarray]:
     """Listwise-complete, unweighted items and their correlation matrix."""
-    p = _prepared(items, min_items=min_items)
+    p = as_prepared(items, min_items=min_items)
     if p.w is not None:
         raise DataError("construct validity is unweighted: prepare the items without weights")
     return p, p.corr_unweighted
@@ -102,7 +91,7 @@ def kmo(items: pd.DataFrame | PreparedItems) -> KMOResult:
     """
     p, r = _complete(items)
     _check_invertible(r, p.items)
-    partial = -_cov2cor(np.linalg.inv(r))
+    partial = -cov2cor(np.linalg.inv(r))
     off = ~np.eye(r.shape[0], dtype=bool)
     r2 = np.where(off, r**2, 0.0)
     q2 = np.where(off, partial**2, 0.0)
@@ -368,7 +357,8 @@ class CFAResult:
     chi2, df, pvalue : float
         Likelihood-ratio test of the model vs. the saturated model (chi2 = N F_ML, lavaan's convention).
     cfi, tli : float
-        Against the independence (baseline) model.
+        Against the independence (baseline) model: Bentler's CFI in [0, 1] and the (unbounded) TLI, as
+        ``lavaan::fitMeasures`` (formulas in :func:`cfa`).
     rmsea, rmsea_ci_low, rmsea_ci_high : float
         :math:`\\sqrt{\\max(\\chi^2 - df, 0) / (df\\,N)}` and its 90% interval by inverting the non-central
         chi-square (as lavaan).
@@ -397,6 +387,24 @@ class CFAResult:
     n: int
     n_dropped: int
     converged: bool
+
+
+#: lavaan takes a CFI numerator and denominator within ``all.equal``'s tolerance of 0 as a perfect fit (CFI 1).
+_CFI_ZERO = 1.5e-8
+
+
+def _bentler_cfi(chi2: float, df: float, chi2_null: float, df_null: float) -> float:
+    """Bentler's CFI, ``1 - max(chi2 - df, 0) / max(chi2_0 - df_0, chi2 - df, 0)``, in [0, 1] (lavaan's ``cfi``).
+
+    The maxima keep the index in [0, 1]: a model whose chi-square is below its df fits as well as a model can
+    (CFI 1), where the unbounded ``1 - (chi2 - df) / (chi2_0 - df_0)`` (semopy's) would exceed 1. Both
+    non-centralities ~0 (``all.equal(., 0)`` in lavaan's ``lav_fit_cfi``) also give 1.
+    """
+    t1 = max(chi2 - df, 0.0)
+    t2 = max(chi2 - df, chi2_null - df_null, 0.0)
+    if t1 < _CFI_ZERO and t2 < _CFI_ZERO:
+        return 1.0
+    return 1.0 - t1 / t2
 
 
 def _rmsea_ci(chi2: float, df: float, n: int, level: float = 0.90) -> tuple[float, float]:
@@ -428,9 +436,16 @@ def cfa(items: pd.DataFrame | PreparedItems, structure: Mapping[str, Sequence[st
 
     Each scale is a factor measured by its items (simple structure, correlated factors, item residuals
     uncorrelated). Estimation: semopy's Wishart ML objective with a tight SLSQP tolerance (semopy's default
-    tolerance leaves chi-square ~5e-5 off the optimum). chi2, df, CFI and TLI come from semopy; RMSEA (with
-    N, as lavaan's ML), its 90% CI and SRMR are computed from the fitted and observed covariance matrices
-    (semopy gives no RMSEA interval or SRMR and uses N - 1 in RMSEA).
+    tolerance leaves chi-square ~5e-5 off the optimum). chi2, df, the baseline (independence) model's
+    chi2_0 and df_0, and TLI come from semopy; RMSEA (with N, as lavaan's ML), its 90% CI and SRMR are computed
+    from the fitted and observed covariance matrices (semopy gives no RMSEA interval or SRMR and uses N - 1 in
+    RMSEA). Fit indices, as ``lavaan::fitMeasures``:
+
+    * CFI (Bentler 1990) ``= 1 - max(chi2 - df, 0) / max(chi2_0 - df_0, chi2 - df, 0)``, in [0, 1]: 1 when the
+      model's chi-square is below its df (semopy reports the unbounded ``1 - (chi2 - df)/(chi2_0 - df_0)``,
+      which then exceeds 1);
+    * TLI (Tucker & Lewis 1973) ``= 1 - (chi2 - df) df_0 / ((chi2_0 - df_0) df)``, not bounded (it may exceed
+      1), as lavaan reports it.
 
     Parameters
     ----------
@@ -459,8 +474,11 @@ def cfa(items: pd.DataFrame | PreparedItems, structure: Mapping[str, Sequence[st
     >>> f = rng.normal(size=(400, 2))
     >>> x = pd.DataFrame({f"q{j}": f[:, j // 3] + rng.normal(size=400) for j in range(6)})
     >>> res = cfa(x, {"A": ["q0", "q1", "q2"], "B": ["q3", "q4", "q5"]})
-    >>> res.df, res.cfi > 0.95
-    (8.0, True)
+    >>> res.df, round(res.chi2, 4), res.cfi, round(res.tli, 4)
+    (8.0, 5.5276, 1.0, 1.0082)
+
+    R: ``lavaan::cfa("A =~ q0 + q1 + q2; B =~ q3 + q4 + q5", x, estimator = "ML", std.lv = TRUE)`` on these
+    data (``tests/reference/lavaan/``): ``fitMeasures`` chisq 5.5276, df 8, cfi 1.000, tli 1.0082.
     """
     import semopy
     from threadpoolctl import threadpool_limits
@@ -548,7 +566,7 @@ def cfa(items: pd.DataFrame | PreparedItems, structure: Mapping[str, Sequence[st
         chi2=chi2,
         df=df,
         pvalue=float(st["chi2 p-value"]),
-        cfi=float(st["CFI"]),
+        cfi=_bentler_cfi(chi2, df, float(st["chi2 Baseline"]), float(st["DoF Baseline"])),
         tli=float(st["TLI"]),
         rmsea=rmsea,
         rmsea_ci_low=ci_low,

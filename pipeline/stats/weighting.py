@@ -27,8 +27,6 @@ import pyarrow.compute as pc
 
 from pipeline.errors import ConvergenceError, DataError
 
-__all__ = ["RakeResult", "rake", "cell_weights", "margin_name"]
-
 #: Relative tolerance within which the totals of different margins must agree.
 MARGIN_TOTAL_RTOL = 1e-6
 #: Relative tolerance within which a margin's targets are taken to be shares (they sum to 1).
@@ -39,7 +37,7 @@ CHECK_SLACK = 1e-9
 MarginKey = str | tuple[str, ...]
 
 
-def margin_name(key: MarginKey) -> str:
+def _margin_name(key: MarginKey) -> str:
     """Display name of a margin: ``"district"`` or ``"district:gender"`` for an interaction (R style)."""
     return key if isinstance(key, str) else ":".join(key)
 
@@ -215,7 +213,7 @@ class _ColumnCodes:
         if col not in self.cache:
             if col not in self.frame.columns:
                 raise DataError(
-                    f"raking variable '{col}' is not a column of the data (margin {margin_name(key)})",
+                    f"raking variable '{col}' is not a column of the data (margin {_margin_name(key)})",
                 )
             codes, uniques = self.raw.pop(col) if col in self.raw else self._encode(col, categories)
             n_missing = int((codes == -1).sum())
@@ -227,7 +225,7 @@ class _ColumnCodes:
             if outside.any():
                 shown = pd.unique(self.frame[col].to_numpy()[outside])[:5].tolist()
                 raise DataError(
-                    f"margin {margin_name(key)}: {int(outside.sum())} respondent(s) have categories absent from "
+                    f"margin {_margin_name(key)}: {int(outside.sum())} respondent(s) have categories absent from "
                     f"the margin targets, e.g. {shown}; add them to the margins or recode the data",
                 )
             self.cache[col] = (codes, uniques)
@@ -243,7 +241,7 @@ def _code_margin(columns: _ColumnCodes, key: MarginKey, categories: list[Any]):
         bad = [c for c in categories if not (isinstance(c, tuple) and len(c) == len(cols))]
         if bad:
             raise DataError(
-                f"margin {margin_name(key)}: category {bad[0]!r} is not a tuple of {len(cols)} values",
+                f"margin {_margin_name(key)}: category {bad[0]!r} is not a tuple of {len(cols)} values",
             )
         parts = [columns.get(c, key) for c in cols]
         dims = tuple(max(len(u), 1) for _, u in parts)
@@ -258,7 +256,7 @@ def _code_margin(columns: _ColumnCodes, key: MarginKey, categories: list[Any]):
         if absent.any():
             shown = [v for v, a in zip(raw_values, absent, strict=True) if a]
             raise DataError(
-                f"margin {margin_name(key)}: {int(counts[absent].sum())} respondent(s) have categories absent "
+                f"margin {_margin_name(key)}: {int(counts[absent].sum())} respondent(s) have categories absent "
                 f"from the margin targets, e.g. {shown[:5]}; add them to the margins or recode the data",
             )
     return raw_codes.astype(np.intp, copy=False), raw_values, lookup
@@ -284,18 +282,18 @@ def _prepare_margins(
                 key = key[0]
         cats = list(spec.keys())
         if not cats:
-            raise DataError(f"margin {margin_name(key)} has no categories")
+            raise DataError(f"margin {_margin_name(key)} has no categories")
         vals = np.asarray([float(v) for v in spec.values()], dtype=float)
         for c, v in zip(cats, vals, strict=True):
             if not np.isfinite(v) or v < 0:
-                raise DataError(f"margin {margin_name(key)}: target for category {c!r} is {v}; must be >= 0")
+                raise DataError(f"margin {_margin_name(key)}: target for category {c!r} is {v}; must be >= 0")
         if vals.sum() <= 0:
-            raise DataError(f"margin {margin_name(key)}: targets sum to zero")
+            raise DataError(f"margin {_margin_name(key)}: targets sum to zero")
         raw.append((key, cats, vals, _code_margin(columns, key, cats)))
 
     is_share = [abs(v.sum() - 1.0) <= SHARE_SUM_RTOL for _, _, v, _ in raw]
     count_totals = [
-        (margin_name(k), float(v.sum())) for (k, _, v, _), s in zip(raw, is_share, strict=True) if not s
+        (_margin_name(k), float(v.sum())) for (k, _, v, _), s in zip(raw, is_share, strict=True) if not s
     ]
     if total is not None:
         if not (np.isfinite(total) and total > 0):
@@ -329,12 +327,12 @@ def _check_respondents(
         for c, t, k in zip(m.categories, m.targets, counts, strict=True):
             if k == 0 and t > 0:
                 raise DataError(
-                    f"margin {margin_name(m.key)}: category {c!r} has population target {t:g} but no "
+                    f"margin {_margin_name(m.key)}: category {c!r} has population target {t:g} but no "
                     f"respondents in the sample; collapse it with a neighbouring category",
                 )
             if k > 0 and t == 0:
                 raise DataError(
-                    f"margin {margin_name(m.key)}: category {c!r} has {int(k)} respondent(s) but population "
+                    f"margin {_margin_name(m.key)}: category {c!r} has {int(k)} respondent(s) but population "
                     f"target 0",
                 )
 
@@ -516,7 +514,7 @@ def rake(
         extra = "" if cap is None else f" with cap={cap} (the cap may be infeasible for these margins)"
         raise ConvergenceError(
             f"raking did not converge in {max_iter} iterations{extra}: max relative margin error "
-            f"{max_err:.3g} > tol={tol:g}, worst at margin {margin_name(m.key)}, category {cat!r}",
+            f"{max_err:.3g} > tol={tol:g}, worst at margin {_margin_name(m.key)}, category {cat!r}",
         )
 
     w = row_w[unit]  # units share one base weight, so every row of a unit has the same weight
@@ -589,10 +587,10 @@ def _independent_check(margin_list: list[_Margin], weights: np.ndarray, tol: flo
         for cat, target in zip(m.categories, m.targets, strict=True):
             got = float(achieved.get(cat, 0.0))
             rel = abs(got - target) / target if target > 0 else abs(got)
-            rows.append((margin_name(m.key), cat, float(target), got, rel))
+            rows.append((_margin_name(m.key), cat, float(target), got, rel))
             if rel > tol + CHECK_SLACK:
                 raise ConvergenceError(
-                    f"post-fit check failed: margin {margin_name(m.key)}, category {cat!r}: weighted total "
+                    f"post-fit check failed: margin {_margin_name(m.key)}, category {cat!r}: weighted total "
                     f"{got!r} vs target {target!r} (relative error {rel:.3g})",
                 )
     return pd.DataFrame(rows, columns=["variable", "category", "target", "achieved", "rel_error"])

@@ -23,7 +23,7 @@ def weight_diagnostics(instrument: str, weights: pd.Series, groups: pd.Series | 
         w = w[np.isfinite(w)]
         if w.size == 0:
             return
-        n_eff = w.sum() ** 2 / np.square(w).sum()
+        n_eff = stats.kish_n_eff(w)
         # one partition for the four quantiles (each is the same interpolation as a call of its own)
         p05, p25, p75, p95 = np.quantile(w, [0.05, 0.25, 0.75, 0.95])
         stats_ = {
