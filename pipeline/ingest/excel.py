@@ -1,7 +1,7 @@
 """Read spreadsheets fast: every sheet of an ``.xlsx``/``.xls`` workbook, or a ``.csv``, as rows of cells.
 
 python-calamine (Rust) reads both ``.xlsx`` and legacy BIFF ``.xls`` (checked on the two real 问卷星 ``.xls``
-exports in ``/work/shared/wjx-samples``) about 10× faster than openpyxl, so it is the only Excel reader used for
+exports) about 10× faster than openpyxl, so it is the only Excel reader used for
 data. It returns numbers as float, dates as ``datetime``, empty cells as ``""``, and reports merged ranges
 (``merged_cell_ranges``) for ``.xlsx``; a merged range's value sits in its top-left cell. openpyxl is needed only
 for *writing* templates (data-validation lists), which calamine cannot do. xlrd is not needed.
