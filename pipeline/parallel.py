@@ -47,6 +47,9 @@ THRESHOLDS: dict[str, int] = {
     "reliability_parts_rows": 2_000,
     # compare: cleaned public responses; the unweighted families run in a child
     "compare_parts_rows": 2_000,
+    # raking: rows from which the raking columns are coded in threads, one chunk per core (Arrow and the hash
+    # tables release the GIL)
+    "rake_coding_rows": 100_000,
 }
 
 
@@ -102,6 +105,22 @@ class Executor:
 
 #: Everything in this process (the default of core functions called from notebooks and tests).
 SERIAL = Executor(workers=1)
+
+
+def threads(size: float, threshold: str) -> int:
+    """Threads for work of ``size`` that releases the GIL (Arrow, pandas hash tables): one per core from
+    ``THRESHOLDS[threshold]`` on, 0 below it (do it in this thread)."""
+    return cores() if size >= THRESHOLDS[threshold] else 0
+
+
+def thread_map(func: Callable[[Any], Any], items: list[Any], *, workers: int) -> list[Any]:
+    """``[func(item) for item in items]`` computed by ``workers`` threads, in the order of ``items``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if workers <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(len(items), workers)) as pool:
+        return list(pool.map(func, items))
 
 
 def run_parts(parts: dict[str, Callable[[], Any]], *, here: str | None) -> dict[str, Any]:

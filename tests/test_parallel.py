@@ -133,3 +133,13 @@ def test_a_stage_without_fork_writes_the_tables_it_writes_with_fork(
         pd.testing.assert_frame_equal(
             pd.read_parquet(serial.stage_dir(stage) / table.name), pd.read_parquet(table), check_exact=True
         )
+
+
+def test_thread_map_keeps_the_order_of_its_items_and_threads_follow_the_threshold(monkeypatch):
+    items = list(range(50))
+    assert parallel.thread_map(lambda x: x * x, items, workers=4) == [x * x for x in items]
+    assert parallel.thread_map(lambda x: x * x, items, workers=1) == [x * x for x in items]
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    limit = parallel.THRESHOLDS["rake_coding_rows"]
+    assert parallel.threads(limit, "rake_coding_rows") == 2
+    assert parallel.threads(limit - 1, "rake_coding_rows") == 0

@@ -288,3 +288,22 @@ def test_categorical_column_with_a_missing_value_is_rejected_naming_it(sample, p
     frame.loc[3, "gender"] = np.nan
     with pytest.raises(DataError, match=r"raking variable 'gender' has 1 missing value"):
         stats.rake(frame, _main_margins(population))
+
+
+def test_raking_columns_coded_in_threads_give_the_weights_of_one_thread(monkeypatch):
+    from pipeline import parallel
+
+    rng = np.random.default_rng(5)
+    n = parallel.THRESHOLDS["rake_coding_rows"] + 1
+    frame = pd.DataFrame(
+        {
+            "district": pd.array(rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]), dtype="string[pyarrow]"),
+            "gender": pd.array(rng.choice(["m", "f"], n), dtype="string[pyarrow]"),
+        }
+    )
+    margins = {"district": {"a": 300.0, "b": 400.0, "c": 300.0}, "gender": {"m": 510.0, "f": 490.0}}
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    threaded = stats.rake(frame, margins=margins)
+    monkeypatch.setitem(parallel.THRESHOLDS, "rake_coding_rows", n + 1)
+    serial = stats.rake(frame, margins=margins)
+    np.testing.assert_array_equal(threaded.weights.to_numpy(), serial.weights.to_numpy())

@@ -14,9 +14,7 @@ convergence on the change in weights and prints instead of raising.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Hashable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline import parallel
 from pipeline.errors import ConvergenceError, DataError
 
 #: Relative tolerance within which the totals of different margins must agree.
@@ -143,9 +142,10 @@ class _ColumnCodes:
     def prefetch(self, cols: list[str], categories: Mapping[str, list[Any]]) -> None:
         """Code several columns in parallel threads (Arrow and the hash tables release the GIL)."""
         todo = [c for c in dict.fromkeys(cols) if c not in self.cache and c in self.frame.columns]
-        if not todo or len(self.frame) < 100_000:
+        # how many threads is the execution layer's decision (pipeline.parallel), not this statistic's
+        workers = parallel.threads(len(self.frame), "rake_coding_rows")
+        if not todo or not workers:
             return
-        workers = os.cpu_count() or 1
         n = len(self.frame)
         arrow_cols = [c for c in todo if self._arrow_codable(c, categories.get(c))]
         chunks = max(1, workers)
@@ -154,8 +154,9 @@ class _ColumnCodes:
             (c, int(a), int(b)) for c in arrow_cols for a, b in zip(bounds[:-1], bounds[1:], strict=True)
         ]
         tasks += [(c, 0, n) for c in todo if c not in arrow_cols]
-        with ThreadPoolExecutor(max_workers=min(len(tasks), workers)) as pool:
-            results = list(pool.map(lambda t: self._encode(t[0], categories.get(t[0]), t[1], t[2]), tasks))
+        results = parallel.thread_map(
+            lambda t: self._encode(t[0], categories.get(t[0]), t[1], t[2]), tasks, workers=workers
+        )
         for col in todo:
             parts = [r for t, r in zip(tasks, results, strict=True) if t[0] == col]
             self.raw[col] = (np.concatenate([p[0] for p in parts]), parts[0][1])
