@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         welch_anova,
         welch_ttest,
     )
-    from pipeline.stats.descriptives import kish_n_eff, weighted_sd
+    from pipeline.stats.descriptives import kish_n_eff, kish_n_eff_from_sums, weighted_sd
     from pipeline.stats.design import (
         ChisqResult,
         DomainMeans,

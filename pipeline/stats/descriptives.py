@@ -67,6 +67,17 @@ def kish_n_eff(weights) -> float:
     return float(w.sum() ** 2 / np.square(w).sum())
 
 
+def kish_n_eff_from_sums(sum_w, sum_w2):
+    """:func:`kish_n_eff` from the sums it is made of, ``(Σw)² / Σw²``, element-wise for arrays of groups (the
+    fast paths that sum weights per group with one ``bincount``); NaN (with no warning raised here) where
+    ``Σw² = 0``.
+
+    >>> kish_n_eff_from_sums(10.0, 30.0)
+    3.3333333333333335
+    """
+    return sum_w**2 / sum_w2
+
+
 def weighted_sd(values, weights, *, rows=None) -> float:
     """Weighted standard deviation with divisor ``Σw``: ``sqrt(Σ w (y − ȳ_w)² / Σ w)``, ``ȳ_w = Σ w y / Σ w``.
 

@@ -35,6 +35,7 @@ from scipy import stats as sps
 
 from pipeline.errors import ConvergenceError, DataError
 from pipeline.stats._linearization import calibration_fit
+from pipeline.stats.descriptives import kish_n_eff_from_sums
 from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
 from pipeline.stats.weighting import MarginKey, _columns_of, _margin_name
 
@@ -769,7 +770,7 @@ class SurveyDesign:
         n_r, rows_r = rest.astype(np.int64) @ n, rest.astype(np.int64) @ rows
         with np.errstate(divide="ignore", invalid="ignore"):
             m_u, m_r = swy / sw, swy_r / sw_r
-            neff_u, neff_r = sw**2 / sw2, sw_r**2 / sw2_r
+            neff_u, neff_r = kish_n_eff_from_sums(sw, sw2), kish_n_eff_from_sums(sw_r, sw2_r)
             inv_u = np.where(sw > 0, 1.0 / sw, 0.0)
             inv_r = np.where(sw_r > 0, 1.0 / sw_r, 0.0)
         m_safe = np.where(sw > 0, m_u, 0.0)
@@ -816,7 +817,7 @@ class SurveyDesign:
         n = np.bincount(g, minlength=bins)[:n_groups]
         with np.errstate(divide="ignore", invalid="ignore"):
             est = swy / sw
-            neff = sw**2 / sw2
+            neff = kish_n_eff_from_sums(sw, sw2)
             inv_sw = np.where(sw > 0, 1.0 / sw, 0.0)
         # influence of domain g's ratio mean: (y - est_g) / sw_g on its rows. The covariance is linear in
         # each domain's influence, so the residuals go in and the 1/sw_g scaling is applied to the matrix.

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from pipeline import parallel
 from pipeline.errors import ConvergenceError, DataError
+from pipeline.stats.descriptives import kish_n_eff_from_sums
 
 #: Relative tolerance within which the totals of different margins must agree.
 MARGIN_TOTAL_RTOL = 1e-6
@@ -529,7 +530,7 @@ def rake(
         iterations=iterations,
         max_margin_error=float(table["rel_error"].max()),
         deff=n * sw2 / sw**2,
-        n_eff=sw**2 / sw2,
+        n_eff=kish_n_eff_from_sums(sw, sw2),
         n_trimmed=n_trimmed,
         margins=table,
         total=pop_total,
