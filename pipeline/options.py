@@ -25,6 +25,9 @@ from typing import Any
 from pipeline.errors import ConfigError
 from pipeline.stats.small_groups import MIN_N, SMALL_N
 
+N_BOOT = 2000
+"""Default number of bootstrap replicates of alpha's interval."""
+
 
 def _option(default: Any, *, stages: tuple[str, ...], flag: str, help: str) -> Any:
     return field(default=default, metadata={"stages": stages, "flag": flag, "help": help})
@@ -36,22 +39,22 @@ class RunOptions:
     whose results it changes; an empty tuple marks an execution-only option."""
 
     n_boot: int = _option(
-        2000,
+        N_BOOT,
         stages=("reliability",),
         flag="--n-boot",
-        help="alpha 的 bootstrap 重抽样次数 (bootstrap replicates for alpha's interval; default 2000)",
+        help=f"alpha 的 bootstrap 重抽样次数 (bootstrap replicates for alpha's interval; default {N_BOOT})",
     )
     small_n: int = _option(
         SMALL_N,
         stages=("compare",),
         flag="--small-n",
-        help="小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small (default 30)",
+        help=f"小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small (default {SMALL_N})",
     )
     min_n: int = _option(
         MIN_N,
         stages=("compare",),
         flag="--min-n",
-        help="不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 (default 10)",
+        help=f"不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 (default {MIN_N})",
     )
     strict_codes: bool = _option(
         False,

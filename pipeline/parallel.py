@@ -66,9 +66,20 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+_in_worker = False
+"""Set in a process started by this module (only there: a forked child gets its own copy)."""
+
+
+def _mark_worker() -> None:
+    global _in_worker
+    _in_worker = True
+
+
 def in_subprocess() -> bool:
-    """True in a worker process started by this module (which starts no further processes)."""
-    return multiprocessing.parent_process() is not None or multiprocessing.current_process().daemon
+    """True in a worker process started by this module (which starts no further processes), or in a daemon
+    process (which may not start any). A process started by someone else's multiprocessing (a benchmark, a
+    notebook's pool) is not a worker: it decides like a top-level process."""
+    return _in_worker or multiprocessing.current_process().daemon
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,9 @@ def run_parts(parts: dict[str, Callable[[], Any]], *, here: str | None) -> dict[
     if here is None or not can_fork():
         return {name: part() for name, part in parts.items()}
     outcomes: dict[str, tuple[bool, Any]] = {}
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_mark_worker
+    )
     try:
         futures = {name: pool.submit(part) for name, part in parts.items() if name != here}
         try:
@@ -211,6 +224,7 @@ class Background:
 
 
 def _send_result(call: Callable[[], Any], connection: Any) -> None:
+    _mark_worker()
     try:
         outcome = ("ok", call())
     except BaseException as exc:  # handed to the parent, which raises it

@@ -143,3 +143,19 @@ def test_thread_map_keeps_the_order_of_its_items_and_threads_follow_the_threshol
     limit = parallel.THRESHOLDS["rake_coding_rows"]
     assert parallel.threads(limit, "rake_coding_rows") == 2
     assert parallel.threads(limit - 1, "rake_coding_rows") == 0
+
+
+def _report_in_subprocess(queue):
+    queue.put(parallel.in_subprocess())
+
+
+def test_a_process_started_by_another_program_still_decides_as_a_top_level_process():
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(
+        target=_report_in_subprocess, args=(queue,)
+    )  # as a benchmark or a notebook pool would
+    child.start()
+    assert queue.get(timeout=30) is False
+    child.join()
+    assert run_parts({"a": partial(_value, 1), "b": parallel.in_subprocess}, here="a") == {"a": 1, "b": True}

@@ -22,6 +22,7 @@ from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
 from pipeline.frames import record_weights
 from pipeline.ingest.codebook_match import SKIPPED_CODE  # a question skipped by logic (01_ingest contract)
+from pipeline.options import N_BOOT
 from pipeline.reliability.columns import FLAG_COLUMNS, RELIABILITY_COLUMNS
 from pipeline.stats.reliability import (
     ALPHA_GAIN_MAX,
@@ -48,7 +49,7 @@ BOOTSTRAP_SKIPPED_NOTE = (
 )
 
 
-DEFAULT_N_BOOT = 2000
+DEFAULT_N_BOOT = N_BOOT  # the run option's default (pipeline.options)
 
 
 # Statistics of an AlphaResult reported without an interval of their own.
