@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run test bench lint format validate same-outputs simulate-sample clean-output
+.PHONY: help run test bench bench-versus lint format validate same-outputs simulate-sample clean-output
 
 ## help: list the targets
 help:
@@ -43,6 +43,10 @@ format: $(STAMP)
 ## validate: check the configuration in questionnaires/
 validate: $(STAMP)
 	$(BIN)/fazhi-eval validate
+
+## bench-versus: each stage's seconds and peak memory vs REV (default HEAD) at 1M responses, best of 3
+bench-versus: $(STAMP)
+	$(BIN)/python -m bench.versus --against $(or $(REV),HEAD)
 
 ## same-outputs: every stage table equal to the one REV writes (default HEAD)? REV=<git revision>
 same-outputs: $(STAMP)
