@@ -155,7 +155,7 @@ def test_unit_vs_peers_keeps_unit_code_and_suppresses_small_units(df):
     table = stats.unit_vs_peers(df, dv="y", unit="unit", peer_group="unit_type")
     assert table["unit"].notna().all() and set(table["unit"]) == set(df["unit"])
     u01 = table.set_index("unit").loc["U01"]  # 8 rows in the reference data
-    assert u01.flag == "suppressed" and u01.reason == "样本量不足10，不予报告"
+    assert u01.flag == "suppressed" and u01.reason == f"样本量不足{stats.MIN_N}，不予报告"
     assert math.isnan(u01.estimate) and math.isnan(u01.p) and math.isnan(u01.p_holm)
     others = table[table.unit != "U01"]
     assert (others.flag == "small").all()  # every unit here has fewer than 30 rows
@@ -203,7 +203,7 @@ def test_compare_groups_suppresses_group_below_10_and_leaves_it_out_of_the_tests
     assert (data.district == "D1").sum() < 10
     table = stats.compare_groups(data, dv="y", by="district")
     d1 = table[(table.test == "mean") & (table.contrast == "D1")].iloc[0]
-    assert d1.flag == "suppressed" and d1.reason == "样本量不足10，不予报告" and math.isnan(d1.estimate)
+    assert d1.flag == "suppressed" and d1.reason == f"样本量不足{stats.MIN_N}，不予报告" and math.isnan(d1.estimate)
     assert d1.n == 5
     welch = table[table.test == "welch_anova"].iloc[0]
     direct = stats.welch_anova(data[data.district != "D1"], dv="y", between="district")
