@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.revision import ROOT, checked_out
+
 #: Fixed so that pseudonyms (and so the tables that hold them) are comparable between the two runs.
 KEY = "same-outputs-comparison-key"
 
@@ -51,14 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     raw, config = args.raw.resolve(), args.config.resolve()
     with tempfile.TemporaryDirectory(prefix="same-outputs-") as tmp:
         tmp = Path(tmp)
-        other = tmp / "code"
-        subprocess.run(["git", "worktree", "add", "--detach", str(other), args.against], cwd=ROOT, check=True,
-                       capture_output=True)  # fmt: skip
-        try:
+        with checked_out(args.against, tmp / "code") as other:
             run_pipeline(other, raw, config, tmp / "before")
             run_pipeline(ROOT, raw, config, tmp / "after")
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
         before, after = digests(tmp / "before"), digests(tmp / "after")
     differ = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
     for name in differ:

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.revision import checked_out
 from bench.run import OUT, ROOT, SAMPLE_PUBLIC_ROWS, measured
 
 STAGES = ("ingest", "clean", "weight", "reliability", "compare")
@@ -85,10 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     config = args.config.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-versus-") as tmp:
         work = Path(tmp)
-        other = work / "code"
-        subprocess.run(["git", "worktree", "add", "--detach", str(other), args.against], cwd=ROOT, check=True,
-                       capture_output=True)  # fmt: skip
-        try:
+        with checked_out(args.against, work / "code") as other:
             raw = args.raw.resolve() if args.raw else work / "raw"
             if args.raw is None:
                 print(f"simulating {args.rows:,} public responses ...")
@@ -99,8 +97,6 @@ def main(argv: list[str] | None = None) -> int:
                                stdout=subprocess.DEVNULL)  # fmt: skip
             versions = {args.against: other, "working tree": ROOT}
             runs = compare_versions(versions, raw, config, work, args.rounds)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
     rows = summary(runs, args.against, "working tree")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "versus.json").write_text(

@@ -45,11 +45,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_options(args: argparse.Namespace):
-    from dataclasses import fields
+    from pipeline.options import RunOptions, option_fields
 
-    from pipeline.options import RunOptions
-
-    return RunOptions(**{f.name: getattr(args, f.name) for f in fields(RunOptions)})
+    return RunOptions(**{f.name: getattr(args, f.name) for f in option_fields()})
 
 
 def build_parser() -> argparse.ArgumentParser:

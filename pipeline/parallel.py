@@ -107,7 +107,7 @@ class Executor:
 
         ``here`` names the part this process runs while one forked worker runs the others; ``None`` runs all
         here. A caller decides ``here`` with :meth:`splits`."""
-        return run_parts(parts, here=here if can_fork() and not in_subprocess() else None)
+        return run_parts(parts, here=None if in_subprocess() else here)
 
     def background(self, func: Callable[..., Any], *args: Any, size: float, threshold: str) -> Background:
         """``func(*args)`` in a forked child if :meth:`splits` says so, else here on :meth:`Background.result`."""

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from pipeline import paths, schemas
 from pipeline.errors import DataError
@@ -90,19 +89,19 @@ def table(
             f"找不到 {path}：请先运行 {_run_hint(stage, out)} "
             f"(stage '{stage}' has not produced '{table}' yet{also})"
         )
-    table_schema = schemas.schema(stage, table)
-    label = f"{paths.STAGE_FOLDERS[stage]}/{table}.parquet"
-    if table_schema is not None:
-        schemas.check_table(
-            path, table_schema, config=config, columns=columns, optional=optional, label=label
-        )
-    elif columns is not None:
-        absent = [c for c in columns if c not in set(pq.read_schema(path).names) and c not in set(optional)]
-        if absent:
-            raise DataError(f"{label}: 列缺失 (missing columns): {', '.join(absent)}")
+    # a table without a schema of its own: only the presence of the columns asked for is checked
+    table_schema = schemas.schema(stage, table) or schemas.TableSchema(stage, table, {})
+    present = schemas.check_table(
+        path,
+        table_schema,
+        config=config,
+        columns=columns,
+        optional=optional,
+        label=f"{paths.STAGE_FOLDERS[stage]}/{table}.parquet",
+    )
     if columns is not None:
         wanted = set(columns)
-        columns = [c for c in pq.read_schema(path).names if c in wanted]
+        columns = [c for c in present if c in wanted]
     return pd.read_parquet(path, columns=columns)
 
 

@@ -327,6 +327,11 @@ def schema(stage: str, table: str) -> TableSchema | None:
     return SCHEMAS.get((stage, table))
 
 
+def column_names(stage: str, table: str) -> list[str]:
+    """The fixed columns of a stage table in the order the stage writes them (its writers select these)."""
+    return list(SCHEMAS[(stage, table)].columns)
+
+
 def _accepts(kind: str, arrow_type: pa.DataType) -> bool:
     import pyarrow as pa
 
@@ -354,13 +359,13 @@ def check_table(
     columns: Sequence[str] | None = None,
     optional: Iterable[str] = (),
     label: str | None = None,
-) -> None:
+) -> list[str]:
     """Check a parquet file's columns against ``table_schema`` before it is read.
 
     ``columns``: the columns the reader asks for (default: every column of the schema, the configured ones
     included); ``optional``: asked-for columns that may be absent. Of chosen columns, each must be present and
     the fixed ones must be of their kind. Raises one :class:`DataError` naming the file (``label``, default its path) and
-    every column that is missing or of the wrong kind.
+    every column that is missing or of the wrong kind. Returns the file's column names, in order.
     """
     import pyarrow.parquet as pq
 
@@ -387,3 +392,4 @@ def check_table(
             f"{label or path}: 列缺失或类型不符，请重新运行生成它的阶段 (missing or mistyped columns; re-run the "
             f"stage that writes it): {'; '.join(problems)}"
         )
+    return present.names

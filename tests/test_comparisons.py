@@ -203,7 +203,11 @@ def test_compare_groups_suppresses_group_below_10_and_leaves_it_out_of_the_tests
     assert (data.district == "D1").sum() < 10
     table = stats.compare_groups(data, dv="y", by="district")
     d1 = table[(table.test == "mean") & (table.contrast == "D1")].iloc[0]
-    assert d1.flag == "suppressed" and d1.reason == f"样本量不足{stats.MIN_N}，不予报告" and math.isnan(d1.estimate)
+    assert (
+        d1.flag == "suppressed"
+        and d1.reason == f"样本量不足{stats.MIN_N}，不予报告"
+        and math.isnan(d1.estimate)
+    )
     assert d1.n == 5
     welch = table[table.test == "welch_anova"].iloc[0]
     direct = stats.welch_anova(data[data.district != "D1"], dv="y", between="district")

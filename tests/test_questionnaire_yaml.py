@@ -1,6 +1,6 @@
-"""questionnaires/public.yaml and staff.yaml validate and say what docs/DOMAIN.md §1 says.
+"""questionnaires/public.yaml and staff.yaml validate and say what docs/BACKGROUND.md §1 says.
 
-The expected facts (reverse items, attention-check answers, quiz keys) are copied from docs/DOMAIN.md §1
+The expected facts (reverse items, attention-check answers, quiz keys) are copied from docs/BACKGROUND.md §1
 on purpose, so that a YAML edit that drifts from the questionnaire design fails here.
 """
 

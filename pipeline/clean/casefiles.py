@@ -1,4 +1,4 @@
-"""One row per case file from the reviewers' rows (docs/DOMAIN.md §2, double scoring).
+"""One row per case file from the reviewers' rows (docs/BACKGROUND.md §2, double scoring).
 
 Aggregation of the ``casefile_reviews`` rows of one ``case_id``:
 

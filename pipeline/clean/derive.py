@@ -12,7 +12,7 @@ Scale score
     (answered/n ≥ share), else NaN.
 满意率 inputs
     ``satisfied_<item>`` = 1 if the (reverse-coded) code ≥ ``satisfied_min_code`` (4), 0 for any other substantive
-    code, NA if 不了解/unanswered — so its mean is 满意率 with 不了解 outside the denominator (docs/DOMAIN.md §1c).
+    code, NA if 不了解/unanswered — so its mean is 满意率 with 不了解 outside the denominator (docs/BACKGROUND.md §1c).
     ``basic_satisfied_<item>`` the same with ``basic_satisfied_min_code`` (3).
 知晓率 input
     ``aware_<item>`` = 1 for a substantive answer, 0 for 不了解/说不清, NA if unanswered/skipped; only for items

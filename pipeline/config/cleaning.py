@@ -3,7 +3,7 @@
 The rules run in the fixed order of :data:`RULE_ORDER`; a record is excluded under the **first** rule with action
 ``exclude`` that catches it, and every rule it fails is written into its ``detail``. Rules whose action is ``flag``
 never exclude: they add a ``flag_<rule>`` column (True/False) to the kept records. Every field has a documented
-default, so an empty ``cleaning.yaml`` means "the defaults of docs/DOMAIN.md §1c".
+default, so an empty ``cleaning.yaml`` means "the defaults of docs/BACKGROUND.md §1c".
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class DuplicateRule(Model):
 
 
 class IpBurstRule(Model):
-    """Many submissions from one IP in a short time (docs/DOMAIN.md §1c: ≥3 per IP in 10 min) — flag only by default."""
+    """Many submissions from one IP in a short time (docs/BACKGROUND.md §1c: ≥3 per IP in 10 min) — flag only by default."""
 
     action: Action = "flag"
     min_submissions: int = Field(default=3, ge=2)

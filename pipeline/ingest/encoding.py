@@ -1,7 +1,7 @@
 """Detect the encoding of a CSV export: 问卷星 and Excel write UTF-8 (with or without BOM) or GBK/GB18030.
 
 Tries, in order, ``utf-8-sig`` (BOM present), ``utf-8``, ``gbk``, ``gb18030`` on a leading sample of the file
-(the order docs/DOMAIN.md §5 found in practice). charset-normalizer would also work but guesses among ~100 codecs and
+(the order docs/BACKGROUND.md §5 found in practice). charset-normalizer would also work but guesses among ~100 codecs and
 sometimes names a Big5 or cp1252 reading of short Chinese files; the four candidates here are the only ones the
 sources produce, so a deterministic check is more reliable.
 """

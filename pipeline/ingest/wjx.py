@@ -1,6 +1,6 @@
 """Parse any 问卷星 (wjx.cn) export — 按选项文本 or 按选项序号, ``.xlsx``/``.xls``/``.csv`` — without a codebook.
 
-What the format looks like is described in ``docs/DOMAIN.md`` §5. :func:`read_export` returns a
+What the format looks like is described in ``docs/BACKGROUND.md`` §5. :func:`read_export` returns a
 :class:`WjxExport`: the answer cells as read (index = spreadsheet row), every header parsed into
 ``(number, stem, option-or-row)``, questions grouped by number with a generic type guess, the export mode, and the
 meta columns parsed (``submitted_at``, ``duration_s``, ``channel``, ``channel_detail``, raw ``ip``, ``seq``).
@@ -33,7 +33,7 @@ from pipeline.ingest.text import as_text, cell_text, normalize, numeric
 
 Mode = Literal["text", "code"]
 
-#: 问卷星 meta column → our name (docs/DOMAIN.md §5: the first six columns, ``headlen=6``).
+#: 问卷星 meta column → our name (docs/BACKGROUND.md §5: the first six columns, ``headlen=6``).
 META_COLUMNS: dict[str, str] = {
     "序号": "seq",
     "提交答卷时间": "submitted_at",

@@ -49,9 +49,6 @@ BOOTSTRAP_SKIPPED_NOTE = (
 )
 
 
-DEFAULT_N_BOOT = N_BOOT  # the run option's default (pipeline.options)
-
-
 # Statistics of an AlphaResult reported without an interval of their own.
 _POINT_STATS = {"alpha_std": "alpha_std", "lambda6": "lambda6", "average_r": "average_r"}
 
@@ -230,7 +227,7 @@ def scale_reliability(
     weights: pd.DataFrame | None = None,
     *,
     seed: int,
-    n_boot: int = DEFAULT_N_BOOT,
+    n_boot: int = N_BOOT,
 ) -> ScaleReliability:
     """Reliability of every codebook scale of one questionnaire: long table, item table, flags.
 

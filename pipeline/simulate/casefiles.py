@@ -1,4 +1,4 @@
-"""Case-file review workbooks (行政执法案卷评查表), one per reviewing team (docs/DOMAIN.md §2).
+"""Case-file review workbooks (行政执法案卷评查表), one per reviewing team (docs/BACKGROUND.md §2).
 
 Sampling: 3–5 files per municipal enforcement unit, 8–10 per district (fixed, ``scale`` does not apply).
 True defects per file: Poisson with mean λ₀·exp(−0.35·q)·frailty (q = the unit's true quality of the item the

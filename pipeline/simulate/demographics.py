@@ -1,7 +1,7 @@
 """Demographic answers of the public sample: population margins (population.yaml) tilted the way online samples are.
 
 Shares come from the population.yaml margin of the same ``variable`` (keys = option texts) when present, else
-from :data:`DEFAULT_SHARES` (docs/DOMAIN.md §7), by option position. The online 问卷星 sample is tilted by
+from :data:`DEFAULT_SHARES` (docs/BACKGROUND.md §7), by option position. The online 问卷星 sample is tilted by
 :data:`ONLINE_TILT` (younger, more educated, more urban); the paper sample by :data:`PAPER_TILT` (older, rural).
 Options are assumed ordered as in the questionnaire (age and education ascending; residence 城镇/农村/外地).
 """
@@ -25,7 +25,7 @@ DEFAULT_SHARES: dict[str, list[float]] = {
 ONLINE_TILT: dict[str, list[float]] = {
     "gender": [0.92, 1.08],
     # strong enough that raking matters, mild enough that weights stay in the 0.3–3 range expected
-    # for online samples (docs/DOMAIN.md §7), so a cap of 5 x mean is feasible at a city's sample size
+    # for online samples (docs/BACKGROUND.md §7), so a cap of 5 x mean is feasible at a city's sample size
     "age_group": [1.5, 1.3, 1.05, 0.85, 0.6, 0.4],
     "education": [0.35, 0.8, 1.6, 2.3, 3.5],
 }

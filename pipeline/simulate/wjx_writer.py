@@ -1,4 +1,4 @@
-"""Write :class:`~pipeline.simulate.responses.Responses` as a 问卷星 export (docs/DOMAIN.md §5).
+"""Write :class:`~pipeline.simulate.responses.Responses` as a 问卷星 export (docs/BACKGROUND.md §5).
 
 Layout (both modes): ``序号, 提交答卷时间, 所用时间, 来源, 来源详情, 来自IP`` then one column per item in form order.
 

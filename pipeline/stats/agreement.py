@@ -155,7 +155,7 @@ def icc(
     exactly as ``psych::ICC(x, lmer = FALSE)``; psych's default ``lmer = TRUE`` estimates the variance
     components by REML and defines :math:`MS_W` differently, so it can differ in ICC1 on the same data.
 
-    For the double-scored case files (docs/DOMAIN.md §2) report ICC2 (``ICC(2,1)``): reviewers are a sample of
+    For the double-scored case files (docs/BACKGROUND.md §2) report ICC2 (``ICC(2,1)``): reviewers are a sample of
     possible reviewers and absolute agreement of the scores matters.
 
     Parameters

@@ -526,10 +526,6 @@ class SurveyDesign:
             return used - (used > 0)
         return int(used - np.unique(self._strata_codes[rows]).size)
 
-    def _degf(self, rows: np.ndarray | None = None) -> int:
-        """:attr:`degf` (no ``rows``) or :meth:`subset_degf`; the old private name, still called outside stats."""
-        return self.degf if rows is None else self.subset_degf(rows)
-
     # ----------------------------------------------------------------------------------------------------------
     # helpers for estimators
     # ----------------------------------------------------------------------------------------------------------
