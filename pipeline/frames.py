@@ -48,6 +48,8 @@ class UnitLookup:
 def unit_lookup(config: Config) -> UnitLookup:
     """Names, types and districts of the units of ``units.yaml``."""
     units = config.units
+    if units is None:
+        return UnitLookup(names={}, types={}, district={})
     return UnitLookup(
         names={u.code: u.name for u in units.units},
         types={u.code: u.type for u in units.units},
@@ -130,9 +132,11 @@ def public_frame(
 
 
 def public_design(frame: pd.DataFrame, config: Config) -> stats.SurveyDesign:
-    """The public sample's design: raking weights calibrated on ``population.yaml: rake_on``."""
-    calibrated_on = [tuple(v) if isinstance(v, list) else v for v in config.population.rake_on]
-    return stats.SurveyDesign(frame, weights="weight", calibrated_on=calibrated_on)
+    """The public sample's design: its weights calibrated on the variables weighted on (``analysis.yaml:
+    public.weight_on``, by default ``population.yaml: rake_on``: raking, or post-stratification for ``cells``);
+    with ``weighting: none`` equal weights and no calibration."""
+    plan = config.plan("public")
+    return stats.SurveyDesign(frame, weights="weight", calibrated_on=list(plan.weight_on) or None)
 
 
 def staff_frame(staff: pd.DataFrame, config: Config, weights: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ Examples
 --------
 >>> opts = RunOptions(min_n=5)
 >>> opts.affecting("compare")
-{'small_n': 30, 'min_n': 5}
+{'small_n': None, 'min_n': 5}
 >>> opts.affecting("weight")
 {}
 """
@@ -44,17 +44,19 @@ class RunOptions:
         flag="--n-boot",
         help=f"alpha 的 bootstrap 重抽样次数 (bootstrap replicates for alpha's interval; default {N_BOOT})",
     )
-    small_n: int = _option(
-        SMALL_N,
+    small_n: int | None = _option(
+        None,
         stages=("compare",),
         flag="--small-n",
-        help=f"小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small (default {SMALL_N})",
+        help="小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small "
+        f"(default: analysis.yaml small_cells.mark_below, 未设定时 {SMALL_N})",
     )
-    min_n: int = _option(
-        MIN_N,
+    min_n: int | None = _option(
+        None,
         stages=("compare",),
         flag="--min-n",
-        help=f"不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 (default {MIN_N})",
+        help="不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 "
+        f"(default: analysis.yaml small_cells.suppress_below, 未设定时 {MIN_N})",
     )
     strict_codes: bool = _option(
         False,
@@ -73,12 +75,24 @@ class RunOptions:
         problems = []
         if self.n_boot < 0:
             problems.append(f"n_boot must be >= 0, got {self.n_boot}")
-        if self.min_n < 0 or self.small_n < self.min_n:
-            problems.append(f"need 0 <= min_n <= small_n, got min_n={self.min_n}, small_n={self.small_n}")
+        if self.min_n is not None and self.min_n < 0:
+            problems.append(f"need min_n >= 0, got {self.min_n}")
+        if self.min_n is not None and self.small_n is not None and self.small_n < self.min_n:
+            problems.append(f"need min_n <= small_n, got min_n={self.min_n}, small_n={self.small_n}")
         if self.workers is not None and self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if problems:
             raise ConfigError([f"run options: {p}" for p in problems])
+
+    def small_cells(self, config: Any) -> tuple[int, int]:
+        """(small_n, min_n): these options where given, else ``analysis.yaml: small_cells`` of ``config``
+        (``mark_below``, ``suppress_below``)."""
+        cells = config.analysis.small_cells
+        small = self.small_n if self.small_n is not None else cells.mark_below
+        minimum = self.min_n if self.min_n is not None else cells.suppress_below
+        if small < minimum:
+            raise ConfigError([f"run options: need min_n <= small_n, got min_n={minimum}, small_n={small}"])
+        return small, minimum
 
     def affecting(self, stage: str) -> dict[str, Any]:
         """The options that change ``stage``'s results, by name (what its reuse key hashes)."""

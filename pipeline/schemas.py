@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from pipeline.errors import DataError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
     from pipeline.config import Config
@@ -330,6 +331,25 @@ def schema(stage: str, table: str) -> TableSchema | None:
 def column_names(stage: str, table: str) -> list[str]:
     """The fixed columns of a stage table in the order the stage writes them (its writers select these)."""
     return list(SCHEMAS[(stage, table)].columns)
+
+
+_EMPTY_DTYPES = {
+    "text": "string",
+    "number": "float64",
+    "int": "Int64",
+    "bool": "boolean",
+    "datetime": "datetime64[ns]",
+    "any": "object",
+}
+
+
+def empty_table(stage: str, table: str) -> pd.DataFrame:
+    """A table of no rows with the fixed columns of its schema, each of its kind (what a stage writes when
+    there is nothing to compute, e.g. no comparisons for an instrument without groupings)."""
+    import pandas as pd
+
+    columns = SCHEMAS[(stage, table)].columns
+    return pd.DataFrame({name: pd.Series(dtype=_EMPTY_DTYPES[kind]) for name, kind in columns.items()})
 
 
 def _accepts(kind: str, arrow_type: pa.DataType) -> bool:

@@ -36,7 +36,8 @@ AGR5 = {
         {"code": 2, "text": "不太同意"},
         {"code": 1, "text": "很不同意"},
         {"code": 99, "text": "说不清", "missing": True},
-    ]
+    ],
+    "scoring": {"scores": {5: 100, 4: 75, 3: 50, 2: 25, 1: 0}},
 }
 LIKERT = [f"I{i:02d}" for i in range(1, 11)]
 REVERSE = {"I03", "I07"}
@@ -46,7 +47,6 @@ PUBLIC = Questionnaire.model_validate(
         "instrument": "public",
         "title": "t",
         "response_sets": {"AGR5": AGR5},
-        "score_map": {5: 100, 4: 75, 3: 50, 2: 25, 1: 0},
         "questions": [
             {
                 "number": 1,
@@ -100,7 +100,6 @@ STAFF = Questionnaire.model_validate(
         "instrument": "staff",
         "title": "t",
         "response_sets": {"AGR5": AGR5},
-        "score_map": {5: 100, 4: 75, 3: 50, 2: 25, 1: 0},
         "questions": [
             {
                 "number": 1,

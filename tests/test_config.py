@@ -173,7 +173,7 @@ def _public_feed(point: str) -> Edit:
 
 
 def _drop_score(data: Any) -> None:
-    del data["score_map"][3]
+    del data["response_sets"]["SAT5"]["scoring"]["scores"][3]
 
 
 def _response_set(data: Any) -> None:
@@ -242,44 +242,44 @@ CASES: list[tuple[str, str, Edit, str]] = [
         "unknown_scale_item",
         "public.yaml",
         _set(["scales", 0, "items", 3], "P37"),
-        "public.yaml: scales[0].items[3]: unknown item 'P37'",
+        "public.yaml: scales 第1项 (PG).items 第4项: 没有题目 (unknown item) 'P37'",
     ),
     (
         "duplicate_item",
         "public.yaml",
         _public_dup_item,
-        "public.yaml: questions[8].rows[1].id: duplicate item id 'P01' (first at public.yaml: questions[8].rows[0].id)",
+        "public.yaml: questions 第9项 (第9题).rows 第2项 (P01).id: duplicate item id 'P01' (first at public.yaml: questions 第9项 (第9题).rows 第1项 (P01).id)",
     ),
     (
         "duplicate_scale",
         "staff.yaml",
         _set(["scales", 1, "id"], "SA"),
-        "staff.yaml: scales[1].id: duplicate scale id 'SA' (first at staff.yaml: scales[0].id)",
+        "staff.yaml: scales 第2项 (SA).id: duplicate scale id 'SA' (first at staff.yaml: scales 第1项 (SA).id)",
     ),
     (
         "feed_unknown_point",
         "public.yaml",
         _public_feed("5.3.9"),
-        "public.yaml: questions[8].rows[3].feeds[0]: unknown observation point '5.3.9'",
+        "public.yaml: questions 第9项 (第9题).rows 第4项 (P10).feeds 第1项: unknown observation point '5.3.9'",
     ),
     (
         "feed_point_without_source",
         "public.yaml",
         _public_feed("5.3.2"),
-        "public.yaml: questions[8].rows[3].feeds[0]: observation point '5.3.2' does not list source 'public' "
-        "in indicators.yaml (sources: online)",
+        "public.yaml: questions 第9项 (第9题).rows 第4项 (P10).feeds 第1项: observation point '5.3.2' does not "
+        "list source 'public' in indicators.yaml (sources: online)",
     ),
     (
         "likert_option_without_score",
         "public.yaml",
         _drop_score,
-        "public.yaml: response_sets.SAT5.options[2].code: Likert option 3 ('一般') has no score_map entry",
+        "public.yaml: response_sets.SAT5.scoring.scores: 选项 3 没有分数 (option 3 has no score)",
     ),
     (
         "unknown_response_set",
         "public.yaml",
         _response_set,
-        "public.yaml: questions[9].response_set: unknown response set 'AGR6' (known: SAT5, AGR5)",
+        "public.yaml: questions 第10项 (第10题).response_set: 未定义的选项集 (unknown response set) 'AGR6' (已定义 known: SAT5, AGR5)",
     ),
     (
         "attention_item",
@@ -296,32 +296,32 @@ CASES: list[tuple[str, str, Edit, str]] = [
     (
         "skip_question",
         "staff.yaml",
-        _set(["skip_logic", 0, "questions", 0], 99),
-        "staff.yaml: skip_logic[0].questions[0]: no question number 99",
+        _set(["skip_logic", 0], {"questions": [99], "show_if_any": [{"item": "SD_post", "in": [2]}]}),
+        "staff.yaml: skip_logic 第1项.questions 第1项: 没有第99题 (no question 99)",
     ),
     (
         "skip_item",
         "staff.yaml",
         _set(["skip_logic", 0, "show_if_any", 0, "item"], "SD_nope"),
-        "staff.yaml: skip_logic[0].show_if_any[0].item: unknown item 'SD_nope'",
+        "staff.yaml: skip_logic 第1项.show_if_any 第1项 (SD_nope).item: unknown item 'SD_nope'",
     ),
     (
         "skip_code",
         "staff.yaml",
         _set(["skip_logic", 0, "show_if_any", 1, "in", 0], 9),
-        "staff.yaml: skip_logic[0].show_if_any[1].in[0]: 9 is not an option code of 'SD_cert'",
+        "staff.yaml: skip_logic 第1项.show_if_any 第2项 (SD_cert).in 第1项: 9 is not an option code of 'SD_cert'",
     ),
     (
         "quiz_key",
         "staff.yaml",
         _set(["quiz", 0, "key"], 5),
-        "staff.yaml: quiz[0].key: 5 is not an option code of 'K01' (codes: 1, 2, 3, 4)",
+        "staff.yaml: quiz 第1项 (K01).key: 5 is not an option code of 'K01' (codes: 1, 2, 3, 4)",
     ),
     (
         "quiz_item",
         "staff.yaml",
         _set(["quiz", 4, "item"], "K09"),
-        "staff.yaml: quiz[4].item: unknown item 'K09'",
+        "staff.yaml: quiz 第5项 (K09).item: unknown item 'K09'",
     ),
     # indicators
     (
@@ -334,57 +334,57 @@ CASES: list[tuple[str, str, Edit, str]] = [
         "item_weights",
         "indicators.yaml",
         _set(["aspects", 1, "items", 0, "weight"], 0.6),
-        "indicators.yaml: aspects[1].items: aspect 2: item weights sum to 1.1",
+        "indicators.yaml: aspects 第2项 (2).items: aspect 2: item weights sum to 1.1",
     ),
     (
         "point_weights",
         "indicators.yaml",
         _set(["aspects", 2, "items", 1, "points", 0, "weight"], 0.5),
-        "indicators.yaml: aspects[2].items[1].points: item 3.2: observation point weights sum to 1.1",
+        "indicators.yaml: aspects 第3项 (3).items 第2项 (3.2).points: item 3.2: observation point weights sum to 1.1",
     ),
     (
         "no_source",
         "indicators.yaml",
         _point_field("1.2.1", "sources", []),
-        "indicators.yaml: aspects[0].items[1].points[0].sources: List should have at least 1 item",
+        "indicators.yaml: aspects 第1项 (1).items 第2项 (1.2).points 第1项 (1.2.1).sources: 至少需要 1 项 (needs at least 1)",
     ),
     (
         "unfed_public_point",
         "indicators.yaml",
         _add_source("1.2.1", "public"),
-        "indicators.yaml: aspects[0].items[1].points[0].sources[1]: source 'public' but no public.yaml item feeds "
-        "observation point '1.2.1'",
+        "indicators.yaml: aspects 第1项 (1).items 第2项 (1.2).points 第1项 (1.2.1).sources 第2项: source 'public' "
+        "but no public.yaml item feeds observation point '1.2.1'",
     ),
     (
         "unfed_casefile_point",
         "indicators.yaml",
         _add_source("1.2.1", "casefile"),
-        "indicators.yaml: aspects[0].items[1].points[0].sources[1]: source 'casefile' but no casefile.yaml category "
-        "(or veto_feeds) feeds observation point '1.2.1'",
+        "indicators.yaml: aspects 第1项 (1).items 第2项 (1.2).points 第1项 (1.2.1).sources 第2项: source "
+        "'casefile' but no casefile.yaml category (or veto_feeds) feeds observation point '1.2.1'",
     ),
     (
         "applies_to",
         "indicators.yaml",
         _point_field("9.1.1", "applies_to", ["enforcment"]),
-        "indicators.yaml: aspects[8].items[0].points[0].applies_to[0]: 'enforcment' is neither a unit type",
+        "indicators.yaml: aspects 第9项 (9).items 第1项 (9.1).points 第1项 (9.1.1).applies_to 第1项: 'enforcment' is neither a unit type",
     ),
     (
         "duplicate_point",
         "indicators.yaml",
         _dup_point,
-        "indicators.yaml: aspects[0].items[0].points[1].id: duplicate observation point id '1.1.1'",
+        "indicators.yaml: aspects 第1项 (1).items 第1项 (1.1).points 第2项 (1.1.1).id: duplicate observation point id '1.1.1'",
     ),
     (
         "duplicate_aspect",
         "indicators.yaml",
         _set(["aspects", 1, "id"], "1"),
-        "indicators.yaml: aspects[1].id: duplicate aspect id '1' (first at indicators.yaml: aspects[0].id)",
+        "indicators.yaml: aspects 第2项 (1).id: duplicate aspect id '1' (first at indicators.yaml: aspects 第1项 (1).id)",
     ),
     (
         "unknown_block",
         "indicators.yaml",
         _set(["aspects", 1, "block"], "Z"),
-        "indicators.yaml: aspects[1].block: unknown block 'Z' (blocks: A, B, C)",
+        "indicators.yaml: aspects 第2项 (2).block: unknown block 'Z' (blocks: A, B, C)",
     ),
     (
         "expected_counts",
@@ -398,7 +398,7 @@ CASES: list[tuple[str, str, Edit, str]] = [
         "casefile_feed",
         "casefile.yaml",
         _set(["categories", 5, "feeds"], ["9.2.4", "1.2.1"]),
-        "casefile.yaml: categories[5].feeds[1]: observation point '1.2.1' does not list source 'casefile'",
+        "casefile.yaml: categories 第6项 (F).feeds 第2项: observation point '1.2.1' does not list source 'casefile'",
     ),
     (
         "casefile_max_points",
@@ -410,20 +410,20 @@ CASES: list[tuple[str, str, Edit, str]] = [
         "grade_order",
         "casefile.yaml",
         _swap_grades,
-        "casefile.yaml: grades[1].min_score: grade bands must be in strictly descending order (95 after 90)",
+        "casefile.yaml: grades 第2项.min_score: grade bands must be in strictly descending order (95 after 90)",
     ),
     (
         "excluded_by",
         "casefile.yaml",
         _set(["grades", 0, "excluded_by"], ["B1", "B9"]),
-        "casefile.yaml: grades[0].excluded_by[1]: unknown defect code 'B9'",
+        "casefile.yaml: grades 第1项.excluded_by 第2项: unknown defect code 'B9'",
     ),
     (
         "duplicate_defect",
         "casefile.yaml",
         _dup_defect,
-        "casefile.yaml: categories[1].defects[0].code: duplicate veto/defect code 'A1' "
-        "(first at casefile.yaml: categories[0].defects[0].code)",
+        "casefile.yaml: categories 第2项 (B).defects 第1项 (A1).code: duplicate veto/defect code 'A1' "
+        "(first at casefile.yaml: categories 第1项 (A).defects 第1项 (A1).code)",
     ),
     (
         "veto_grade",
@@ -436,68 +436,68 @@ CASES: list[tuple[str, str, Edit, str]] = [
         "unit_parent",
         "units.yaml",
         _set(["units", 10, "parent"], "M999"),
-        "units.yaml: units[10].parent: unknown unit 'M999'",
+        "units.yaml: units 第11项 (M003).parent: unknown unit 'M999'",
     ),
     (
         "unit_code",
         "units.yaml",
         _set(["units", 9, "code"], "M001"),
-        "units.yaml: units[9].code: duplicate unit code 'M001' (first at units.yaml: units[8].code)",
+        "units.yaml: units 第10项 (M001).code: duplicate unit code 'M001' (first at units.yaml: units 第9项 (M001).code)",
     ),
     (
         "unit_type",
         "units.yaml",
         _set(["units", 9, "type"], "agency"),
-        "units.yaml: units[9].type: unknown unit type 'agency'",
+        "units.yaml: units 第10项 (M002).type: unknown unit type 'agency'",
     ),
     (
         "options_from",
         "units.yaml",
         _set(["district_type"], "county"),
-        "public.yaml: questions[0].options_from: units.yaml has no unit of type 'county'",
+        "public.yaml: questions 第1项 (第1题 D_district).options_from: units.yaml has no unit of type 'county'",
     ),
     (
         "headcount_range",
         "units.yaml",
         _set(["units", 3, "headcount"], -5),
-        "units.yaml: units[3].headcount: Input should be greater than or equal to 0",
+        "units.yaml: units 第4项 (620105).headcount: 应不小于 0 (must be at least 0)",
     ),
     # population
     (
         "margin_variable",
         "population.yaml",
         _set(["margins", 1, "variable"], "sex"),
-        "population.yaml: margins[1].variable: 'sex' is not a demographic variable of public.yaml",
+        "population.yaml: margins 第2项.variable: 'sex' is not a demographic variable of public.yaml",
     ),
     (
         "margin_key",
         "population.yaml",
         _rename_key("gender", "男", "M"),
-        "population.yaml: margins[1].targets.M: 'M' is not an option of public.yaml question D_gender (gender: 男, 女)",
+        "population.yaml: margins 第2项.targets.M: 'M' is not an option of public.yaml question D_gender (gender: 男, 女)",
     ),
     (
         "margin_missing_category",
         "population.yaml",
         _rename_key("gender", "男", "M"),
-        "population.yaml: margins[1].targets: no target for '男'",
+        "population.yaml: margins 第2项.targets: no target for '男'",
     ),
     (
         "interaction_key",
         "population.yaml",
         _rename_key(["district", "gender"], "城关区×男", "城关区×M"),
-        "population.yaml: margins[3].targets.城关区×M: 'M' is not an option of public.yaml question D_gender",
+        "population.yaml: margins 第4项.targets.城关区×M: 'M' is not an option of public.yaml question D_gender",
     ),
     (
         "margin_totals",
         "population.yaml",
         _bump("age_group", "70+"),
-        "population.yaml: margins[2].targets: targets sum to 3,393,200, not total 3,392,200",
+        "population.yaml: margins 第3项.targets: targets sum to 3,393,200, not total 3,392,200",
     ),
     (
         "rake_on",
         "population.yaml",
         _set(["rake_on", 1], "sex"),
-        "population.yaml: rake_on[1]: no margin for 'sex'",
+        "population.yaml: rake_on 第2项: no margin for 'sex'",
     ),
     # suggestions
     (
@@ -537,10 +537,10 @@ def test_several_problems_are_listed_at_once_and_validate_exits_1(
     edit(cfg, "suggestions.yaml", _template("9.2", None))
     edit(cfg, "casefile.yaml", _set(["grades", 0, "excluded_by"], ["B1", "B9"]))
     expected = [
-        "public.yaml: scales[0].items[3]: unknown item 'P37'",
-        "casefile.yaml: grades[0].excluded_by[1]: unknown defect code 'B9'",
+        "public.yaml: scales 第1项 (PG).items 第4项: 没有题目 (unknown item) 'P37'",
+        "casefile.yaml: grades 第1项.excluded_by 第2项: unknown defect code 'B9'",
         "indicators.yaml: aspects: aspect weights sum to",
-        "units.yaml: units[10].parent: unknown unit 'M999'",
+        "units.yaml: units 第11项 (M003).parent: unknown unit 'M999'",
         "suggestions.yaml: templates: no template for indicator item '9.2'",
     ]
     problems = problems_of(cfg)
@@ -559,8 +559,8 @@ def test_model_errors_in_several_files_are_listed_together(cfg: Path) -> None:
     edit(cfg, "units.yaml", _set(["units", 3, "headcount"], -5))
     edit(cfg, "casefile.yaml", _set(["categories", 0, "defects", 0, "per"], "file"))
     problems = problems_of(cfg)
-    assert any(p.startswith("casefile.yaml: categories[0].defects[0].per: ") for p in problems)
-    assert any(p.startswith("units.yaml: units[3].headcount: ") for p in problems)
+    assert any(p.startswith("casefile.yaml: categories 第1项 (A).defects 第1项 (A1).per: ") for p in problems)
+    assert any(p.startswith("units.yaml: units 第4项 (620105).headcount: 应不小于 0") for p in problems)
 
 
 def test_yaml_syntax_error_names_the_line(cfg: Path) -> None:
@@ -578,10 +578,41 @@ def test_yaml_syntax_error_names_the_line(cfg: Path) -> None:
     assert broken_line <= reported <= broken_line + 1
 
 
-def test_missing_file_is_named(cfg: Path) -> None:
-    (cfg / "suggestions.yaml").unlink()
+def test_a_questionnaire_alone_is_a_valid_configuration(cfg: Path) -> None:
+    for name in (
+        "staff",
+        "casefile",
+        "indicators",
+        "units",
+        "population",
+        "suggestions",
+        "cleaning",
+        "analysis",
+    ):
+        (cfg / f"{name}.yaml").unlink()
+    edit(cfg, "public.yaml", _strip_public_to_survey)
+    config = load_config(cfg)
+    assert config.instruments == ("public",)
+    assert config.staff is None and config.indicators is None and config.population is None
+    plan = config.plan("public")
+    assert plan.weighting == "none" and "district" not in plan.groupings
+    assert any("没有 population.yaml" in w for w in config.warnings)
+
+
+def _strip_public_to_survey(data: Any) -> None:
+    """public.yaml without what needs other files: the district question and the feeds."""
+    data["questions"] = [q for q in data["questions"] if q.get("options_from") is None]
+    for q in data["questions"]:
+        q.pop("feeds", None)
+        for row in q.get("rows", []):
+            row.pop("feeds", None)
+
+
+def test_no_questionnaire_is_named(cfg: Path) -> None:
+    (cfg / "public.yaml").unlink()
+    (cfg / "staff.yaml").unlink()
     problems = problems_of(cfg)
-    assert problems == [f"suggestions.yaml: 文件不存在 (file not found in {cfg})"]
+    assert any("没有问卷文件" in p for p in problems)
 
 
 def test_missing_directory_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from pipeline.clean.casefiles import casefile_scores
 from pipeline.clean.derive import demographics, indicator_inputs, item_scores, quiz_scores, scale_scores
 from pipeline.clean.flow import flow_table
 from pipeline.clean.rules import screen
-from pipeline.config.cleaning import CleaningRules, IndicatorRules
+from pipeline.config.cleaning import CleaningRules
 from pipeline.config.models import CasefileStandard
 
 
@@ -42,7 +42,7 @@ def test_satisfied_and_aware_inputs():
     frame = public_frame(4)
     frame["I01"] = pd.array([5, 3, 99, None], dtype="Int64")
     frame["I03"] = pd.array([1, 5, 3, 99], dtype="Int64")  # reverse-worded: 1 is favourable
-    out = indicator_inputs(frame, PUBLIC_CB, IndicatorRules())
+    out = indicator_inputs(frame, PUBLIC_CB)
     assert out["satisfied_I01"].tolist() == [1, 0, pd.NA, pd.NA]
     assert out["basic_satisfied_I01"].tolist() == [1, 1, pd.NA, pd.NA]
     assert out["aware_I01"].tolist() == [1, 1, 0, pd.NA]

@@ -69,8 +69,9 @@ def test_item_ids_are_unique(questionnaire: Questionnaire) -> None:
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
-def test_likert_response_sets_and_score_map(questionnaire: Questionnaire) -> None:
-    assert questionnaire.score_map == SCORE_MAP
+def test_likert_response_sets_and_their_scoring(questionnaire: Questionnaire) -> None:
+    for name in ("SAT5", "AGR5"):
+        assert questionnaire.response_sets[name].scoring.scores == SCORE_MAP
     sat = [(o.code, o.text, o.missing) for o in questionnaire.response_sets["SAT5"].options]
     agr = [(o.code, o.text, o.missing) for o in questionnaire.response_sets["AGR5"].options]
     assert sat[-1] == (99, "不了解", True) and agr[-1] == (99, "说不清", True)
@@ -142,8 +143,8 @@ def test_skip_logic_points_at_the_sd_block() -> None:
     q = _load("staff")
     by_item = _questions_by_item(q)
     (rule,) = q.skip_logic
-    (number,) = rule.questions
-    block = next(question for question in q.questions if question.number == number)
+    (first,) = rule.items
+    block = next(question for question in q.questions if first in question.item_ids())
     assert block.item_ids() == SD_BLOCK
     sd_scale = next(s for s in q.scales if s.id == "SD")
     assert sd_scale.items == SD_BLOCK[:-1]

@@ -282,7 +282,6 @@ def test_writer_on_a_tiny_questionnaire_covers_both_modes(tmp_path):
         {
             "instrument": "public",
             "title": "测试",
-            "score_map": {1: 0, 2: 100},
             "questions": [
                 {
                     "number": 1,

@@ -4,16 +4,18 @@ All functions are pure: they take a 01_ingest-shaped frame and return a new fram
 same index.
 
 Item score (0–100)
-    A substantive code x is reverse-coded for reverse-worded items as ``min + max − x`` over the item's substantive
-    codes (6 − x on a 1–5 scale), then mapped through the questionnaire's ``score_map``. 不了解/说不清, not
+    Only items whose options carry a scoring (:class:`pipeline.config.codebook.ItemScoring`, from the response set
+    or the question) are scored: a substantive code maps to its ``scores`` entry; a reverse-worded item's score is
+    mirrored within the scale's score range (``min + max − score``: 100 − s on a 0–100 scale). 不了解/说不清, not
     answered, skipped (−3) and invalid codes give NaN.
 Scale score
     Mean of the answered item scores of the scale when at least ``min_answered_share`` of its items are answered
     (answered/n ≥ share), else NaN.
 满意率 inputs
-    ``satisfied_<item>`` = 1 if the (reverse-coded) code ≥ ``satisfied_min_code`` (4), 0 for any other substantive
-    code, NA if 不了解/unanswered — so its mean is 满意率 with 不了解 outside the denominator (docs/BACKGROUND.md §1c).
-    ``basic_satisfied_<item>`` the same with ``basic_satisfied_min_code`` (3).
+    ``satisfied_<item>`` = 1 if the answer is one of the scoring's ``satisfied`` codes (a reverse item's answer taken
+    at its mirror position), 0 for any other substantive code, NA if 不了解/unanswered — so its mean is 满意率 with
+    不了解 outside the denominator (docs/BACKGROUND.md §1c). ``basic_satisfied_<item>`` the same with
+    ``basic_satisfied`` (5-point default: 非常/比较 for 满意, plus 一般 for 基本满意).
 知晓率 input
     ``aware_<item>`` = 1 for a substantive answer, 0 for 不了解/说不清, NA if unanswered/skipped; only for items
     that have a 不了解 option. 知晓率 = mean.
@@ -28,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline.clean.items import codes, scored_items, substantive_code
-from pipeline.config.cleaning import IndicatorRules
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.config.models import Units
 
@@ -105,15 +106,15 @@ def _lookup(x: np.ndarray, table: dict[float, float]) -> np.ndarray:
 
 
 def item_scores(
-    frame: pd.DataFrame, codebook: Codebook, oriented: dict[str, pd.Series] | None = None
+    frame: pd.DataFrame, codebook: Codebook, substantive: dict[str, pd.Series] | None = None
 ) -> pd.DataFrame:
     """``<item>_score`` (0–100) for every scored item (see :func:`pipeline.clean.items.scored_items`).
-    ``oriented``: :func:`oriented_code` per item id when already computed."""
-    score_map = {float(k): float(v) for k, v in codebook.questionnaire.score_map.items()}
+    ``substantive``: :func:`~pipeline.clean.items.substantive_code` per item id when already computed."""
     out = {}
     for it in scored_items(codebook):
-        x = (oriented[it.id] if oriented is not None else oriented_code(frame, it)).to_numpy(dtype=float)
-        out[f"{it.id}_score"] = _lookup(x, score_map)
+        x = (substantive[it.id] if substantive is not None else substantive_code(frame, it)).to_numpy(float)
+        table = {float(k): v for k, v in it.scoring.item_scores(it.reverse).items()}  # type: ignore[union-attr]
+        out[f"{it.id}_score"] = _lookup(x, table)
     return pd.DataFrame(out, index=frame.index, dtype=float)
 
 
@@ -129,19 +130,17 @@ def scale_scores(scores: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
 
 
 def indicator_inputs(
-    frame: pd.DataFrame, codebook: Codebook, cfg: IndicatorRules, oriented: dict[str, pd.Series] | None = None
+    frame: pd.DataFrame, codebook: Codebook, substantive: dict[str, pd.Series] | None = None
 ) -> pd.DataFrame:
     """``satisfied_<item>``, ``basic_satisfied_<item>`` and ``aware_<item>`` (nullable Int64 0/1).
-    ``oriented``: :func:`oriented_code` per item id when already computed."""
+    ``substantive``: :func:`~pipeline.clean.items.substantive_code` per item id when already computed."""
     out = {}
     for it in scored_items(codebook):
-        x = (oriented[it.id] if oriented is not None else oriented_code(frame, it)).to_numpy(dtype=float)
+        x = (substantive[it.id] if substantive is not None else substantive_code(frame, it)).to_numpy(float)
         missing = np.isnan(x)
-        for name, threshold in (
-            ("satisfied", cfg.satisfied_min_code),
-            ("basic_satisfied", cfg.basic_satisfied_min_code),
-        ):
-            values = (x >= threshold).astype(np.int64)  # NaN compares False: 0 under the mask, as before
+        for name, basic in (("satisfied", False), ("basic_satisfied", True)):
+            chosen = sorted(it.scoring.satisfied_codes(basic, it.reverse))  # type: ignore[union-attr]
+            values = np.isin(x, chosen).astype(np.int64)  # NaN is in no list: 0 under the mask
             out[f"{name}_{it.id}"] = pd.arrays.IntegerArray(values, missing)
         if it.missing_codes:
             knows = ~missing  # the oriented code is NaN exactly where the code is not substantive

@@ -104,7 +104,7 @@ def shown(frame: pd.DataFrame, rule: SkipRule) -> pd.Series:
 
 def block_items(codebook: Codebook, rule: SkipRule) -> list[CodebookItem]:
     """The items of the questions a skip rule hides."""
-    return [it for it in codebook.items if it.number in rule.questions]
+    return codebook.block_items(rule)
 
 
 def likert_matrix_items(codebook: Codebook) -> list[CodebookItem]:
@@ -115,17 +115,12 @@ def likert_matrix_items(codebook: Codebook) -> list[CodebookItem]:
 
 
 def scored_items(codebook: Codebook) -> list[CodebookItem]:
-    """Items that get a 0–100 score: every scale item, plus any other single/matrix item whose substantive codes
-    are all keys of ``score_map`` (e.g. P25, P26) — demographics, quiz items and the attention check excepted."""
+    """Items that get a 0–100 score: single-choice and matrix items whose options carry a scoring (declared on
+    the response set or the question) — demographics, quiz items and the attention check excepted."""
     q = codebook.questionnaire
-    in_scales = {i for s in q.scales for i in s.items}
     skip = {k.item for k in q.quiz} | ({q.attention_check.item} if q.attention_check else set())
-    keys = set(q.score_map)
-    out = []
-    for it in codebook.items:
-        if it.id in skip or it.variable is not None or it.type not in CODED_TYPES:
-            continue
-        subs = set(it.substantive_codes)
-        if it.id in in_scales or (len(subs) >= 3 and subs <= keys):
-            out.append(it)
-    return out
+    return [
+        it
+        for it in codebook.items
+        if it.scoring is not None and it.id not in skip and it.variable is None and it.type in CODED_TYPES
+    ]

@@ -28,12 +28,11 @@ from pipeline.clean.derive import (
     demographics,
     indicator_inputs,
     item_scores,
-    oriented_code,
     quiz_scores,
     scale_scores,
 )
 from pipeline.clean.flow import flow_table
-from pipeline.clean.items import require_columns, scored_items
+from pipeline.clean.items import require_columns, scored_items, substantive_code
 from pipeline.clean.rules import Screening, active_rules, exclusions_table, rule_results, screening_from
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
@@ -79,13 +78,13 @@ def derived_variables(
     frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules
 ) -> pd.DataFrame:
     """All derived columns of one response table (see :mod:`pipeline.clean.derive`)."""
-    oriented = {it.id: oriented_code(frame, it) for it in scored_items(codebook)}  # shared by the two below
-    scores = item_scores(frame, codebook, oriented)
+    substantive = {it.id: substantive_code(frame, it) for it in scored_items(codebook)}  # shared below
+    scores = item_scores(frame, codebook, substantive)
     parts = [
         demographics(frame, codebook, units),
         scores,
         scale_scores(scores, codebook),
-        indicator_inputs(frame, codebook, rules.indicators, oriented),
+        indicator_inputs(frame, codebook, substantive),
         quiz_scores(frame, codebook),
     ]
     return pd.concat(parts, axis=1)

@@ -613,7 +613,7 @@ def skip_logic(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) ->
             continue
         was_shown = shown(frame, rule)
         any_answered = pd.concat([answered(frame, it) for it in items], axis=1).any(axis=1)
-        qs = ",".join(str(n) for n in rule.questions)
+        qs = ",".join(str(n) for n in codebook.block_numbers(rule))
         for i in frame.index[(was_shown == False).fillna(False) & any_answered]:  # noqa: E712
             parts.setdefault(i, []).append(f"第{qs}题未显示却作答")
         for i in frame.index[(was_shown == True).fillna(False) & ~any_answered]:  # noqa: E712

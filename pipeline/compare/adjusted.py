@@ -14,9 +14,9 @@ import pandas as pd
 
 from pipeline import stats
 from pipeline.compare.columns import ADJUSTED_COLUMNS
-from pipeline.compare.outcomes import ADJUST_CONTROLS
 from pipeline.config import Config
 from pipeline.frames import public_design, unit_lookup
+from pipeline.schemas import empty_table
 from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 
@@ -53,7 +53,7 @@ def adjusted_district_effects(
     dvs: list[str],
     config: Config,
     *,
-    controls: tuple[str, ...] = ADJUST_CONTROLS,
+    controls: tuple[str, ...] | None = None,
     small_n: int = SMALL_N,
     min_n: int = MIN_N,
 ) -> pd.DataFrame:
@@ -68,10 +68,15 @@ def adjusted_district_effects(
     n < ``min_n`` is suppressed (NaN estimates; its respondents stay in the model); below ``small_n`` flagged.
     Holm within a family = one ``dv`` over the non-reference districts.
     """
+    plan = config.plan("public")
+    if controls is None:
+        controls = plan.adjusted.controls if plan.adjusted is not None else ()
+    if not dvs or not controls:
+        return empty_table("compare", "adjusted")
     names = unit_lookup(config).names
     rule = stats.SmallGroupRule(flag_below=small_n, suppress_below=min_n)
     complete = frame[list(controls)].notna().all(axis=1).to_numpy()
-    calibration = [c for key in config.population.rake_on for c in ([key] if isinstance(key, str) else key)]
+    calibration = plan.weight_variables
     # only the columns the models use
     slim = frame[list(dict.fromkeys(["weight", "district", *controls, *calibration]))]
     cc = {}

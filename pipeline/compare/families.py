@@ -16,9 +16,10 @@ import pandas as pd
 
 from pipeline import stats
 from pipeline.compare.columns import COMPARISON_COLUMNS, FAMILY_COLUMNS
-from pipeline.compare.outcomes import CASEFILE_GROUPINGS, PUBLIC_GROUPINGS, STAFF_GROUPINGS, group_outcomes
+from pipeline.compare.outcomes import group_outcomes, groupings
 from pipeline.config import Config
 from pipeline.frames import unit_lookup
+from pipeline.schemas import empty_table
 from pipeline.stats.comparisons import RESULT_COLUMNS
 from pipeline.stats.small_groups import MIN_N, SMALL_N
 
@@ -100,7 +101,10 @@ def _family_block(
         ]
         if extra:
             parts.append(pd.DataFrame(extra, columns=RESULT_COLUMNS))
-    table = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["instrument", *RESULT_COLUMNS])
+    table = pd.concat(parts, ignore_index=True)
     if design is not None:
         sd = {dv: stats.weighted_sd(design.frame[dv], design.weights) for dv in continuous}
         _standardize(table, sd, table["test"] == "svy_contrast")
@@ -140,29 +144,29 @@ def group_comparisons(
 def _weighted_block(public: pd.DataFrame, design: stats.SurveyDesign, config: Config, **opts) -> pd.DataFrame:
     """The design-based families of the public survey."""
     pub_cont, pub_cat = group_outcomes(public, config, "public")
-    return _family_block(public, "public", pub_cont, pub_cat, list(PUBLIC_GROUPINGS), design=design, **opts)
+    return _family_block(
+        public, "public", pub_cont, pub_cat, list(groupings(config, "public")), design=design, **opts
+    )
 
 
 def _unweighted_blocks(
     public: pd.DataFrame, staff: pd.DataFrame, casefiles: pd.DataFrame, config: Config, **opts
 ) -> list[pd.DataFrame]:
     """The unweighted families: public survey (robustness check), staff survey, case files."""
-    pub_cont, pub_cat = group_outcomes(public, config, "public")
-    staff_cont, staff_cat = group_outcomes(staff, config, "staff")
-    blocks = [
-        _family_block(public, "public", pub_cont, pub_cat, list(PUBLIC_GROUPINGS), design=None, **opts),
-        _family_block(staff, "staff", staff_cont, staff_cat, list(STAFF_GROUPINGS), design=None, **opts),
-    ]
-    if len(casefiles):
-        blocks.append(
-            _family_block(casefiles, "casefile", *group_outcomes(casefiles, config, "casefile"),
-                          list(CASEFILE_GROUPINGS), design=None, **opts)
-        )  # fmt: skip
+    blocks = []
+    for instrument, frame in (("public", public), ("staff", staff), ("casefile", casefiles)):
+        if len(frame) and config.plan(instrument).available:
+            cont, cat = group_outcomes(frame, config, instrument)
+            groups = list(groupings(config, instrument))
+            blocks.append(_family_block(frame, instrument, cont, cat, groups, design=None, **opts))
     return blocks
 
 
 def _comparison_table(blocks: list[pd.DataFrame], config: Config) -> pd.DataFrame:
     """The blocks as one table with unit names and text labels, columns :data:`COMPARISON_COLUMNS`."""
+    blocks = [b for b in blocks if len(b)]
+    if not blocks:
+        return empty_table("compare", "comparisons")
     table = pd.concat(blocks, ignore_index=True)
     table = _name_groups(table, unit_lookup(config).names, {"district"})
     return labels_as_text(table[COMPARISON_COLUMNS])

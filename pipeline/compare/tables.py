@@ -22,11 +22,12 @@ from pipeline.compare.families import (
     _weighted_block,
     family_table,
 )
-from pipeline.compare.outcomes import PUBLIC_GROUPINGS, adjusted_outcomes
+from pipeline.compare.outcomes import adjusted_outcomes, groupings
 from pipeline.compare.unit_vs_peers import ALPHA, _peer_table, _public_peer_rows, _staff_case_peer_rows
 from pipeline.config import Config
 from pipeline.frames import casefile_frame, public_design, public_frame, staff_frame
 from pipeline.parallel import SERIAL, Executor
+from pipeline.schemas import empty_table
 from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 
@@ -99,23 +100,33 @@ def comparison_tables(
     DataError
         A public record without a weight, an unknown unit code in the case files, missing scale columns.
     """
-    pub = public_frame(public, public_weights, config, groupings=PUBLIC_GROUPINGS)
-    design = public_design(pub, config)
-    stf = staff_frame(staff, config)
-    cases = casefile_frame(casefiles, config)
+    has_public = config.public is not None and len(public) > 0
+    pub = (
+        public_frame(public, public_weights, config, groupings=groupings(config, "public"))
+        if has_public
+        else None
+    )
+    design = public_design(pub, config) if pub is not None else None
+    stf = staff_frame(staff, config) if config.staff is not None and len(staff) else pd.DataFrame()
+    cases = casefile_frame(casefiles, config) if len(casefiles) else pd.DataFrame()
     opts = dict(small_n=small_n, min_n=min_n)
     # the unweighted families and unit comparisons in a second process (if it pays), the design-based work
     # here meanwhile
 
     def unweighted_work() -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-        blocks = _unweighted_blocks(pub, stf, cases, config, **opts)
+        blocks = _unweighted_blocks(pub if pub is not None else pd.DataFrame(), stf, cases, config, **opts)
         return blocks, _staff_case_peer_rows(stf, cases, config, alpha, **opts)
 
-    background = executor.background(unweighted_work, size=len(pub), threshold="compare_parts_rows")
+    size = len(pub) if pub is not None else 0
+    background = executor.background(unweighted_work, size=size, threshold="compare_parts_rows")
     with background as unweighted:
-        weighted = _weighted_block(pub, design, config, **opts)
-        public_peers = _public_peer_rows(pub, design, config, alpha, **opts)
-        adjusted = adjusted_district_effects(pub, adjusted_outcomes(pub, config), config, **opts)
+        if pub is not None and design is not None:
+            weighted = _weighted_block(pub, design, config, **opts)
+            public_peers = _public_peer_rows(pub, design, config, alpha, **opts)
+            adjusted = adjusted_district_effects(pub, adjusted_outcomes(pub, config), config, **opts)
+        else:
+            weighted, public_peers = pd.DataFrame(), pd.DataFrame()
+            adjusted = empty_table("compare", "adjusted")
         unweighted_blocks, other_peers = unweighted.result()
     comparisons = _comparison_table([weighted, *unweighted_blocks], config)
     peers = _peer_table([public_peers, *other_peers])

@@ -21,6 +21,7 @@ from pipeline.compare.families import _standardize, labels_as_text
 from pipeline.compare.outcomes import peer_outcomes
 from pipeline.config import Config
 from pipeline.frames import unit_lookup
+from pipeline.schemas import empty_table
 from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 ALPHA = 0.05
@@ -83,7 +84,9 @@ def _public_peer_rows(
     public: pd.DataFrame, design: stats.SurveyDesign, config: Config, alpha: float, **opts
 ) -> pd.DataFrame:
     """Each district against the other districts, design-based, on every public outcome."""
-    pub_dvs = peer_outcomes(public, config, "public")
+    pub_dvs = peer_outcomes(public, config, "public") if len(public) else []
+    if not pub_dvs:
+        return empty_table("compare", "unit_vs_peers")
     in_peer_group = public["district"].notna().to_numpy()
     # every outcome of an instrument in one call: units and peer groups are factorized once
     t = stats.unit_vs_peers(public, dv=pub_dvs, unit="district", design=design, **opts)
@@ -98,11 +101,13 @@ def _staff_case_peer_rows(
 ) -> list[pd.DataFrame]:
     """Each staff unit and each enforcement unit (case files) against the other units of its type."""
     parts = []
-    staff_dvs = peer_outcomes(staff, config, "staff")
-    staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
+    staff_dvs = peer_outcomes(staff, config, "staff") if len(staff) and config.staff is not None else []
     if staff_dvs:
+        staff_frame = staff.assign(unit=staff["unit"].astype(str), unit_type=staff["unit_type"].astype(str))
         t = stats.unit_vs_peers(staff_frame, dv=staff_dvs, unit="unit", peer_group="unit_type", **opts)
         parts.append(_peer_rows(t, "staff", config, alpha))
+    if not len(casefiles) or config.units is None:
+        return parts
     enforcement = {u.code for u in config.units.units if u.enforcement}
     cases = casefiles[casefiles["unit"].astype(str).isin(enforcement)]
     case_dvs = peer_outcomes(cases, config, "casefile")
@@ -115,5 +120,8 @@ def _staff_case_peer_rows(
 
 def _peer_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The parts as one ``unit_vs_peers`` table, columns :data:`PEER_COLUMNS`."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_table("compare", "unit_vs_peers")
     table = pd.concat(parts, ignore_index=True)
     return labels_as_text(table[PEER_COLUMNS])

@@ -38,11 +38,13 @@ import math
 import string
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config.codebook import resolve_options
+from pipeline.clean.items import scored_items
+from pipeline.config.codebook import ItemScoring, resolve_options
 from pipeline.config.loader import format_loc
-from pipeline.config.models import SOURCES, Option, Question, Questionnaire
+from pipeline.config.models import SOURCES, Option, Question, Questionnaire, Scoring
 
 if TYPE_CHECKING:
     from pipeline.config.loader import Config
@@ -69,8 +71,12 @@ SOURCE_LABELS = {
 }
 
 
+#: file name → its model, so that a location names the question number and item id found there.
+_DOCUMENTS: ContextVar[dict[str, Any] | None] = ContextVar("documents", default=None)
+
+
 def _at(file: str, *loc: object) -> str:
-    return format_loc(file, list(loc))
+    return format_loc(file, list(loc), (_DOCUMENTS.get() or {}).get(file))
 
 
 def _duplicates(
@@ -117,16 +123,95 @@ def _options(question: Question, q: Questionnaire, config: Config) -> list[Optio
     return resolve_options(question, q, config.units)
 
 
-def _is_scored(question: Question, scale_items: set[str]) -> bool:
-    """A Likert question: a matrix, a question on a response set, or one whose items enter a scale or feed a point."""
-    if question.type not in ("single", "matrix"):
-        return False
-    if question.type == "matrix" or question.response_set:
-        return True
-    return bool(question.feeds) or any(i in scale_items for i in question.item_ids())
+def _check_scoring(file: str, scoring: Scoring, options: list[Option], loc: tuple[object, ...]) -> list[str]:
+    """A scoring gives every substantive option (and only those) a score; its 满意 codes are options."""
+    problems: list[str] = []
+    substantive = [o.code for o in options if not o.missing]
+    missing = {o.code for o in options if o.missing}
+    if len(substantive) < 2:
+        problems.append(f"{_at(file, *loc)}: 计分至少需要两个实质选项 (needs two substantive options)")
+        return problems
+    if scoring.scores is not None:
+        for code in substantive:
+            if code not in scoring.scores:
+                problems.append(
+                    f"{_at(file, *loc, 'scores')}: 选项 {code} 没有分数 (option {code} has no score)"
+                )
+        for code in scoring.scores:
+            if code in missing:
+                problems.append(
+                    f"{_at(file, *loc, 'scores')}: 选项 {code} 是“不了解”类选项，不计分 (a 'missing' option "
+                    "is not scored: remove it)"
+                )
+            elif code not in substantive:
+                problems.append(f"{_at(file, *loc, 'scores')}: 没有代码为 {code} 的选项 (no option {code})")
+    for key in ("satisfied", "basic_satisfied"):
+        for code in getattr(scoring, key) or []:
+            if code not in substantive:
+                problems.append(
+                    f"{_at(file, *loc, key)}: {code} 不是实质选项代码 (not a substantive option code; "
+                    f"codes: {', '.join(map(str, substantive))})"
+                )
+    if scoring.satisfied is not None and scoring.basic_satisfied is not None:
+        extra = set(scoring.satisfied) - set(scoring.basic_satisfied)
+        if extra:
+            problems.append(
+                f"{_at(file, *loc, 'basic_satisfied')}: 应包含 satisfied 的全部代码 (must include every satisfied "
+                f"code), 缺 {sorted(extra)}"
+            )
+    return problems
 
 
-def _check_questionnaire(config: Config, q: Questionnaire, points: dict[str, list[str]]) -> list[str]:
+def _check_scales(file: str, q: Questionnaire, config: Config, warnings: list[str]) -> list[str]:
+    """A scale's items are all scored, on scorings with the same score range and favourable end (SAT5 and
+    AGR5, both 1–5 → 0–100, mix); a scale mixing 4- and 5-point items is warned about, not refused."""
+    cb = config.codebook(q.instrument)
+    scored = {it.id for it in scored_items(cb)}
+    problems: list[str] = []
+    for i, scale in enumerate(q.scales):
+        signatures: dict[tuple[tuple[float, float], str], list[str]] = {}
+        points: dict[int, list[str]] = {}
+        for k, item_id in enumerate(scale.items):
+            if item_id not in cb:
+                continue
+            item = cb.item(item_id)
+            if item_id not in scored:
+                why = (
+                    "人口学题"
+                    if item.variable
+                    else "注意力/知识题"
+                    if item.scoring is not None
+                    else f"选项{'集 ' + item.response_set if item.response_set else ''}没有 scoring"
+                )
+                problems.append(
+                    f"{_at(file, 'scales', i, 'items', k)}: 量表 {scale.id} 的题目 {item_id} 不计分 ({why}) "
+                    f"(a scale's items must be scored)"
+                )
+                continue
+            sc: ItemScoring = item.scoring  # type: ignore[assignment]
+            signatures.setdefault((sc.score_range, sc.best), []).append(item_id)
+            points.setdefault(sc.points, []).append(item_id)
+        if len(signatures) > 1:
+            kinds = "; ".join(
+                f"{', '.join(ids)}: {lo:g}–{hi:g} 分, {'高' if best == 'high' else '低'}代码为好"
+                for ((lo, hi), best), ids in signatures.items()
+            )
+            problems.append(
+                f"{_at(file, 'scales', i)}: 量表 {scale.id} 混合了不同的计分 (mixes scorings with different score "
+                f"ranges or directions): {kinds}"
+            )
+        elif len(points) > 1:
+            kinds = "; ".join(f"{n} 点: {', '.join(ids)}" for n, ids in sorted(points.items()))
+            warnings.append(
+                f"{_at(file, 'scales', i)}: 量表 {scale.id} 混合了不同点数的选项 (mixes response sets with different "
+                f"numbers of points): {kinds}"
+            )
+    return problems
+
+
+def _check_questionnaire(
+    config: Config, q: Questionnaire, points: dict[str, list[str]] | None, warnings: list[str]
+) -> list[str]:
     file = f"{q.instrument}.yaml"
     problems: list[str] = []
 
@@ -165,11 +250,17 @@ def _check_questionnaire(config: Config, q: Questionnaire, points: dict[str, lis
         if question.response_set and question.response_set not in q.response_sets:
             known = ", ".join(q.response_sets) or "none defined"
             problems.append(
-                f"{_at(file, 'questions', i, 'response_set')}: unknown response set "
-                f"'{question.response_set}' (known: {known})"
+                f"{_at(file, 'questions', i, 'response_set')}: 未定义的选项集 (unknown response set) "
+                f"'{question.response_set}' (已定义 known: {known})"
             )
-        if question.options_from == "districts" and not any(
-            u.type == config.units.district_type for u in config.units.units
+        if question.options_from and config.units is None:
+            problems.append(
+                f"{_at(file, 'questions', i, 'options_from')}: options_from 需要 units.yaml 列出单位 "
+                "(needs units.yaml; or list the options here)"
+            )
+        elif question.options_from == "districts" and not any(
+            u.type == config.units.district_type
+            for u in config.units.units  # type: ignore[union-attr]
         ):
             problems.append(
                 f"{_at(file, 'questions', i, 'options_from')}: units.yaml has no unit of type "
@@ -182,7 +273,7 @@ def _check_questionnaire(config: Config, q: Questionnaire, points: dict[str, lis
         for k, item_id in enumerate(scale.items):
             scale_items.add(item_id)
             if item_id not in items:
-                problems.append(f"{_at(file, 'scales', i, 'items', k)}: unknown item '{item_id}'")
+                problems.append(f"{_at(file, 'scales', i, 'items', k)}: 没有题目 (unknown item) '{item_id}'")
         _duplicates(
             file,
             [(it, ("scales", i, "items", k)) for k, it in enumerate(scale.items)],
@@ -191,7 +282,7 @@ def _check_questionnaire(config: Config, q: Questionnaire, points: dict[str, lis
         )
 
     # feeds
-    for i, question in enumerate(q.questions):
+    for i, question in enumerate(q.questions if points is not None else ()):
         feeds: list[tuple[list[str], tuple[object, ...]]] = [(question.feeds, ("questions", i, "feeds"))]
         feeds += [(row.feeds, ("questions", i, "rows", j, "feeds")) for j, row in enumerate(question.rows)]
         for lst, loc in feeds:
@@ -204,24 +295,26 @@ def _check_questionnaire(config: Config, q: Questionnaire, points: dict[str, lis
                         f"'{q.instrument}' in indicators.yaml (sources: {', '.join(points[point])})"
                     )
 
-    # Likert options need a score
-    reported_sets: set[str] = set()
+    # scorings: every substantive option scored, thresholds among the options; scales of like items
+    for name, rs in q.response_sets.items():
+        if rs.scoring is not None:
+            problems += _check_scoring(file, rs.scoring, rs.options, ("response_sets", name, "scoring"))
     for i, question in enumerate(q.questions):
-        if not _is_scored(question, scale_items):
-            continue
-        if question.response_set:
-            if question.response_set in reported_sets or question.response_set not in q.response_sets:
+        if question.scoring is not None:
+            problems += _check_scoring(file, question.scoring, question.options, ("questions", i, "scoring"))
+    if not problems:
+        problems += _check_scales(file, q, config, warnings)
+        warned_sets: set[str] = set()
+        for question in q.questions:
+            rs = q.response_sets.get(question.response_set or "")
+            if rs is None or rs.scoring is not None or question.response_set in warned_sets:
                 continue
-            reported_sets.add(question.response_set)
-            opts = q.response_sets[question.response_set].options
-            base: tuple[object, ...] = ("response_sets", question.response_set, "options")
-        else:
-            opts = question.options
-            base = ("questions", i, "options")
-        for k, opt in enumerate(opts):
-            if not opt.missing and opt.code not in q.score_map:
-                problems.append(
-                    f"{_at(file, *base, k, 'code')}: Likert option {opt.code} ('{opt.text}') has no score_map entry"
+            if question.type in ("matrix", "single") and not question.variable:
+                warned_sets.add(question.response_set)  # type: ignore[arg-type]
+                warnings.append(
+                    f"{_at(file, 'response_sets', question.response_set)}: 选项集没有 scoring，"
+                    f"用它的题目 (如 {question.item_ids()[0]}) 不计分、不进满意率 (no scoring: its items are "
+                    "not scored)"
                 )
 
     def option_codes(item_id: str) -> list[int] | None:
@@ -248,14 +341,22 @@ def _check_questionnaire(config: Config, q: Questionnaire, points: dict[str, lis
     for r, rule in enumerate(q.skip_logic):
         for k, number in enumerate(rule.questions):
             if number not in by_number:
-                problems.append(f"{_at(file, 'skip_logic', r, 'questions', k)}: no question number {number}")
+                problems.append(
+                    f"{_at(file, 'skip_logic', r, 'questions', k)}: 没有第{number}题 (no question {number})"
+                )
+        for k, item_id in enumerate(rule.items):
+            if item_id not in by_item:
+                problems.append(
+                    f"{_at(file, 'skip_logic', r, 'items', k)}: 没有题目 (unknown item) '{item_id}'"
+                )
+        block = set(rule.questions) | {by_item[i][1].number for i in rule.items if i in by_item}
         for c, cond in enumerate(rule.show_if_any):
             if cond.item not in items:
                 problems.append(
                     f"{_at(file, 'skip_logic', r, 'show_if_any', c, 'item')}: unknown item '{cond.item}'"
                 )
                 continue
-            if by_item[cond.item][1].number in rule.questions:
+            if by_item[cond.item][1].number in block:
                 problems.append(
                     f"{_at(file, 'skip_logic', r, 'show_if_any', c, 'item')}: item '{cond.item}' is inside "
                     "the block it controls"
@@ -307,7 +408,7 @@ def _check_indicators(config: Config) -> list[str]:
     )
 
     _weights(file, [a.weight for a in ind.aspects], ("aspects",), "aspect", problems)
-    allowed = set(config.units.unit_types) | set(APPLIES_TO_SPECIAL)
+    allowed = None if config.units is None else set(config.units.unit_types) | set(APPLIES_TO_SPECIAL)
     for i, a in enumerate(ind.aspects):
         if ind.blocks and a.block not in ind.blocks:
             problems.append(
@@ -337,22 +438,27 @@ def _check_indicators(config: Config) -> list[str]:
                             f"{_at(file, *loc, 'sources', m)}: source '{s}' has no source_weights entry"
                         )
                 for m, target in enumerate(p.applies_to):
-                    if target not in allowed:
+                    if allowed is not None and target not in allowed:
                         problems.append(
                             f"{_at(file, *loc, 'applies_to', m)}: '{target}' is neither a unit type of units.yaml "
-                            f"({', '.join(config.units.unit_types)}) nor one of {', '.join(APPLIES_TO_SPECIAL)}"
+                            f"({', '.join(config.units.unit_types)}) nor one of {', '.join(APPLIES_TO_SPECIAL)}"  # type: ignore[union-attr]
                         )
 
     # every survey / case-file source is actually fed
-    fed: dict[str, set[str]] = {s: set() for s in (*SURVEY_SOURCES, "casefile")}
+    # (only the sources configured here: a public-only team's indicator system is checked on the public survey)
+    fed: dict[str, set[str]] = {}
     for q in (config.public, config.staff):
+        if q is None:
+            continue
+        fed[q.instrument] = set()
         for question in q.questions:
             fed[q.instrument].update(question.feeds)
             for row in question.rows:
                 fed[q.instrument].update(row.feeds)
-    for cat in config.casefile.categories:
-        fed["casefile"].update(cat.feeds)
-    fed["casefile"].update(config.casefile.veto_feeds)
+    if config.casefile is not None:
+        fed["casefile"] = set(config.casefile.veto_feeds)
+        for cat in config.casefile.categories:
+            fed["casefile"].update(cat.feeds)
     for i, a in enumerate(ind.aspects):
         for j, it in enumerate(a.items):
             for k, p in enumerate(it.points):
@@ -578,91 +684,219 @@ def _check_suggestions(config: Config) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def cross_check(config: Config) -> list[str]:
-    """Every cross-file problem of a configuration whose files are each valid, as ``file.yaml: path: message``.
+def cross_check(config: Config) -> tuple[list[str], list[str]]:
+    """Every cross-file problem of a configuration whose files are each valid, and what to warn about.
 
     Parameters
     ----------
     config : Config
-        A configuration whose files passed their model validation (see :func:`pipeline.config.load_config`).
+        A configuration whose files passed their model validation (see :func:`pipeline.config.load_config`);
+        any file but one questionnaire may be absent (None).
 
     Returns
     -------
-    list of str
-        Problems in file order (public, staff, casefile, indicators, units, population, suggestions); empty when
-        the configuration is consistent. Nothing is raised: the caller decides (``load_config`` raises
-        :class:`~pipeline.errors.ConfigError`).
+    (problems, warnings) : tuple of list of str
+        Problems in file order (public, staff, casefile, indicators, units, population, suggestions, analysis),
+        each ``file.yaml: path: message``; empty when the configuration is consistent. Warnings: what is valid
+        but probably unintended, and every declared analysis that will be skipped (and why). Nothing is raised:
+        the caller decides (``load_config`` raises :class:`~pipeline.errors.ConfigError`).
     """
-    points = {p.id: list(p.sources) for a in config.indicators.aspects for it in a.items for p in it.points}
+    token = _DOCUMENTS.set(
+        {
+            f"{name}.yaml": getattr(config, name)
+            for name in ("public", "staff", "casefile", "indicators", "units", "population", "suggestions")
+        }
+        | {"analysis.yaml": config.analysis}
+    )
+    try:
+        return _cross_check(config)
+    finally:
+        _DOCUMENTS.reset(token)
+
+
+def _cross_check(config: Config) -> tuple[list[str], list[str]]:
+    ind = config.indicators
+    points = (
+        None
+        if ind is None
+        else {p.id: list(p.sources) for a in ind.aspects for it in a.items for p in it.points}
+    )
     problems: list[str] = []
-    problems += _check_questionnaire(config, config.public, points)
-    problems += _check_questionnaire(config, config.staff, points)
-    problems += _check_casefile(config, points)
-    problems += _check_indicators(config)
-    problems += _check_units(config)
-    problems += _check_population(config)
-    problems += _check_suggestions(config)
-    return problems
+    warnings: list[str] = []
+    for q in (config.public, config.staff):
+        if q is None:
+            continue
+        problems += _check_questionnaire(config, q, points, warnings)
+        if ind is None and any(
+            question.feeds or any(r.feeds for r in question.rows) for question in q.questions
+        ):
+            warnings.append(
+                f"{q.instrument}.yaml: feeds 未检查：没有 indicators.yaml (feeds not checked: no indicator system)"
+            )
+    if config.casefile is not None:
+        problems += _check_casefile(config, points or {}) if points is not None else []
+    if ind is not None:
+        problems += _check_indicators(config)
+    if config.units is not None:
+        problems += _check_units(config)
+    if config.population is not None:
+        if config.public is not None:
+            problems += _check_population(config)
+        else:
+            warnings.append(
+                "population.yaml: 没有 public.yaml，人口边际不会用到 (unused without public.yaml)"
+            )
+    if config.suggestions is not None:
+        if ind is not None:
+            problems += _check_suggestions(config)
+        else:
+            problems.append(
+                "suggestions.yaml: 整改建议模板需要 indicators.yaml (templates need the indicator system)"
+            )
+    if not problems:
+        for plan in config.plans.values():
+            problems += list(plan.problems)
+            warnings += [f"analysis.yaml: 跳过 {skip.line()}" for skip in plan.skipped]
+        warnings += _unused_variables(config)
+    return problems, warnings
+
+
+def _unused_variables(config: Config) -> list[str]:
+    """A demographic question that analysis.yaml's declared groupings leave out is cleaned but never compared:
+    say so."""
+    out = []
+    for instrument in config.instruments:
+        declared = config.analysis.section(instrument).groupings
+        if declared is None:
+            continue
+        used = set(config.plan(instrument).groupings) | set(config.plan(instrument).weight_variables)
+        cb = config.codebook(instrument)
+        left = [
+            f"{item.id} ({item.variable})"
+            for item in cb.items
+            if item.variable
+            and item.type == "single"
+            and item.variable not in used
+            and item.variable != "unit"
+        ]
+        if left:
+            out.append(
+                f"analysis.yaml: {instrument}.groupings: 这些人口学题不参与分组比较 (not compared; add their variable "
+                f"to groupings if they should be): {', '.join(left)}"
+            )
+    return out
 
 
 def summary(config: Config) -> str:
-    """One screen describing a valid configuration (what ``fazhi-eval validate`` prints)."""
+    """One screen describing a valid configuration (what ``fazhi-eval validate`` prints): what is configured,
+    what each analysis stage will do (:mod:`pipeline.config.plan`), what it skips and every warning."""
+    lines = [f"配置有效 (configuration valid): {config.directory}  [sha256 {config.digest[:12]}]"]
     ind = config.indicators
-    items = [it for a in ind.aspects for it in a.items]
-    points = [p for it in items for p in it.points]
-    by_source = Counter(s for p in points for s in p.sources)
-    lines = [
-        f"配置有效 (configuration valid): {config.directory}  [sha256 {config.digest[:12]}]",
-        f"指标体系 indicators: {len(ind.aspects)} 方面 aspects · {len(items)} 项目 items · "
-        f"{len(points)} 评估要点 observation points",
-        "  要点来源 points by source: "
-        + " · ".join(f"{SOURCE_LABELS[s]} {s} {by_source[s]}" for s in SOURCES if by_source[s]),
-    ]
-    if ind.blocks:
-        block_w = {b: math.fsum(a.weight for a in ind.aspects if a.block == b) for b in ind.blocks}
-        lines.append(
-            "  板块 blocks: "
-            + " · ".join(
-                f"{name} ({sum(a.block == b for a in ind.aspects)} 方面, {block_w[b]:.0%})"
-                for b, name in ind.blocks.items()
+    if ind is not None:
+        items = [it for a in ind.aspects for it in a.items]
+        points = [p for it in items for p in it.points]
+        by_source = Counter(s for p in points for s in p.sources)
+        lines += [
+            f"指标体系 indicators: {len(ind.aspects)} 方面 aspects · {len(items)} 项目 items · "
+            f"{len(points)} 评估要点 observation points",
+            "  要点来源 points by source: "
+            + " · ".join(f"{SOURCE_LABELS[s]} {s} {by_source[s]}" for s in SOURCES if by_source[s]),
+        ]
+        if ind.blocks:
+            block_w = {b: math.fsum(a.weight for a in ind.aspects if a.block == b) for b in ind.blocks}
+            lines.append(
+                "  板块 blocks: "
+                + " · ".join(
+                    f"{name} ({sum(a.block == b for a in ind.aspects)} 方面, {block_w[b]:.0%})"
+                    for b, name in ind.blocks.items()
+                )
             )
-        )
     lines.append("问卷 questionnaires:")
-    for q in (config.public, config.staff):
-        cb = config.codebook(q.instrument)
+    for instrument in config.instruments:
+        q = config.questionnaire(instrument)
+        cb = config.codebook(instrument)
         n_feed = sum(bool(it.feeds) for it in cb.items)
+        n_scored = len(scored_items(cb))
         extra = []
-        if q.attention_check:
-            extra.append(f"注意力题 attention check {q.attention_check.item}")
-        if q.quiz:
-            extra.append(f"知识题 quiz {len(q.quiz)}")
-        if q.skip_logic:
-            extra.append(f"跳题 skip rules {len(q.skip_logic)}")
+        if q.attention_check:  # type: ignore[union-attr]
+            extra.append(f"注意力题 attention check {q.attention_check.item}")  # type: ignore[union-attr]
+        if q.quiz:  # type: ignore[union-attr]
+            extra.append(f"知识题 quiz {len(q.quiz)}")  # type: ignore[union-attr]
+        if q.skip_logic:  # type: ignore[union-attr]
+            extra.append(f"跳题 skip rules {len(q.skip_logic)}")  # type: ignore[union-attr]
         lines.append(
-            f"  {q.instrument:<6} {q.title}: {len(q.questions)} 题 questions · {len(cb.items)} 项 items "
-            f"(其中 {n_feed} 项供给评估要点 feed points) · {len(q.scales)} 量表 scales ({' '.join(s.id for s in q.scales)})"
+            f"  {instrument:<6} {q.title}: {len(q.questions)} 题 questions · {len(cb.items)} 项 items "  # type: ignore[union-attr]
+            f"(计分 scored {n_scored}; 供给评估要点 feed points {n_feed}) · {len(q.scales)} 量表 scales "  # type: ignore[union-attr]
+            f"({' '.join(s.id for s in q.scales)})"  # type: ignore[union-attr]
             + ("" if not extra else " · " + " · ".join(extra))
         )
     units = config.units
-    by_type = Counter(u.type for u in units.units)
-    lines.append(
-        f"单位 units: {len(units.units)} — "
-        + " · ".join(f"{label} {t} {by_type[t]}" for t, label in units.unit_types.items() if by_type[t])
-        + f" · 有执法权 enforcement {sum(u.enforcement for u in units.units)}"
-    )
+    if units is not None:
+        by_type = Counter(u.type for u in units.units)
+        lines.append(
+            f"单位 units: {len(units.units)} — "
+            + " · ".join(f"{label} {t} {by_type[t]}" for t, label in units.unit_types.items() if by_type[t])
+            + f" · 有执法权 enforcement {sum(u.enforcement for u in units.units)}"
+        )
     cf = config.casefile
-    n_defects = sum(len(c.defects) for c in cf.categories)
-    lines.append(
-        f"案卷评查 casefile: {len(cf.vetoes)} 否决项 vetoes · {len(cf.categories)} 类 categories · "
-        f"{n_defects} 扣分项 defect codes · 满分 {cf.total_points:g} · 等级 "
-        + " / ".join(f"{g.grade}≥{g.min_score:g}" for g in cf.grades)
-    )
+    if cf is not None:
+        n_defects = sum(len(c.defects) for c in cf.categories)
+        lines.append(
+            f"案卷评查 casefile: {len(cf.vetoes)} 否决项 vetoes · {len(cf.categories)} 类 categories · "
+            f"{n_defects} 扣分项 defect codes · 满分 {cf.total_points:g} · 等级 "
+            + " / ".join(f"{g.grade}≥{g.min_score:g}" for g in cf.grades)
+        )
     pop = config.population
-    lines.append(
-        f"人口边际 population: {pop.universe} {pop.total:,.0f} · 边际 margins "
-        + " ".join(f"{_show(_margin_key(m.variable))}({len(m.targets)})" for m in pop.margins)
-        + f" · rake_on {' '.join(_show(_margin_key(r)) for r in pop.rake_on)}"
-        + (f" · 权重上限 cap {pop.weight_cap:g}" if pop.weight_cap else "")
-    )
-    lines.append(f"整改建议模板 suggestions: {len(config.suggestions.templates)}")
+    if pop is not None:
+        lines.append(
+            f"人口边际 population: {pop.universe} {pop.total:,.0f} · 边际 margins "
+            + " ".join(f"{_show(_margin_key(m.variable))}({len(m.targets)})" for m in pop.margins)
+            + f" · rake_on {' '.join(_show(_margin_key(r)) for r in pop.rake_on)}"
+            + (f" · 权重上限 cap {pop.weight_cap:g}" if pop.weight_cap else "")
+        )
+    if config.suggestions is not None:
+        lines.append(f"整改建议模板 suggestions: {len(config.suggestions.templates)}")
+    absent = [name for name in ("staff", "casefile", "indicators", "units", "population", "suggestions")
+              if getattr(config, name) is None]  # fmt: skip
+    if absent:
+        lines.append("未配置 (not configured): " + ", ".join(f"{n}.yaml" for n in absent))
+    lines.append("分析计划 analysis plan (analysis.yaml):")
+    lines += [f"  {line}" for line in plan_lines(config)]
+    if config.warnings:
+        lines.append(f"提醒 warnings ({len(config.warnings)}):")
+        lines += [f"  - {w}" for w in config.warnings]
     return "\n".join(lines)
+
+
+WEIGHTING_LABELS = {"none": "不加权 (等权)", "cells": "单元格加权", "raking": "raking 加权"}
+
+
+def plan_lines(config: Config) -> list[str]:
+    """What each instrument's analysis will do, one line each (for ``validate``)."""
+    cells = config.analysis.small_cells
+    lines = []
+    for instrument in ("public", "staff", "casefile"):
+        plan = config.plan(instrument)
+        if not plan.available:
+            lines.append(f"{instrument}: 未配置，跳过 (not configured)")
+            continue
+        weighting = WEIGHTING_LABELS[plan.weighting] + (
+            f" ({' '.join('×'.join(k) if isinstance(k, tuple) else k for k in plan.weight_on)})"
+            if plan.weight_on
+            else ""
+        )
+        parts = [
+            f"{instrument}: 加权 {weighting}" if instrument != "casefile" else f"{instrument}:",
+            f"分组 {', '.join(plan.groupings) or '无'}",
+            f"连续结果 {', '.join(plan.scored) or '无'}",
+            f"分类结果 {', '.join(plan.categorical) or '无'}",
+            f"单位对比 {len(plan.peer_outcomes)} 项" if plan.unit_vs_peers else "单位对比 无",
+        ]
+        if plan.adjusted is not None:
+            parts.append(f"调整后差距 按 {plan.adjusted.by} 控制 {', '.join(plan.adjusted.controls)}")
+        lines.append(" · ".join(parts))
+    lines.append(
+        f"小样本规则 small cells: n < {cells.suppress_below} 不报告, n < {cells.mark_below} 标注 "
+        "(加权估计按 Kish 有效样本量)"
+    )
+    return lines

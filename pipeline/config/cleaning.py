@@ -8,13 +8,19 @@ default, so an empty ``cleaning.yaml`` means "the defaults of docs/BACKGROUND.md
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from pipeline.config.models import Model
 
-Action = Literal["exclude", "flag", "off"]
+
+def _off_unquoted(value: Any) -> Any:
+    """YAML reads an unquoted ``off`` (and ``no``/``false``) as False: that means the rule is off."""
+    return "off" if value is False else value
+
+
+Action = Annotated[Literal["exclude", "flag", "off"], BeforeValidator(_off_unquoted)]
 
 #: The fixed order in which rules are applied (machine codes, as written to ``exclusions.rule``).
 RULE_ORDER: tuple[str, ...] = (
@@ -109,15 +115,8 @@ class SkipLogicRule(Model):
     """Staff SD block answered although not shown, or unanswered although shown."""
 
 
-class IndicatorRules(Model):
-    """Thresholds of the 0/1 indicator inputs (on the reverse-coded code, so 1 = favourable)."""
-
-    satisfied_min_code: int = 4
-    basic_satisfied_min_code: int = 3
-
-
 class CleaningRules(Model):
-    """cleaning.yaml: exclusion rules of the clean stage and the thresholds of derived indicators."""
+    """cleaning.yaml: exclusion rules of the clean stage."""
 
     duplicate: DuplicateRule = DuplicateRule()
     ip_burst: IpBurstRule = IpBurstRule()
@@ -128,7 +127,16 @@ class CleaningRules(Model):
     missing: MissingRule = MissingRule()
     location: LocationRule = LocationRule()
     skip_logic: SkipLogicRule = SkipLogicRule()
-    indicators: IndicatorRules = IndicatorRules()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "indicators" in data:
+            raise ValueError(
+                "indicators (满意/基本满意阈值) 已移到问卷选项集的 scoring.satisfied / scoring.basic_satisfied "
+                "(the thresholds moved to each response set's scoring)"
+            )
+        return data
 
     def action(self, rule: str) -> Action:
         """The action (exclude / flag / off) of a rule code of :data:`RULE_ORDER` or ``ip_burst``."""

@@ -19,7 +19,7 @@ source
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -53,10 +53,48 @@ class Option(Model):
     """In a multiple-choice question, an option that excludes all others (e.g. 无)."""
 
 
+class Scoring(Model):
+    """How the answers of an ordered option set become a 0–100 item score and the 满意 indicators.
+
+    ``scores`` maps every substantive (non-``missing``) code to 0–100; when omitted the codes get evenly spaced
+    scores from 0 to 100, the favourable end (``best``: ``high`` = the highest code, ``low`` = the lowest) at 100.
+    ``satisfied`` are the codes counted by 满意率 and ``basic_satisfied`` those counted by 基本满意率 (both on the
+    reverse-coded answer of a reverse item); by default the options above the scale's midpoint, and for
+    ``basic_satisfied`` those plus the midpoint option of an odd-length scale (5 points: top 2 and top 3;
+    4 points: top 2 and top 2; 7 points: top 3 and top 4).
+
+    Example (a 4-point agreement scale, 4 = 非常同意): ``scoring: {best: high}`` scores 4→100, 3→66.7, 2→33.3,
+    1→0, counts 4 and 3 as satisfied.
+    """
+
+    scores: dict[int, float] | None = None
+    best: Literal["high", "low"] = "high"
+    satisfied: list[int] | None = None
+    basic_satisfied: list[int] | None = None
+
+    @field_validator("scores")
+    @classmethod
+    def _scores_in_range(cls, v: dict[int, float] | None) -> dict[int, float] | None:
+        bad = {k: s for k, s in (v or {}).items() if not 0 <= s <= 100}
+        if bad:
+            raise ValueError(f"分数须在 0–100 之间 (scores must lie in 0–100), got {bad}")
+        return v
+
+
 class ResponseSet(Model):
-    """A reusable ordered set of options (a Likert scale), e.g. SAT5 or AGR5."""
+    """A reusable set of options, e.g. SAT5 or AGR5 (a Likert scale).
+
+    ``scoring`` makes the items on this set scored (0–100, 满意率); ``ordered`` declares the options ordered (for
+    cumulative percentages), implied by ``scoring``.
+    """
 
     options: list[Option] = Field(min_length=2)
+    scoring: Scoring | None = None
+    ordered: bool = False
+
+    @property
+    def is_ordered(self) -> bool:
+        return self.ordered or self.scoring is not None
 
 
 class Row(Model):
@@ -73,14 +111,17 @@ class Question(Model):
     """One numbered question of a questionnaire as shown in 问卷星.
 
     ``type``: ``single`` (one option), ``multiple`` (several, at most ``max_choices``), ``matrix`` (a Likert grid:
-    one item per row, options from ``response_set``), ``text`` (fill-in; free text, masked before output),
-    ``number`` (fill-in number).
+    one item per row, options from ``response_set``), ``ranking`` (options put in order, the first ``max_choices``
+    or all), ``text`` (fill-in; free text, masked before output), ``number`` (fill-in number).
     Options come from exactly one of ``options`` (listed here), ``response_set`` (a named set) or ``options_from``
     (``districts`` or ``units``: one option per unit in ``units.yaml``, in file order, code = position from 1).
+    ``scoring`` and ``ordered`` are for listed ``options`` what they are for a response set (:class:`ResponseSet`).
+    ``number`` may be omitted: a question without one is numbered after the one before it (the first is 1), so
+    inserting a question renumbers nothing by hand.
     """
 
     number: int = Field(ge=1)
-    type: Literal["single", "multiple", "matrix", "text", "number"]
+    type: Literal["single", "multiple", "matrix", "ranking", "text", "number"]
     text: str = Field(min_length=1)
     id: Id | None = None
     """The item id of a non-matrix question (matrix questions name their items in ``rows``)."""
@@ -94,30 +135,43 @@ class Question(Model):
     """Semantic name of a demographic question (``district``, ``gender``, ``age_group``, ``unit``, ...)."""
     feeds: list[str] = Field(default_factory=list)
     required: bool = True
+    scoring: Scoring | None = None
+    ordered: bool = False
 
     @model_validator(mode="after")
     def _shape(self) -> Question:
         if self.type == "matrix":
             if not self.rows:
-                raise ValueError("a matrix question needs 'rows'")
+                raise ValueError("矩阵题须有 rows (a matrix question needs 'rows')")
             if self.id is not None:
-                raise ValueError("a matrix question names its items in 'rows', not 'id'")
+                raise ValueError(
+                    "矩阵题的题目编号写在 rows 中，不用 id (a matrix question names its items in 'rows')"
+                )
         else:
             if self.id is None:
-                raise ValueError(f"a {self.type} question needs an 'id'")
+                raise ValueError(f"须给出题目编号 id (a {self.type} question needs an 'id')")
             if self.rows:
-                raise ValueError(f"only matrix questions have 'rows' (this one is {self.type})")
+                raise ValueError(
+                    f"只有矩阵题有 rows (only matrix questions have 'rows'; this one is {self.type})"
+                )
         sources = [self.options, self.response_set, self.options_from]
         given = sum(bool(s) for s in sources)
-        if self.type in ("single", "multiple", "matrix") and given != 1:
-            raise ValueError("give exactly one of 'options', 'response_set', 'options_from'")
+        if self.type in ("single", "multiple", "matrix", "ranking") and given != 1:
+            raise ValueError("须给出 options、response_set、options_from 三者之一 (give exactly one of them)")
         if self.type in ("text", "number") and given:
-            raise ValueError(f"a {self.type} question has no options")
-        if self.max_choices is not None and self.type != "multiple":
-            raise ValueError("'max_choices' is only for multiple-choice questions")
+            raise ValueError(f"填空题 ({self.type}) 没有选项 (a fill-in question has no options)")
+        if self.max_choices is not None and self.type not in ("multiple", "ranking"):
+            raise ValueError("max_choices 只用于多选题和排序题 (only for multiple and ranking questions)")
+        if (self.scoring is not None or self.ordered) and not self.options:
+            raise ValueError(
+                "scoring/ordered 只能与题内列出的 options 一起使用；量表选项请在 response_sets 中设定 "
+                "(only with listed options; give a response set its own scoring)"
+            )
         codes = [o.code for o in self.options]
         if len(codes) != len(set(codes)):
-            raise ValueError(f"duplicate option codes {sorted({c for c in codes if codes.count(c) > 1})}")
+            raise ValueError(
+                f"选项代码重复 (duplicate option codes) {sorted({c for c in codes if codes.count(c) > 1})}"
+            )
         return self
 
     def item_ids(self) -> list[str]:
@@ -147,11 +201,24 @@ class ShowIf(Model):
 
 
 class SkipRule(Model):
-    """Questions shown only when any of the conditions hold (问卷星 跳题/显示逻辑)."""
+    """Questions shown only when any of the conditions hold (问卷星 跳题/显示逻辑).
 
-    questions: list[int] = Field(min_length=1)
+    The block is given by item ids (``items``; a matrix row's id stands for its whole question) or by question
+    numbers (``questions``), not both. Item ids survive inserting a question; numbers do not."""
+
+    questions: list[int] = Field(default_factory=list)
     """Question numbers of the block."""
+    items: list[str] = Field(default_factory=list)
+    """Item ids of the block (each names its whole question)."""
     show_if_any: list[ShowIf] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SkipRule:
+        if bool(self.questions) == bool(self.items):
+            raise ValueError(
+                "须给出 items (题目编号) 或 questions (题号) 之一 (give one of 'items' or 'questions')"
+            )
+        return self
 
 
 class QuizItem(Model):
@@ -168,8 +235,6 @@ class Questionnaire(Model):
     instrument: Literal["public", "staff"]
     title: str
     response_sets: dict[str, ResponseSet] = Field(default_factory=dict)
-    score_map: dict[int, float]
-    """Likert code → 0–100 item score (default 5→100, 4→75, 3→50, 2→25, 1→0)."""
     questions: list[Question] = Field(min_length=1)
     scales: list[Scale] = Field(default_factory=list)
     attention_check: AttentionCheck | None = None
@@ -178,13 +243,29 @@ class Questionnaire(Model):
     min_answered_share: float = Field(default=2 / 3, gt=0, le=1)
     """A scale score needs at least this share of its items answered."""
 
-    @field_validator("score_map")
+    @model_validator(mode="before")
     @classmethod
-    def _scores_in_range(cls, v: dict[int, float]) -> dict[int, float]:
-        bad = {k: s for k, s in v.items() if not 0 <= s <= 100}
-        if bad:
-            raise ValueError(f"scores must lie in 0–100, got {bad}")
-        return v
+    def _number_questions(cls, data: Any) -> Any:
+        """Number the questions that omit ``number`` after the one before them (the first is 1); say where a
+        questionnaire-wide ``score_map`` (an earlier layout) now belongs."""
+        if not isinstance(data, dict):
+            return data
+        if "score_map" in data:
+            raise ValueError(
+                "score_map 已改为按选项集计分：请把它移到 response_sets.<名称>.scoring.scores "
+                "(score_map moved: give each response set its own 'scoring')"
+            )
+        questions = data.get("questions")
+        if isinstance(questions, list):
+            numbered, previous = [], 0
+            for q in questions:
+                if isinstance(q, dict) and q.get("number") is None:
+                    q = {**q, "number": previous + 1}
+                if isinstance(q, dict) and isinstance(q.get("number"), int):
+                    previous = q["number"]
+                numbered.append(q)
+            data = {**data, "questions": numbered}
+        return data
 
 
 # --------------------------------------------------------------------------------------------------

@@ -34,6 +34,31 @@ PARTS = (*SURVEY_DIRS, "casefile_reviews", "checkpoints")
 """The stage's tables; each is read from its own raw folder(s), independently of the others."""
 
 
+#: The configuration files each non-survey part needs.
+PART_NEEDS = {"casefile_reviews": ("casefile", "units"), "checkpoints": ("indicators", "units")}
+
+
+def configured_parts(config: Config) -> tuple[list[str], list[dict[str, str]]]:
+    """The parts this configuration can ingest, and a skip entry (``what``, ``reason``) for each other one:
+    a questionnaire not configured, or case files / checkpoints without the files that read them."""
+    parts, skipped = [], []
+    for part in PARTS:
+        if part in SURVEY_DIRS:
+            missing = [] if config.questionnaire(part) is not None else [f"{part}"]
+        else:
+            missing = [name for name in PART_NEEDS[part] if getattr(config, name) is None]
+        if missing:
+            skipped.append(
+                {
+                    "what": part,
+                    "reason": f"没有 {', '.join(m + '.yaml' for m in missing)}，不读取 (not configured)",
+                }
+            )
+        else:
+            parts.append(part)
+    return parts, skipped
+
+
 @dataclass
 class IngestResult:
     """The four tables of :func:`ingest_raw` (by :data:`PARTS` name) and the ingest report."""
@@ -121,7 +146,7 @@ def part_frames(
 def ingest_raw(raw: Path, config: Config, *, key: bytes, strict: bool = False) -> IngestResult:
     """Pure-ish core of the stage: read ``raw/`` and return the four tables and the report (writes nothing)."""
     raw = raw_folder(raw)
-    parts = {p: ingest_part(raw, config, p, key=key, strict=strict) for p in PARTS}
+    parts = {p: ingest_part(raw, config, p, key=key, strict=strict) for p in configured_parts(config)[0]}
     tables = {p: table for p, (table, _) in parts.items()}
     files = [e for _, entries in parts.values() for e in entries]
     return IngestResult(

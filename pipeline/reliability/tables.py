@@ -10,6 +10,7 @@ import pandas as pd
 from pipeline.config.codebook import Codebook
 from pipeline.reliability.scales import ScaleReliability
 from pipeline.reliability.validity import misassigned_flags
+from pipeline.schemas import empty_table
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class ReliabilityTables:
             "flags": len(self.flags),
             "files_needing_third_review": len(third),
             "files_scores_beyond_tolerance": int(third["score_beyond_tolerance"].sum()) if len(third) else 0,
-            "double_scored_files": int(double.iloc[0]),
+            "double_scored_files": int(double.iloc[0]) if len(double) else 0,
         }
 
 
@@ -60,11 +61,22 @@ def reliability_tables(
         flags += [res.flags, misassigned_flags(loadings, codebook)]
     found = [f for f in flags if not f.empty]
     return ReliabilityTables(
-        reliability=pd.concat([res.reliability for res in scales], ignore_index=True),
-        items=pd.concat([res.items for res in scales], ignore_index=True),
-        flags=pd.concat(found, ignore_index=True) if found else flags[0],
-        validity=pd.concat([v for v, _ in validity], ignore_index=True),
-        loadings=pd.concat([lo for _, lo in validity], ignore_index=True),
+        reliability=_rows([res.reliability for res in scales], "reliability"),
+        items=_rows([res.items for res in scales], "items"),
+        flags=pd.concat(found, ignore_index=True)
+        if found
+        else (flags[0] if flags else empty_table(STAGE, "flags")),
+        validity=_rows([v for v, _ in validity], "validity"),
+        loadings=_rows([lo for _, lo in validity], "loadings"),
         agreement=agreement[0],
         third_review=agreement[1],
     )
+
+
+STAGE = "reliability"
+
+
+def _rows(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
+    """The frames one below the other; the table's empty schema when there are none (no questionnaire with
+    scales)."""
+    return pd.concat(frames, ignore_index=True) if frames else empty_table(STAGE, table)

@@ -69,7 +69,7 @@ def _skip_masks(resp: Responses) -> list[tuple[list[str], np.ndarray]]:
         show = np.zeros(resp.n, dtype=bool)
         for cond in rule.show_if_any:
             show |= np.isin(resp.codes[cond.item], cond.in_)
-        ids = [it.id for it in cb.items if it.number in rule.questions]
+        ids = [it.id for it in cb.block_items(rule)]
         out.append((ids, show))
     return out
 

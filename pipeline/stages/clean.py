@@ -40,13 +40,15 @@ def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
     """Clean one part and write its table(s) to ``dest``; returns its summary (and, for an instrument, its
     exclusions and flow, which are written together by :func:`run`). ``{}`` for an absent optional input."""
     cfg = ctx.config
+    if part in INSTRUMENTS and cfg.questionnaire(part) is None:
+        return {}
     if part in INSTRUMENTS:  # the table is handed over as the only reference: the core frees it (peak memory)
         result = cleaned_responses(
             ctx.read_table("ingest", part), cfg.codebook(part), cfg.units, cfg.cleaning, ctx.executor
         )
         write_table(result.kept, dest, part)
         return {"summary": result.summary(), "exclusions": result.exclusions, "flow": result.flow}
-    if part == "casefiles" and ctx.has_table("ingest", "casefile_reviews"):
+    if part == "casefiles" and ctx.has_table("ingest", "casefile_reviews") and cfg.casefile is not None:
         reviews = ctx.read_table("ingest", "casefile_reviews")
         cases = casefile_scores(reviews, cfg.casefile)
         write_table(reviews, dest, "casefile_reviews")
@@ -80,5 +82,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         {p: partial(_clean_part, ctx, p, Path(dest)) for p in PARTS}, here=_main_part(ctx)
     )
     for table in ("exclusions", "flow"):
-        write_table(pd.concat([done[i][table] for i in INSTRUMENTS], ignore_index=True), dest, table)
+        write_table(
+            pd.concat([done[i][table] for i in INSTRUMENTS if done[i]], ignore_index=True), dest, table
+        )
     return {p: done[p]["summary"] for p in PARTS if done[p]}

@@ -11,8 +11,9 @@ Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``02_clean/casefi
 - ``families.parquet``: one row per family (the Holm scope).
 
 ``p_holm`` is Holm within a family, ``p_bh`` Benjamini–Hochberg over every p-value of the three result tables.
-Small groups: thresholds are the run options ``small_n`` and ``min_n`` (:class:`pipeline.options.RunOptions`,
-``--small-n``/``--min-n``; weighted analyses use the Kish effective n). Suppressed groups have NaN estimates,
+Small groups: thresholds are ``analysis.yaml: small_cells`` (``mark_below``, ``suppress_below``), or the run
+options ``--small-n``/``--min-n`` where given (:meth:`pipeline.options.RunOptions.small_cells`; weighted
+analyses use the Kish effective n). Suppressed groups have NaN estimates,
 ``flag = "suppressed"`` and ``reason = "样本量不足10，不予报告"``.
 """
 
@@ -32,21 +33,28 @@ REQUIRES = ("clean", "weight")
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    small_n, min_n = ctx.options.small_cells(ctx.config)
     casefiles = (
         ctx.read_table("clean", "casefiles") if ctx.has_table("clean", "casefiles") else pd.DataFrame()
     )
     public, staff = (
-        ctx.read_table("clean", i, columns=input_columns(ctx.config, i), optional=optional_inputs(i))
+        ctx.read_table(
+            "clean", i, columns=input_columns(ctx.config, i), optional=optional_inputs(ctx.config, i)
+        )
+        if ctx.config.questionnaire(i) is not None
+        else pd.DataFrame()
         for i in ("public", "staff")
     )
     tables = comparison_tables(
         public,
-        ctx.read_table("weight", "public_weights", columns=["record_id", "weight"]),
+        ctx.read_table("weight", "public_weights", columns=["record_id", "weight"])
+        if ctx.config.public is not None
+        else pd.DataFrame(),
         staff,
         casefiles,
         ctx.config,
-        small_n=ctx.options.small_n,
-        min_n=ctx.options.min_n,
+        small_n=small_n,
+        min_n=min_n,
         executor=ctx.executor,
     )
     for name in ("comparisons", "unit_vs_peers", "adjusted", "families"):

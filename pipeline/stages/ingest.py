@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.ingest.parts import PARTS, ingest_report, part_bytes, part_frames, raw_folder
+from pipeline.ingest.parts import configured_parts, ingest_report, part_bytes, part_frames, raw_folder
 from pipeline.ingest.privacy import key_source, project_key
 from pipeline.parallel import Executor
 from pipeline.stages.base import StageContext, write_json, write_rows
@@ -35,26 +35,30 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     raw = raw_folder(ctx.raw)
     key = project_key(ctx.config.analysis_digest or ctx.config.digest)
     strict, executor = ctx.options.strict_codes, ctx.executor
+    parts, skipped = configured_parts(ctx.config)
     tasks = {
-        p: partial(_ingest_and_write, raw, ctx.config, p, key, strict, Path(dest), executor) for p in PARTS
+        p: partial(_ingest_and_write, raw, ctx.config, p, key, strict, Path(dest), executor) for p in parts
     }
-    done = executor.run_parts(tasks, here=_main_part(raw, executor))
+    done = executor.run_parts(tasks, here=_main_part(raw, executor, parts))
     report = ingest_report(
         raw, {p: rows for p, (_, rows) in done.items()}, [e for es, _ in done.values() for e in es]
     )
     report["pseudonym_key"] = key_source()
     write_json(report, Path(dest) / "_ingest_report.json")
-    return {
+    summary = {
         "rows": report["rows"],
         "n_invalid_cells": report["n_invalid_cells"],
         "files": len(report["files"]),
     }
+    return summary | ({"skipped": skipped} if skipped else {})
 
 
-def _main_part(raw: Path, executor: Executor) -> str | None:
+def _main_part(raw: Path, executor: Executor, parts: list[str]) -> str | None:
     """The part this process ingests while a worker process does the others (the largest input), or None for
     all here (the executor's decision on the raw input's size, threshold ``ingest_parts_bytes``)."""
-    sizes = part_bytes(raw)
+    sizes = {p: n for p, n in part_bytes(raw).items() if p in parts}
+    if not sizes:
+        return None
     parallel = executor.splits(sum(sizes.values()), "ingest_parts_bytes")
     return max(sizes, key=sizes.get) if parallel else None  # type: ignore[arg-type]
 

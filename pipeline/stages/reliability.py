@@ -41,6 +41,7 @@ from pipeline.reliability import (
     scale_reliability,
     third_review,
 )
+from pipeline.schemas import empty_table
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "reliability"
@@ -54,10 +55,23 @@ def _scale_items(ctx: StageContext, instrument: str) -> list[str]:
     )
 
 
+def instruments(ctx: StageContext) -> tuple[list[str], list[dict[str, str]]]:
+    """The questionnaires with scales (analysed here), and a skip entry for each configured one without."""
+    done, skipped = [], []
+    for instrument in ctx.config.instruments:
+        if ctx.config.codebook(instrument).questionnaire.scales:
+            done.append(instrument)
+        else:
+            skipped.append(
+                {"what": f"{instrument} 信度与效度", "reason": "问卷没有定义量表 (no scales declared)"}
+            )
+    return done, skipped
+
+
 def _scales(ctx: StageContext, n_boot: int) -> list[ScaleReliability]:
     """Scale reliability of each questionnaire (reliability, item and flag tables)."""
     out = []
-    for instrument in INSTRUMENTS:
+    for instrument in instruments(ctx)[0]:
         # only the scale items (and the id the weights join on): the other columns would only cost memory
         responses = ctx.read_table("clean", instrument, columns=["record_id", *_scale_items(ctx, instrument)])
         weights = ctx.read_table("weight", f"{instrument}_weights", columns=["record_id", "weight"])
@@ -74,6 +88,8 @@ def _validity(ctx: StageContext, instrument: str) -> tuple[pd.DataFrame, pd.Data
 
 def _agreement(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reviewer agreement and the third-review list of the double-scored case files."""
+    if ctx.config.casefile is None:
+        return empty_table("reliability", "agreement"), empty_table("reliability", "third_review")
     if ctx.has_table("clean", "casefile_reviews"):
         standard = ctx.config.casefile
         codes = [*veto_codes(standard), *defect_codes(standard)]
@@ -91,8 +107,9 @@ def _in_parallel(ctx: StageContext) -> bool:
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
+    analysed, skipped = instruments(ctx)
     parts: dict[str, Any] = {"scales": partial(_scales, ctx, ctx.options.n_boot)}
-    for instrument in INSTRUMENTS:
+    for instrument in analysed:
         parts[f"validity:{instrument}"] = partial(_validity, ctx, instrument)
     parts["agreement"] = partial(_agreement, ctx)
     # The scales here, the others one after another in the worker (about as long together: the worker also
@@ -102,10 +119,10 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         done = ctx.executor.run_parts(parts, here="scales" if _in_parallel(ctx) else None)
     tables = reliability_tables(
         done["scales"],
-        [done[f"validity:{instrument}"] for instrument in INSTRUMENTS],
-        [ctx.config.codebook(instrument) for instrument in INSTRUMENTS],
+        [done[f"validity:{instrument}"] for instrument in analysed],
+        [ctx.config.codebook(instrument) for instrument in analysed],
         done["agreement"],
     )
     for name, table in tables.as_dict().items():
         write_table(table, dest, name)
-    return tables.summary()
+    return tables.summary() | ({"skipped": skipped} if skipped else {})

@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pipeline.stages.base import StageContext, write_table
 from pipeline.weight.tables import input_columns, weight_tables
 
@@ -25,11 +27,13 @@ REQUIRES = ("clean",)
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
-    tables = weight_tables(
-        ctx.read_table("clean", "public", columns=input_columns(ctx.config, "public")),
-        ctx.read_table("clean", "staff", columns=input_columns(ctx.config, "staff")),
-        ctx.config,
+    public, staff = (
+        ctx.read_table("clean", i, columns=input_columns(ctx.config, i))
+        if ctx.config.questionnaire(i) is not None
+        else pd.DataFrame()
+        for i in ("public", "staff")
     )
+    tables = weight_tables(public, staff, ctx.config)
     for name in ("public_weights", "staff_weights", "margins", "diagnostics"):
         write_table(getattr(tables, name), dest, name)
     return tables.summary()

@@ -15,16 +15,16 @@ def margin_key(variable: str | list[str]) -> str | tuple[str, ...]:
 
 
 def population_margins(config: Config) -> dict[str | tuple[str, ...], dict[Any, float]]:
-    """The ``rake_on`` margins of population.yaml, keyed the way the cleaned frame stores the variables.
+    """The margins of population.yaml the public sample is weighted on (``analysis.yaml: public.weight_on``,
+    by default ``rake_on``), keyed the way the cleaned frame stores the variables.
 
     The YAML keys categories by option text; the cleaned frame holds the option text, except for options that
     stand for a unit (districts), where it holds the unit code. Interaction keys join texts with ``×``.
     """
     codebook = config.codebook("public")
-    by_variable = {margin_key(m.variable): m for m in config.population.margins}
+    by_variable = {margin_key(m.variable): m for m in config.population.margins}  # type: ignore[union-attr]
     margins: dict[str | tuple[str, ...], dict[Any, float]] = {}
-    for wanted in config.population.rake_on:
-        key = margin_key(wanted)
+    for key in config.plan("public").weight_on:
         margin = by_variable[key]
         variables = list(key) if isinstance(key, tuple) else [key]
         converters = [_frame_value(codebook, v) for v in variables]

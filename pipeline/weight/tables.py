@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -10,6 +10,7 @@ import pandas as pd
 from pipeline import stats
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.schemas import empty_table
 from pipeline.weight.diagnostics import PUBLIC_GROUPING, rake_diagnostics, weight_diagnostics
 from pipeline.weight.weights import public_weights, staff_weights
 
@@ -22,46 +23,66 @@ class WeightTables:
     staff_weights: pd.DataFrame
     margins: pd.DataFrame
     diagnostics: pd.DataFrame
-    rake: stats.RakeResult
+    rake: stats.RakeResult | None
+    """The public raking (or post-stratification); None when the public survey is not weighted."""
+    methods: dict[str, str] = field(default_factory=dict)
+    """Instrument → weighting method used (``none``, ``cells``, ``raking``)."""
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Counts and the raking's headline numbers for the run manifest."""
-        return {
-            "public_n": len(self.public_weights),
-            "public_iterations": self.rake.iterations,
-            "public_deff": round(float(self.rake.deff), 4),
-            "public_n_eff": round(float(self.rake.n_eff), 1),
-            "public_trimmed": int(self.rake.n_trimmed),
-            "staff_n": len(self.staff_weights),
-        }
+        out: dict[str, Any] = {"public_n": len(self.public_weights), "weighting": dict(self.methods)}
+        if self.rake is not None:
+            out |= {
+                "public_iterations": self.rake.iterations,
+                "public_deff": round(float(self.rake.deff), 4),
+                "public_n_eff": round(float(self.rake.n_eff), 1),
+                "public_trimmed": int(self.rake.n_trimmed),
+            }
+        out["staff_n"] = len(self.staff_weights)
+        if self.skipped:
+            out["skipped"] = list(self.skipped)
+        return out
 
 
 def input_columns(config: Config, instrument: str) -> list[str]:
     """The ``02_clean`` columns :func:`weight_tables` uses from ``public`` (record id, the diagnostics grouping,
     the raking variables) or ``staff`` (record id, unit): a million cleaned rows carry ~180 columns."""
     if instrument == "public":
-        names: list[str] = ["record_id", PUBLIC_GROUPING]
-        for wanted in config.population.rake_on:
-            names.extend(wanted if isinstance(wanted, list) else [wanted])
-        return list(dict.fromkeys(names))
+        grouping = [PUBLIC_GROUPING] if PUBLIC_GROUPING in config.codebook("public").variables else []
+        return list(dict.fromkeys(["record_id", *grouping, *config.plan("public").weight_variables]))
     if instrument == "staff":
-        return ["record_id", "unit"]
+        return ["record_id", "unit"] if "unit" in config.codebook("staff").variables else ["record_id"]
     raise DataError(f"input_columns(): instrument must be 'public' or 'staff', got {instrument!r}")
 
 
 def weight_tables(public: pd.DataFrame, staff: pd.DataFrame, config: Config) -> WeightTables:
     """Raking weights of the cleaned public responses, unit weights of the staff responses, the achieved margins
     and the diagnostics of both (``public`` and ``staff`` need only their :func:`input_columns`)."""
-    if public.empty:
-        raise DataError("02_clean/public.parquet 没有有效样本 (no valid public responses to weight)")
-    pw, rake = public_weights(public, config)
-    sw = staff_weights(staff, config)
-    diagnostics = pd.concat(
-        [
-            rake_diagnostics(rake),
-            weight_diagnostics("public", pw["weight"], public[PUBLIC_GROUPING]),
-            weight_diagnostics("staff", sw["weight"], sw["unit"]),
-        ],
-        ignore_index=True,
-    )
-    return WeightTables(pw, sw, rake.margins, diagnostics, rake)
+    skipped = []
+    methods = {}
+    parts = []
+    if config.public is not None and not public.empty:
+        pw, rake = public_weights(public, config)
+        methods["public"] = config.plan("public").weighting
+        if rake is not None:
+            parts.append(rake_diagnostics(rake))
+        groups = public[PUBLIC_GROUPING] if PUBLIC_GROUPING in public.columns else None
+        parts.append(weight_diagnostics("public", pw["weight"], groups))
+    else:
+        rake = None
+        pw = pd.DataFrame({"record_id": pd.Series(dtype="string"), "weight": pd.Series(dtype="float64")})
+        if config.public is not None:
+            skipped.append(
+                {"what": "public weighting", "reason": "公众问卷没有有效样本，不加权 (no valid responses)"}
+            )
+    if config.staff is not None and not staff.empty:
+        sw = staff_weights(staff, config)
+        methods["staff"] = config.plan("staff").weighting
+        parts.append(weight_diagnostics("staff", sw["weight"], sw["unit"]))
+    else:
+        sw = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (("record_id", "string"), ("unit", "string"),
+                                                                ("weight", "float64"))})  # fmt: skip
+    margins = rake.margins if rake is not None else empty_table("weight", "margins")
+    diagnostics = pd.concat(parts, ignore_index=True) if parts else empty_table("weight", "diagnostics")
+    return WeightTables(pw, sw, margins, diagnostics, rake, methods, skipped)
