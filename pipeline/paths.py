@@ -20,6 +20,7 @@ STAGE_FOLDERS: dict[str, str] = {
     "compare": "05_compare",
 }
 MANIFEST = "_manifest.json"
+RUN_REPORT = "_run_report.json"  # pipeline.run_report: valid n, exclusions, α, skips and warnings of the run
 BENCH_FOLDER = "bench"
 
 #: sub-folders of raw/ (what the simulator writes and ingest reads): any file names inside.

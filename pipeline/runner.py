@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline import paths
 from pipeline.options import RunOptions
+from pipeline.run_report import format_summary, run_report, skipped_line, warning_line
 from pipeline.stages import available_stages, stage_module
 from pipeline.stages.base import StageContext, run_stage, write_json
 
@@ -111,7 +112,8 @@ def read_manifest(out: Path) -> dict[str, Any]:
 def run_stages(
     ctx: StageContext, stages: list[str] | None = None, *, echo=print, force: bool = False
 ) -> dict[str, Any]:
-    """Run the given stages (default: all available) in order; update and return the manifest.
+    """Run the given stages (default: all available) in order; update and return the manifest, and write
+    ``_run_report.json`` (:mod:`pipeline.run_report`) with its summary echoed at the end.
 
     A stage whose key (code, configuration, seed and input digests, see :func:`stage_key`) equals the one
     recorded in the manifest, and whose folder still holds exactly the recorded files, is reused rather than
@@ -148,7 +150,11 @@ def run_stages(
             continue
         echo(f"[{paths.STAGE_FOLDERS[name]}] {name} ...")
         start = time.perf_counter()
-        summary = run_stage(module, ctx)
+        try:
+            summary = run_stage(module, ctx)
+        except Exception as exc:  # the report still tells what the output holds, and which stage failed
+            _write_report(ctx, manifest, failed={"stage": name, "error": str(exc)})
+            raise
         seconds = time.perf_counter() - start
         manifest["stages"][name] = {
             "key": key,
@@ -160,6 +166,26 @@ def run_stages(
             "outputs": {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()},
         }
         echo(f"    done in {seconds:.2f} s -> {folder}")
+        for line in stage_notes(summary):
+            echo(f"    {line}")
         Path(ctx.out).mkdir(parents=True, exist_ok=True)
         write_json(manifest, Path(ctx.out) / paths.MANIFEST)
+    for line in format_summary(_write_report(ctx, manifest)):
+        echo(line)
     return manifest
+
+
+def _write_report(ctx: StageContext, manifest: dict[str, Any], failed: dict[str, str] | None = None):
+    """Write and return ``_run_report.json`` (:func:`pipeline.run_report.run_report`)."""
+    report = run_report(ctx, manifest, failed=failed)
+    Path(ctx.out).mkdir(parents=True, exist_ok=True)
+    write_json(report, Path(ctx.out) / paths.RUN_REPORT)
+    return report
+
+
+def stage_notes(summary: dict[str, Any]) -> list[str]:
+    """The lines printed under a stage's line: what it skipped, then each warning (from its summary's
+    ``skipped`` and ``warnings`` lists)."""
+    return [skipped_line(s) for s in summary.get("skipped", []) or []] + [
+        "! " + warning_line(w) for w in summary.get("warnings", []) or []
+    ]

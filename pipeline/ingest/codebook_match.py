@@ -78,6 +78,26 @@ class Issue:
         }
 
 
+@dataclass(frozen=True)
+class SimilarMatch:
+    """A column matched to a codebook item by similarity (:data:`STEM_SIMILARITY`), not by equal text."""
+
+    item: str
+    column: str
+    expected: str
+    """The codebook's wording (question text or matrix row)."""
+    similarity: float
+    """difflib ratio of the two normalised texts, in [STEM_SIMILARITY, 1)."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "item": self.item,
+            "column": self.column,
+            "expected": self.expected,
+            "similarity": round(self.similarity, 3),
+        }
+
+
 @dataclass
 class ExportMatch:
     items: dict[str, ItemColumns]
@@ -85,24 +105,32 @@ class ExportMatch:
     """Item ids of the codebook with no column in the export (optional items only; required ones raise)."""
     unused_columns: list[str]
     warnings: list[str] = field(default_factory=list)
+    similar: list[SimilarMatch] = field(default_factory=list)
+    """Columns matched by similarity rather than equal text (an analyst checks these)."""
+
+
+def _similarity(a: str | None, b: str | None) -> float:
+    """1.0 for texts equal after :func:`normalize`, else their difflib ratio; 0.0 if either is empty."""
+    na, nb = normalize(a), normalize(b)
+    if not na or not nb:
+        return 0.0
+    if na == nb:
+        return 1.0
+    return difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio()
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
-    na, nb = normalize(a), normalize(b)
-    if not na or not nb:
-        return False
-    if na == nb:
-        return True
-    return difflib.SequenceMatcher(None, na, nb, autojunk=False).ratio() >= STEM_SIMILARITY
+    return _similarity(a, b) >= STEM_SIMILARITY
 
 
-def _best_label(target: str | None, candidates: list[tuple[str, str]]) -> str | None:
-    """Column whose label equals ``target`` after normalisation; else the single most similar one above
-    :data:`STEM_SIMILARITY` (rows of one matrix can differ by a word, so exact matches always win)."""
+def _label_match(target: str | None, candidates: list[tuple[str, str]]) -> tuple[str, float] | None:
+    """(column, similarity) whose label equals ``target`` after normalisation (similarity 1.0); else the single
+    most similar one above :data:`STEM_SIMILARITY` (rows of one matrix can differ by a word, so exact matches
+    always win); None when none is close enough or two are equally close."""
     nt = normalize(target)
     for lbl, col in candidates:
         if normalize(lbl) == nt:
-            return col
+            return col, 1.0
     scored = sorted(
         (
             (difflib.SequenceMatcher(None, nt, normalize(lbl), autojunk=False).ratio(), col)
@@ -111,8 +139,14 @@ def _best_label(target: str | None, candidates: list[tuple[str, str]]) -> str | 
         reverse=True,
     )
     if scored and scored[0][0] >= STEM_SIMILARITY and (len(scored) == 1 or scored[1][0] < scored[0][0]):
-        return scored[0][1]
+        return scored[0][1], scored[0][0]
     return None
+
+
+def _best_label(target: str | None, candidates: list[tuple[str, str]]) -> str | None:
+    """The column of :func:`_label_match`, or None."""
+    got = _label_match(target, candidates)
+    return got[0] if got else None
 
 
 def _same_option(a: str, b: str) -> bool:
@@ -176,6 +210,7 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
             )
         export.mode, export.mode_source = voted, "codebook"  # type: ignore[assignment]
     found: dict[str, ItemColumns] = {}
+    similar: list[SimilarMatch] = []
     problems: list[str] = []
     option_errors: list[DataError] = []
     used: set[str] = set()
@@ -190,17 +225,21 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
                 problems.append(f"第{number}题 应为矩阵题 (matrix expected), found '{q.column}'")
                 continue
             for it in items:
-                col = _best_label(it.row_text, [(lbl, c) for lbl, c in q.subs if c not in used])
-                if col is None:
+                got = _label_match(it.row_text, [(lbl, c) for lbl, c in q.subs if c not in used])
+                if got is None:
                     problems.append(
                         f"{it.id}: 找不到矩阵行 (matrix row not found) '{expected_header(it, export.mode)}'"
                     )
                 else:
+                    col, score = got
                     found[it.id] = ItemColumns(it, column=col)
                     used.add(col)
+                    if score < 1.0:
+                        similar.append(SimilarMatch(it.id, col, it.row_text or "", score))
             continue
         it = first
-        stem_ok = _same_text(q.stem, it.question_text) if q.stem else None
+        stem_score = _similarity(q.stem, it.question_text) if q.stem else None
+        stem_ok = None if stem_score is None else stem_score >= STEM_SIMILARITY
         if stem_ok is False:
             problems.append(
                 f"第{number}题 题干不符 (stem differs): expected '{it.question_text}', found '{q.stem}'"
@@ -230,9 +269,13 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
                     )
                 )
             found[it.id] = ItemColumns(it, option_columns=cols)
+            if stem_score is not None and stem_score < 1.0:
+                similar.append(SimilarMatch(it.id, q.column or q.subs[0][1], it.question_text, stem_score))
         elif q.column is not None and stem_ok:
             found[it.id] = ItemColumns(it, column=q.column)
             used.add(q.column)
+            if stem_score is not None and stem_score < 1.0:
+                similar.append(SimilarMatch(it.id, q.column, it.question_text, stem_score))
         else:
             problems.append(f"{it.id}: 找不到列 (column not found) '{expected_header(it, export.mode)}'")
 
@@ -263,7 +306,11 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
         f"列 '{c}' 不属于问卷 {codebook.instrument}，未读入 (column not in codebook)" for c in unused
     ]
     return ExportMatch(
-        items=found, missing=[it.id for it in missing], unused_columns=unused, warnings=warnings
+        items=found,
+        missing=[it.id for it in missing],
+        unused_columns=unused,
+        warnings=warnings,
+        similar=similar,
     )
 
 

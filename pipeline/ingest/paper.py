@@ -18,7 +18,7 @@ from pipeline.ingest import wjx
 from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue
 from pipeline.ingest.excel import Sheet, find_header_row, frame_below
 from pipeline.ingest.privacy import mask_series
-from pipeline.ingest.text import as_text, numeric
+from pipeline.ingest.text import as_text, cell_text, numeric
 
 PAPER_ID = "问卷编号"
 PAPER_DATE = "调查日期"
@@ -106,7 +106,8 @@ def read_paper_sheet(
                         sheet.location(row=r, column=name),
                     )
                 out[bad] = INVALID_CODE
-                for value, rows in raw[bad].groupby(raw[bad].astype(str), sort=False).groups.items():
+                as_typed = raw[bad].map(lambda v: cell_text(v) or "")  # 7.0 read from Excel shows as 7
+                for value, rows in raw[bad].groupby(as_typed, sort=False).groups.items():
                     issues.append(Issue(it.id, name, str(value), [int(r) for r in rows], expected))
             cols[name] = out.astype("Int64")
         if it.type == "multiple" and any(o.other for o in it.options):

@@ -24,7 +24,9 @@ from pipeline.ingest.casefile_sheets import read_casefile_sheet
 from pipeline.ingest.checkpoint_sheets import read_checkpoint_sheet
 from pipeline.ingest.codebook_match import INVALID_CODE
 from pipeline.ingest.excel import is_table_file, read_sheets
+from pipeline.ingest.overlap import file_overlaps
 from pipeline.ingest.records import RECORD_COLUMNS, check_record_ids, with_source
+from pipeline.ingest.report_warnings import report_warnings
 from pipeline.ingest.surveys import empty_survey, ingest_survey_file
 from pipeline.parallel import SERIAL, Executor
 
@@ -119,6 +121,8 @@ def part_frames(
         if not frames:
             return [empty], files
         check_record_ids(frames)
+        for overlap in file_overlaps(frames):  # one entry per frame, in the same order
+            files[overlap.position].setdefault("overlaps", []).append(overlap.as_dict())
         cols = list(empty.columns)
         if all(set(cols) <= set(f.columns) for f in frames):
             return [f[cols] for f in frames], files
@@ -162,7 +166,10 @@ def raw_folder(raw: Path) -> Path:
 
 
 def ingest_report(raw: Path, rows: dict[str, int], files: list[dict[str, Any]]) -> dict[str, Any]:
-    """``_ingest_report.json`` from the rows per table and the file entries (in :data:`PARTS` order)."""
+    """``_ingest_report.json`` from the rows per table and the file entries (in :data:`PARTS` order): also the
+    ``warnings`` of :func:`pipeline.ingest.report_warnings.report_warnings` and, as ``skipped``, each survey
+    instrument whose raw folder holds no file (its table is empty; later stages have nothing of it to analyse).
+    """
     if not files:
         raise DataError(
             f"{raw} 下没有可读取的文件 (no input files): expected .xlsx/.xls/.csv in "
@@ -174,7 +181,22 @@ def ingest_report(raw: Path, rows: dict[str, int], files: list[dict[str, Any]]) 
         "rows": rows,
         "n_invalid_cells": sum(f.get("n_invalid_cells", 0) for f in files),
         "files": files,
+        "warnings": report_warnings(files),
+        "skipped": skipped_instruments(files),
     }
+
+
+def skipped_instruments(files: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """``{what, reason}`` for each survey instrument of :data:`SURVEY_DIRS` without any file read."""
+    read = {f.get("instrument") for f in files}
+    return [
+        {
+            "what": instrument,
+            "reason": f"原始数据中 {folder}/ 为空或不存在，此问卷无记录 (raw folder empty or absent: no records)",
+        }
+        for instrument, folder in SURVEY_DIRS.items()
+        if instrument not in read
+    ]
 
 
 def _empty_casefile(config: Config) -> pd.DataFrame:

@@ -97,9 +97,8 @@ def empty_survey(codebook: Codebook) -> pd.DataFrame:
         else:
             cols[it.id] = pd.Series([], dtype="Float64" if it.type == "number" else object)
     rec = survey_records(exp_meta, Decoded(pd.DataFrame(cols), []), "text", b"")
-    head = pd.DataFrame(
-        {"record_id": [], "source_file": [], "source_sheet": [], "source_row": pd.Series([], dtype=np.int64)}
-    )
+    text = {c: pd.Series([], dtype=object) for c in ("record_id", "source_file", "source_sheet")}
+    head = pd.DataFrame({**text, "source_row": pd.Series([], dtype=np.int64)})
     return pd.concat([head, rec.reset_index(drop=True)], axis=1)
 
 
@@ -135,6 +134,7 @@ def ingest_survey_file(
                 "mode_source": export.mode_source,
                 "encoding": export.encoding,
                 "warnings": export.warnings + match.warnings,
+                "similar_matches": [m.as_dict() for m in match.similar],
             }
         else:
             meta, decoded = read_paper_sheet(sh, codebook, hr, strict=strict)
@@ -144,7 +144,13 @@ def ingest_survey_file(
             meta["channel"] = PAPER_CHANNEL
             meta["channel_detail"] = None
             records = survey_records(meta, decoded, "paper", key)
-            entry = {"mode": "paper", "mode_source": "header", "encoding": None, "warnings": []}
+            entry = {
+                "mode": "paper",
+                "mode_source": "header",
+                "encoding": None,
+                "warnings": [],
+                "similar_matches": [],
+            }
         frames.append(with_source(records, path, sh.name, multi))
         entry.update(
             file=path.name,

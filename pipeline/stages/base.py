@@ -2,7 +2,9 @@
 
 A stage module defines ``NAME`` (a key of :data:`pipeline.paths.STAGE_FOLDERS`), ``REQUIRES`` (names of the
 stages whose output it reads) and ``run(ctx, dest) -> dict``: it reads inputs through ``ctx``, writes its tables
-into ``dest`` (a temporary folder) and returns a small JSON-able summary for the manifest and the console.
+into ``dest`` (a temporary folder) and returns a small JSON-able summary for the manifest and the console (its
+optional ``skipped`` and ``warnings`` lists are printed under the stage's line and gathered by
+:mod:`pipeline.run_report`).
 :func:`run_stage` renames ``dest`` to ``output/NN_stage`` only when ``run`` succeeded, so a failed stage never
 leaves a half-written folder and never destroys the previous good output.
 """

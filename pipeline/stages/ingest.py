@@ -3,7 +3,8 @@
 Reads ``raw/public/`` and ``raw/staff/`` (问卷星 exports in either mode, ``.xlsx``/``.xls``/``.csv``, and
 paper-entry sheets), ``raw/casefiles/`` (case-file review workbooks) and ``raw/checkpoints/`` (checkpoint sheets).
 Writes ``public.parquet``, ``staff.parquet``, ``casefile_reviews.parquet``, ``checkpoints.parquet`` and
-``_ingest_report.json`` (per file: rows, mode, encoding, warnings, invalid cells). Nothing is dropped here; raw IPs,
+``_ingest_report.json`` (per file: rows, mode, encoding, warnings, invalid cells; the analyst's ``warnings`` of
+:mod:`pipeline.ingest.report_warnings`, also returned in the summary for the console; ``skipped`` instruments). Nothing is dropped here; raw IPs,
 序号, reviewer names never reach the output (keyed pseudonyms, see :mod:`pipeline.ingest.privacy`), free text is
 masked. The core is :mod:`pipeline.ingest` (one part per table: :func:`pipeline.ingest.parts.part_frames`).
 
@@ -49,6 +50,8 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         "rows": report["rows"],
         "n_invalid_cells": report["n_invalid_cells"],
         "files": len(report["files"]),
+        "warnings": report["warnings"],
+        "skipped": report["skipped"],
     }
     return summary | ({"skipped": skipped} if skipped else {})
 
