@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from pipeline.clean.items import answered, item_columns
 from pipeline.clean.rules import RULES, required_substantive_items
@@ -25,6 +27,7 @@ from pipeline.ingest import wjx
 from pipeline.ingest.excel import read_sheets
 from pipeline.ingest.paper import find_paper_header, paper_columns_of, read_paper_sheet
 from pipeline.ingest.surveys import empty_survey
+from pipeline.ingest.templates import write_template
 from tests.fixtures.ingest.small import code_export, codebook, text_export
 
 LABELS = ["行政执法", "信息公开", "窗口服务", "普法宣传"]
@@ -166,3 +169,26 @@ def test_without_max_choices_every_option_may_be_ranked():
     item = replace(RANKING, max_choices=None)
     cb = Codebook(questionnaire=codebook().questionnaire, items=(item,), _by_id={"R1": item})
     assert not RULES["invalid_code"](_frame([[1, 2, 3, 4]]), cb, CleaningRules()).hit.any()
+
+
+def test_paper_template_offers_ranks_one_to_k_and_reads_back(tmp_path):
+    cb = with_ranking()
+    path = write_template(SimpleNamespace(codebook=lambda instrument: cb), "public", tmp_path / "paper.xlsx")
+    wb = load_workbook(path)
+    ws = wb["录入"]
+    header = [c.value for c in ws[1]]
+    assert header[-4:] == RANK_COLUMNS
+    col = header.index("R1_2") + 1
+    assert "排序题" in ws.cell(row=1, column=col).comment.text
+    lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    assert '"1,2,3"' in lists
+    values = {"问卷编号": "A001", "R1_2": 1, "R1_4": 2}
+    for it in cb.items:
+        if it.type in ("single", "matrix"):
+            values[it.id] = it.options[0].code
+    for c, name in enumerate(header, start=1):
+        ws.cell(row=2, column=c, value=values.get(name))
+    wb.save(path)
+    (sheet,) = [s for s in read_sheets(path) if s.name == "录入"]
+    _, decoded = read_paper_sheet(sheet, cb, find_paper_header(sheet, cb))
+    assert decoded.frame.loc[2, RANK_COLUMNS].tolist() == [pd.NA, 1, pd.NA, 2]
