@@ -25,6 +25,7 @@ from pipeline.ingest.labels import (
     is_exclusive,
     is_missing_like,
     is_other,
+    max_choices_from_stem,
     recognise_likert,
     sensible_order,
 )
@@ -350,6 +351,13 @@ def test_option_flags_and_demographic_stems():
 )
 def test_scalars_read_back_as_themselves(value):
     assert yaml.safe_load(f"k: {scalar(value)}") == {"k": value}
+
+
+@pytest.mark.parametrize(
+    ("stem", "k"), [("最需改进的方面（最多选3项）", 3), ("请选择,不超过 2 项", 2), ("兴趣爱好", None)]
+)
+def test_a_limit_stated_in_the_stem_becomes_max_choices(stem, k):
+    assert max_choices_from_stem(stem) == k
 
 
 def test_clean_text_drops_stray_spaces():

@@ -34,6 +34,7 @@ from pipeline.ingest.labels import (
     is_exclusive,
     is_missing_like,
     is_other,
+    max_choices_from_stem,
     recognise_likert,
     sensible_order,
 )
@@ -321,6 +322,7 @@ def _check_pair(text: wjx.WjxExport, code: wjx.WjxExport) -> None:
 
 
 def _title(export: wjx.WjxExport) -> str:
+    """The survey title from 问卷星's download name ``{vid}_按文本_{标题}_{总数}_{有效数}``, else the file name."""
     parts = export.file.stem.split("_")
     if len(parts) >= 3 and parts[1] in ("按文本", "按序号", "按选项文本", "按选项序号"):
         return parts[2]
@@ -414,7 +416,9 @@ def _question(
             options, notes = _position_options([lb for lb, _ in cq.subs], labels, with_fill, multi=True)
         else:
             options, notes = _coded_options(sensible_order(labels), with_fill, None, multi=True)
-        max_choices = None
+        max_choices = max_choices_from_stem(stem) if kind == "multiple" else None
+        if max_choices is not None:
+            notes.append(f"题干写明最多选 {max_choices} 项 (max_choices)，请核对")
         if kind == "ranking":
             longest = max(len(_parts(a, wjx.SEPARATOR_RANK)) for a in answers)
             if longest < len(options):

@@ -85,7 +85,7 @@ def questionnaire_yaml(draft: Draft) -> str:
         f"# 问卷配置草稿 (draft): 由 fazhi-eval codebook draft 从 {', '.join(draft.sources)} 生成。",
         "# 逐条处理 '# TODO' 后删去该注释，再运行 fazhi-eval validate。题号、题干、选项文字须与问卷星中完全一致。",
         f"instrument: {draft.instrument}",
-        f"title: {scalar(draft.title)}",
+        f"title: {scalar(draft.title)}  # TODO 核对问卷标题 (取自导出文件名)",
         "",
     ]
     if draft.response_sets:

@@ -191,6 +191,15 @@ def sensible_order(labels: list[str]) -> list[str]:
     return body + tail_missing + tail_other
 
 
+_AT_MOST = re.compile(r"(?:最多|至多|限)选?(?:择)?(\d+)项|选(?:择)?(\d+)项以内|不超过(\d+)项")
+
+
+def max_choices_from_stem(stem: str | None) -> int | None:
+    """The limit a multiple-choice stem states: ``最需改进的方面(最多选3项)`` → 3; None when it states none."""
+    m = _AT_MOST.search(normalize(stem))
+    return int(next(g for g in m.groups() if g)) if m else None
+
+
 def demographic_variable(stem: str | None) -> str | None:
     """``variable`` guess of a question from its stem: ``您的性别`` → gender, ``月收入`` → income; a stem that
     only mentions the word in a longer question (``爱好投入占收入比重``) is none."""
