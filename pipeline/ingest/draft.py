@@ -457,6 +457,8 @@ def _matrix(
     stem: str,
 ) -> DraftQuestion:
     rows = tuple(DraftRow(f"Q{tq.number}_{k}", clean_text(lb)) for k, (lb, _) in enumerate(tq.subs, start=1))
+    if not stem:  # 问卷星 heads a matrix by its rows only
+        stem = f"第{tq.number}题"
     labels: dict[str, None] = {}
     with_fill: set[str] = set()
     for _, column in tq.subs:
@@ -476,6 +478,8 @@ def _matrix(
     options, more = _coded_options(list(labels), with_fill, paired)
     notes += more
     likert = recognise_likert([o.text for o in options])
+    if stem == f"第{tq.number}题":
+        notes.append("矩阵题的题干不在导出中：请从问卷星抄录 (text)")
     notes.append("量表归属 (scales)、反向题 (reverse) 与 feeds 请逐行确定")
     if likert is not None:
         return DraftQuestion(
