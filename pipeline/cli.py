@@ -82,6 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
     )
 
+    p = sub.add_parser("codebook", help="问卷配置辅助工具 (draft: 从问卷星导出起草问卷 YAML)")
+    books = p.add_subparsers(dest="codebook_command", metavar="ACTION", required=True)
+    p = books.add_parser(
+        "draft", help="从问卷星导出文件起草问卷配置与 cleaning.yaml (带 TODO 注释，人工核对后使用)"
+    )
+    p.add_argument("export", type=Path, help="问卷星导出文件 (按选项文本, .xls/.xlsx/.csv)")
+    p.add_argument(
+        "export_code_mode",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="同一批答卷的按选项序号导出 (可选；给出时选项代码与问卷星一致)",
+    )
+    p.add_argument(
+        "--instrument", choices=["public", "staff"], default="public", help="问卷 (default: public)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("codebook_draft"), help="写入的目录 (default: codebook_draft/)"
+    )
+    p.add_argument("--force", action="store_true", help="覆盖目录中已有的草稿文件")
+
     for name, help_text in STAGE_HELP.items():
         p = sub.add_parser(name, help=help_text)
         _add_io_options(p)
@@ -129,6 +150,29 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_codebook_draft(args: argparse.Namespace) -> int:
+    from pipeline.ingest.draft import draft_from_exports
+    from pipeline.ingest.draft_yaml import cleaning_yaml, questionnaire_yaml
+    from pipeline.ingest.wjx import read_export
+
+    questionnaire, cleaning = args.out / f"{args.instrument}.yaml", args.out / "cleaning.yaml"
+    existing = [str(p) for p in (questionnaire, cleaning) if p.exists()]
+    if existing and not args.force:
+        print(
+            f"错误 (error): 文件已存在 (exists; --force to overwrite): {', '.join(existing)}", file=sys.stderr
+        )
+        return 1
+    text = read_export(args.export)
+    code = read_export(args.export_code_mode) if args.export_code_mode else None
+    draft = draft_from_exports(text, code, instrument=args.instrument)
+    args.out.mkdir(parents=True, exist_ok=True)
+    questionnaire.write_text(questionnaire_yaml(draft), encoding="utf-8")
+    cleaning.write_text(cleaning_yaml(draft), encoding="utf-8")
+    n_todo = sum(len(q.notes) for q in draft.questions)
+    print(f"问卷草稿已写入 {questionnaire} ({len(draft.questions)} 题, {n_todo} 处 TODO) 和 {cleaning}")
+    return 0
+
+
 def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
     from pipeline.runner import run_stages
     from pipeline.stages.base import StageContext
@@ -156,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_simulate(args)
         if args.command == "template":
             return _cmd_template(args)
+        if args.command == "codebook":
+            return _cmd_codebook_draft(args)
         if args.command == "run":
             return _cmd_stages(args, args.only)
         return _cmd_stages(args, [args.command])

@@ -2,7 +2,9 @@
 
 Conventions of docs/DATA_CONTRACT.md (01_ingest): a single-choice or matrix item is one nullable ``Int64`` column
 named by the item id (``<NA>`` = not answered, :data:`SKIPPED` = not shown / skipped by 问卷星 logic); a
-multiple-choice item is one 0/1 column per option, ``<item>_<code>``; a fill-in item is one masked text column.
+multiple-choice item is one 0/1 column per option, ``<item>_<code>``; a ranking item is one column per option,
+``<item>_<code>``, holding the option's rank (1 = first, ``<NA>`` = not ranked); a fill-in item is one masked text
+column.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ INVALID = INVALID_CODE
 """Code ingest writes for an answer that matches no codebook option (caught by the ``invalid_code`` rule)."""
 
 CODED_TYPES = ("single", "matrix")
+OPTION_COLUMN_TYPES = ("multiple", "ranking")
+"""Item types stored as one column per option."""
 
 
 def option_columns(item: CodebookItem) -> list[str]:
-    """The 0/1 columns of a multiple-choice item, ``<item>_<code>``, in option order."""
+    """The per-option columns of a multiple-choice (0/1) or ranking (rank) item, ``<item>_<code>``, in option
+    order."""
     return [f"{item.id}_{o.code}" for o in item.options]
 
 
 def item_columns(item: CodebookItem) -> list[str]:
-    """Every answer column of one item (one for single/matrix/fill-in, one per option for multiple)."""
-    return option_columns(item) if item.type == "multiple" else [item.id]
+    """Every answer column of one item (one for single/matrix/fill-in, one per option for multiple/ranking)."""
+    return option_columns(item) if item.type in OPTION_COLUMN_TYPES else [item.id]
 
 
 def answer_columns(codebook: Codebook) -> list[str]:
@@ -65,8 +70,15 @@ def codes(frame: pd.DataFrame, item_id: str) -> pd.Series:
 def answered(frame: pd.DataFrame, item: CodebookItem) -> pd.Series:
     """True where the respondent gave an answer to ``item`` (不了解 counts; NA and SKIPPED do not).
 
-    A multiple-choice item is answered when at least one option column is 1; a fill-in when its text is not blank.
+    A multiple-choice item is answered when at least one option column is 1; a ranking item when any option has a
+    rank (an invalid one included); a fill-in when its text is not blank.
     """
+    if item.type == "ranking":
+        ranked = np.zeros(len(frame), dtype=bool)
+        for col in option_columns(item):
+            c = codes(frame, col).to_numpy()
+            ranked |= ~np.isnan(c) & (c != SKIPPED)
+        return pd.Series(ranked, index=frame.index, copy=False)
     if item.type == "multiple":
         chosen = np.zeros(len(frame), dtype=bool)
         for col in option_columns(item):

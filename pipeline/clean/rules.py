@@ -25,7 +25,8 @@ Rules (defaults in questionnaires/cleaning.yaml):
     The attention-check item answered with a code other than its ``pass_code``.
 ``invalid_code``
     A code not in the codebook (any ingest sentinel for unmatched text included), a 0/1 option column holding
-    something else, more choices than ``max_choices``, or an ``exclusive`` option chosen with another.
+    something else, more choices than ``max_choices``, an ``exclusive`` option chosen with another, or ranks of a
+    ranking item that are not 1..k distinct and consecutive.
 ``missing``
     Share of required substantive items left unanswered > ``max_missing_share`` (items of a skip block count only
     where the block was shown; 不了解 counts as answered).
@@ -49,6 +50,7 @@ import pyarrow.compute as pc
 from pipeline.clean.items import (
     CODED_TYPES,
     INVALID,
+    OPTION_COLUMN_TYPES,
     SKIPPED,
     answer_columns,
     answered,
@@ -61,6 +63,7 @@ from pipeline.clean.items import (
 from pipeline.config.cleaning import RULE_ORDER, CleaningRules
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import Option
+from pipeline.ingest.codebook_match import max_rank
 
 #: Chinese reason per rule code, written to ``exclusions.reason``.
 REASONS: dict[str, str] = {
@@ -526,8 +529,41 @@ def invalid_code(frame: pd.DataFrame, codebook: Codebook, rules: CleaningRules) 
                 clash = (block[:, cols.index(f"{it.id}_{code}")] == 1) & (n_chosen > 1)
                 for r in np.flatnonzero(clash).tolist():
                     parts.setdefault(index[r], []).append(f"{it.id} 互斥选项 {code} 与其他选项同选")
+        elif it.type == "ranking":
+            for r, reason in _invalid_ranks(frame, it):
+                parts.setdefault(index[r], []).append(reason)
     hit = pd.Series(frame.index.isin(list(parts)), index=frame.index)
     return _result("invalid_code", frame, hit, _join(parts, frame.index, sep="，"))
+
+
+def _invalid_ranks(frame: pd.DataFrame, item) -> list[tuple[int, str]]:
+    """(row position, reason) of each record whose ranks of ``item`` are not 1..m distinct (m ≤ k, the item's
+    :func:`~pipeline.ingest.codebook_match.max_rank`): a rank outside 1..k (ingest's −9 included), one rank given
+    twice, or a gap (1, 3 without 2)."""
+    top = max_rank(item)
+    block = np.column_stack([codes(frame, col).to_numpy() for col in option_columns(item)])
+    present = ~np.isnan(block) & (block != SKIPPED)
+    out_of_range = (present & ((block < 1) | (block > top) | (block != np.round(block)))).any(axis=1)
+    n_present = present.sum(axis=1)
+    ranks = np.where(present & ~out_of_range[:, None], block, np.inf)
+    ranks.sort(axis=1)
+    expected = np.arange(1, block.shape[1] + 1, dtype=float)
+    not_consecutive = ((ranks != expected) & np.isfinite(ranks)).any(axis=1)
+    distinct = np.array([len(set(row[np.isfinite(row)])) for row in ranks]) == n_present
+    found = []
+    for r in np.flatnonzero(out_of_range).tolist():
+        found.append(
+            (
+                r,
+                f"{item.id} 名次不在 1–{top} 之内"
+                + ("(无法匹配选项)" if (block[r] == INVALID).any() else ""),
+            )
+        )
+    for r in np.flatnonzero(~out_of_range & ~distinct).tolist():
+        found.append((r, f"{item.id} 名次重复"))
+    for r in np.flatnonzero(~out_of_range & distinct & not_consecutive).tolist():
+        found.append((r, f"{item.id} 名次不连续"))
+    return sorted(found)
 
 
 def required_substantive_items(codebook: Codebook) -> list:
@@ -538,7 +574,10 @@ def required_substantive_items(codebook: Codebook) -> list:
     return [
         it
         for it in codebook.items
-        if it.required and it.type in (*CODED_TYPES, "multiple") and it.variable is None and it.id not in skip
+        if it.required
+        and it.type in (*CODED_TYPES, *OPTION_COLUMN_TYPES)
+        and it.variable is None
+        and it.id not in skip
     ]
 
 

@@ -24,5 +24,6 @@ In reading order, each module using only those above it:
   each, and the ingest report.
 
 Beside the stage: :mod:`pipeline.ingest.templates` writes the blank entry workbooks those readers accept
-(``fazhi-eval template``).
+(``fazhi-eval template``); :mod:`pipeline.ingest.labels`, :mod:`pipeline.ingest.draft` and
+:mod:`pipeline.ingest.draft_yaml` draft a questionnaire YAML from a 问卷星 export (``fazhi-eval codebook draft``).
 """

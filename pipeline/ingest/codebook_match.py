@@ -10,6 +10,14 @@ belongs to another questionnaire (or the wrong codebook was chosen) and is rejec
 Decoding is vectorised per column: the distinct cells of a column are mapped once (``pd.factorize``) and the codes
 spread back with one array lookup, so a column of a million cells costs a few milliseconds.
 
+Ranking items (type ``ranking``) are decoded to one nullable ``Int64`` column per option, ``<item>_<code>``,
+holding the rank the option got (1 = ranked first; ``<NA>`` = not ranked). Text mode writes the ranked options
+joined by ``→`` in rank order (``A→B→C``); code mode is taken to write one ``第N题(选项)`` column per option
+holding its rank number (an inferred layout: no real export at hand shows it; 0 or empty = not ranked). An answer
+naming an option the codebook lacks, or one option twice, is written as −9 in every column of the item; rank
+numbers outside 1..k are −9 in their cell (the clean stage's ``invalid_code`` rule checks ranks are 1..k,
+distinct and consecutive). The 其他 fill-in text of a ranking item is not kept.
+
 Invalid cells: a cell that is neither a known option (after normalisation), empty, nor a skip marker is written as
 :data:`INVALID_CODE` (−9) and listed in the result's ``issues`` (file, row, column, value, expected options); the
 clean stage excludes such records with a reason. A column in which more than :data:`MAX_INVALID_SHARE` of the
@@ -54,7 +62,7 @@ class ItemColumns:
     column: str | None = None
     """The one column of a single/matrix/fill-in item, or of a multiple-choice item in text mode."""
     option_columns: dict[int, str] = field(default_factory=dict)
-    """Multiple choice in code mode: option code → ``第N题(选项)`` column."""
+    """Multiple choice or ranking in code mode: option code → ``第N题(选项)`` column."""
 
 
 @dataclass
@@ -157,7 +165,7 @@ def expected_header(item: CodebookItem, mode: str) -> str:
     """How 问卷星 heads the column(s) of an item (for error messages and templates)."""
     if item.type == "matrix":
         return f"第{item.number}题({item.row_text}) 或 {item.number}({item.row_text})"
-    if item.type == "multiple" and mode == "code":
+    if item.type in ("multiple", "ranking") and mode == "code":
         return f"第{item.number}题({item.options[0].text}) …"
     return f"{item.number}、{item.question_text}"
 
@@ -245,7 +253,7 @@ def match_export(export: wjx.WjxExport, codebook: Codebook) -> ExportMatch:
                 f"第{number}题 题干不符 (stem differs): expected '{it.question_text}', found '{q.stem}'"
             )
             continue
-        if it.type == "multiple" and q.subs and (export.mode == "code" or q.column is None):
+        if it.type in ("multiple", "ranking") and q.subs and (export.mode == "code" or q.column is None):
             cols: dict[int, str] = {}
             unknown: list[str] = []
             for lbl, col in q.subs:
@@ -531,6 +539,73 @@ def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector)
     return res
 
 
+def max_rank(item: CodebookItem) -> int:
+    """The largest rank a ranking item can hold: ``max_choices`` (rank the top k) or the number of options."""
+    return item.max_choices or len(item.options)
+
+
+def _decode_rank_text(
+    col: pd.Series, item: CodebookItem, coll: _Collector, column: str, factorized=None
+) -> dict[str, pd.Series]:
+    """``A→B→C`` → one rank column per option (1 = first), each distinct answer split once."""
+    codes, uniques = factorized if factorized is not None else factorize(col)
+    pos_of = {o.code: k for k, o in enumerate(item.options)}
+    lookup = _option_lookup(item)
+    umat = np.full((len(uniques), len(item.options)), np.nan)
+    uinvalid = np.zeros(len(uniques), dtype=bool)
+    for j, u in enumerate(uniques):
+        text = cell_text(u)
+        n = normalize(text) if text else ""
+        if n in _SKIP_NORM or n in _EMPTY_NORM:
+            continue
+        for rank, part in enumerate(re.split(f"[{wjx.SEPARATOR_RANK}{wjx.SEPARATOR_MULTI}]", text), start=1):
+            base, _ = wjx.split_other(part.strip())
+            c = lookup.get(normalize(base), lookup.get(normalize_option(base)))
+            if c is None or not np.isnan(umat[j, pos_of[c]]):
+                uinvalid[j] = True
+                break
+            umat[j, pos_of[c]] = rank
+        if uinvalid[j]:
+            umat[j] = INVALID_CODE
+    if uinvalid.any():
+        n_answered = int(_occurrences(codes, len(uniques))[~np.isnan(umat).all(axis=1)].sum())
+        coll.add(item, column, col, np.append(uinvalid, False)[codes], n_answered)
+    return {
+        f"{item.id}_{c}": pd.Series(_spread_int64(codes, umat[:, pos]), index=col.index)
+        for c, pos in pos_of.items()
+    }
+
+
+def _rank_value(u: object, top: int) -> float:
+    text = cell_text(u)
+    if not text or normalize(text) in (_SKIP_NORM | _EMPTY_NORM):
+        return np.nan
+    f = cell_float(u)
+    if f == 0 or f in wjx.SKIPPED_CODES:
+        return np.nan
+    return f if f.is_integer() and 1 <= f <= top else INVALID_CODE
+
+
+def _decode_rank_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector) -> dict[str, pd.Series]:
+    """One ``第N题(选项)`` column per option holding its rank (inferred layout, see the module docstring)."""
+    item = ic.item
+    idx = export.cells.index
+    top = max_rank(item)
+    res: dict[str, pd.Series] = {}
+    for o in item.options:
+        name = f"{item.id}_{o.code}"
+        colname = ic.option_columns.get(o.code)
+        if colname is None:
+            res[name] = pd.Series(pd.NA, index=idx, dtype="Int64")
+            continue
+        col = export.cells[colname]
+        codes, uniques = factorize(col)
+        values = spread(codes, [_rank_value(u, top) for u in uniques], np.nan, float)
+        coll.add(item, colname, col, values == INVALID_CODE, int((~np.isnan(values)).sum()))
+        res[name] = pd.Series(values, index=idx).astype("Int64")
+    return res
+
+
 def _fill_in(col: pd.Series) -> pd.Series:
     """Fill-in text: 问卷星 markers → None, the rest masked (once per distinct text)."""
 
@@ -546,7 +621,8 @@ def _fill_in(col: pd.Series) -> pd.Series:
 def decode_export(
     export: wjx.WjxExport, codebook: Codebook, match: ExportMatch | None = None, *, strict: bool = False
 ) -> Decoded:
-    """One typed column per item per docs/DATA_CONTRACT.md (codes, 0/1 option columns, masked texts)."""
+    """One typed column per item per docs/DATA_CONTRACT.md (codes, 0/1 option columns, rank columns, masked
+    texts)."""
     match = match or match_export(export, codebook)
     coll = _Collector(export, strict)
     cols: dict[str, pd.Series] = {}
@@ -583,6 +659,15 @@ def decode_export(
                 )
             for name, s in parts.items():
                 cols[name] = mask_series(s) if name.endswith("_other_text") else s
+        elif it.type == "ranking":
+            if ic is None:
+                for o in it.options:
+                    cols[f"{it.id}_{o.code}"] = pd.Series(pd.NA, index=idx, dtype="Int64")
+            elif ic.option_columns:
+                cols.update(_decode_rank_code(export, ic, coll))
+            else:
+                factorized = export.factorized(ic.column, keep=False)
+                cols.update(_decode_rank_text(export.cells[ic.column], it, coll, ic.column, factorized))
         elif it.type == "number":
             col = export.cells[ic.column] if ic else pd.Series(None, index=idx, dtype=object)
             cols[it.id] = numeric(col).astype("Float64")

@@ -2,7 +2,8 @@
 workbook.
 
 Layout: a header row (possibly below title rows) of item ids (``D_district``, ``P01`` …; a multiple-choice item
-as one 0/1 column per option ``P27_1`` … ``P27_8`` plus ``P27_other_text``) and ``问卷编号`` (paper id), optionally
+as one 0/1 column per option ``P27_1`` … ``P27_8`` plus ``P27_other_text``; a ranking item as one column per
+option holding the rank the respondent gave it, 1 = first, empty = not ranked) and ``问卷编号`` (paper id), optionally
 ``调查日期`` and ``调查员``/``录入员`` (not written out). Values are codebook codes. A sheet is recognised as a paper
 sheet when at least half of the codebook's items appear as headers.
 """
@@ -15,7 +16,7 @@ import pandas as pd
 from pipeline.config.codebook import Codebook
 from pipeline.errors import DataError
 from pipeline.ingest import wjx
-from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue
+from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue, max_rank
 from pipeline.ingest.excel import Sheet, find_header_row, frame_below
 from pipeline.ingest.privacy import mask_series
 from pipeline.ingest.text import as_text, cell_text, numeric
@@ -32,10 +33,22 @@ def paper_columns(codebook: Codebook) -> list[str]:
 
 
 def paper_columns_of(item) -> list[str]:
+    if item.type == "ranking":
+        return [f"{item.id}_{o.code}" for o in item.options]
     if item.type != "multiple":
         return [item.id]
     cols = [f"{item.id}_{o.code}" for o in item.options]
     return cols + ([f"{item.id}_other_text"] if any(o.other for o in item.options) else [])
+
+
+def _valid_values(item) -> tuple[list[str], frozenset[int], list[str]]:
+    """(column names, valid values, expected values for messages) of a coded item's paper columns."""
+    if item.type == "multiple":
+        return [f"{item.id}_{o.code}" for o in item.options], frozenset({0, 1}), ["0", "1"]
+    if item.type == "ranking":
+        top = max_rank(item)
+        return [f"{item.id}_{o.code}" for o in item.options], frozenset(range(1, top + 1)), [f"1..{top}"]
+    return [item.id], item.valid_codes, [f"{o.code}={o.text}" for o in item.options]
 
 
 def _is_paper_header(codebook: Codebook):
@@ -77,10 +90,8 @@ def read_paper_sheet(
     cols: dict[str, pd.Series] = {}
     idx = frame.index
     for it in codebook.items:
-        if it.type in ("single", "matrix"):
-            names, valid = [it.id], it.valid_codes
-        elif it.type == "multiple":
-            names, valid = [f"{it.id}_{o.code}" for o in it.options], frozenset({0, 1})
+        if it.type in ("single", "matrix", "multiple", "ranking"):
+            names, valid, expected = _valid_values(it)
         else:
             col = frame[it.id] if it.id in frame else pd.Series(None, index=idx, dtype=object)
             cols[it.id] = numeric(col).astype("Float64") if it.type == "number" else mask_series(as_text(col))
@@ -95,10 +106,11 @@ def read_paper_sheet(
             ok = num.isin(list(valid))
             out[ok] = num[ok]
             skipped = num.isin(list(wjx.SKIPPED_CODES))
-            out[skipped] = SKIPPED_CODE if it.type != "multiple" else np.nan
+            out[skipped] = SKIPPED_CODE if it.type in ("single", "matrix") else np.nan
             bad = raw.notna() & ~ok & ~num.isin(list(wjx.SKIPPED_CODES))
+            if it.type == "ranking":  # 0 = not ranked, like an empty cell
+                bad &= num != 0
             if bad.any():
-                expected = [f"{o.code}={o.text}" for o in it.options] if it.type != "multiple" else ["0", "1"]
                 if strict:
                     r = int(bad[bad].index[0])
                     raise DataError(

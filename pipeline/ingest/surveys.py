@@ -85,7 +85,10 @@ def empty_survey(codebook: Codebook) -> pd.DataFrame:
     )
     cols: dict[str, pd.Series] = {}
     for it in codebook.items:
-        if it.type == "multiple":
+        if it.type == "ranking":
+            for o in it.options:
+                cols[f"{it.id}_{o.code}"] = pd.Series([], dtype="Int64")
+        elif it.type == "multiple":
             for o in it.options:
                 cols[f"{it.id}_{o.code}"] = pd.Series([], dtype="Int64")
             if any(o.other for o in it.options):

@@ -17,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.config import Config
 from pipeline.errors import DataError
+from pipeline.ingest.codebook_match import max_rank
 from pipeline.ingest.paper import PAPER_DATE, PAPER_ID, paper_columns_of
 
 KINDS = ("public", "staff", "casefile", "checkpoints")
@@ -89,7 +90,17 @@ def _survey(wb: Workbook, config: Config, instrument: str) -> None:
             if col.endswith("_other_text"):
                 notes[col] = f"第{it.number}题 选“其他”时填写的内容"
                 continue
-            if it.type == "multiple":
+            if it.type == "ranking":
+                code = int(col.rsplit("_", 1)[1])
+                text = it.text_by_code[code]
+                top = max_rank(it)
+                notes[col] = (
+                    f"第{it.number}题 {it.question_text}（排序题，排前 {top} 位）\n"
+                    f"选项「{text}」排第几位：填 1–{top}，未排留空"
+                )
+                rules[col] = (lists.formula([str(r) for r in range(1, top + 1)]), f"{text}: 名次 1–{top}")
+                doc.append([col, it.number, it.text, f"「{text}」的名次 (1 = 第一位)，未排留空"])
+            elif it.type == "multiple":
                 code = int(col.rsplit("_", 1)[1])
                 text = it.text_by_code[code]
                 notes[col] = f"第{it.number}题 {it.question_text}\n选项「{text}」：选 1，未选 0"
