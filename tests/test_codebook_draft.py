@@ -15,7 +15,7 @@ from test_wjx import CODE_XLS, TEXT_XLS, needs_samples
 from pipeline.cli import main
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
-from pipeline.config.models import Question, Questionnaire, ResponseSet
+from pipeline.config.models import Questionnaire
 from pipeline.ingest import wjx
 from pipeline.ingest.codebook_match import decode_export
 from pipeline.ingest.draft import clean_text, draft_from_exports
@@ -34,18 +34,8 @@ from tests.fixtures.ingest.small import UNITS
 
 
 def codebook_of(text: str) -> Codebook:
-    """A Codebook from a draft's YAML, keeping only the keys the current models know (the draft is written in
-    the newer schema: response-set ``scoring``/``ordered``; the older one wants ``score_map``)."""
-    data = yaml.safe_load(text)
-    if "score_map" in Questionnaire.model_fields and Questionnaire.model_fields["score_map"].is_required():
-        data["score_map"] = {5: 100, 4: 75, 3: 50, 2: 25, 1: 0}
-    for rs in data["response_sets"].values():
-        for key in [k for k in rs if k not in ResponseSet.model_fields]:
-            del rs[key]
-    for q in data["questions"]:
-        for key in [k for k in q if k not in Question.model_fields]:
-            del q[key]
-    return Codebook.from_config(Questionnaire.model_validate(data), UNITS)
+    """A Codebook from a draft's YAML, validated by the questionnaire model as it stands."""
+    return Codebook.from_config(Questionnaire.model_validate(yaml.safe_load(text)), UNITS)
 
 
 # --------------------------------------------------------------------------------------------------------------
