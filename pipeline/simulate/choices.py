@@ -1,4 +1,5 @@
-"""Answers to multiple-choice and fill-in questions, and the data-quality problems injected into an export."""
+"""Answers to multiple-choice, ranking and fill-in questions, and the data-quality problems injected into an
+export."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.simulate import texts
-from pipeline.simulate.responses import BLANK, SKIPPED, Responses, is_likert
+from pipeline.simulate.responses import BLANK, SKIPPED, Responses, is_latent, ladder
 
 #: share of fill-in answers that are non-empty, and of those the share carrying a phone / ID-card number.
 TEXT_FILLED = 0.35
@@ -46,6 +47,18 @@ def multi_answers(item: CodebookItem, rng: np.random.Generator, n: int) -> tuple
     return sel, other
 
 
+def rank_answers(item: CodebookItem, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Ranks (n × options; 1 = first, 0 = not ranked): the top ``max_choices`` (or all) options, ordered by Gumbel
+    keys on fixed option weights (earlier options more often ahead; an "other" option rarely ranked)."""
+    opts = item.options
+    k = len(opts)
+    w = np.array([0.04 if o.other else 1.0 / (1 + 0.35 * j) for j, o in enumerate(opts)])
+    keys = np.log(w)[None, :] + rng.gumbel(size=(n, k))
+    rank = np.argsort(np.argsort(-keys, axis=1), axis=1) + 1
+    top = min(item.max_choices or k, k)
+    return np.where(rank <= top, rank, 0).astype(np.int8)
+
+
 def fill_in_answers(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Free-text suggestions; a few contain a mobile or ID-card number. Returns texts and (row, kind) of PII."""
     pool = np.array(texts.SUGGESTIONS, dtype=object)
@@ -64,22 +77,32 @@ def fill_in_answers(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[
 
 
 def matrix_likert_ids(cb: Codebook) -> list[str]:
-    """Ids of matrix rows with a five-point scale (the grid a straight-liner runs through)."""
-    return [it.id for it in cb.items if it.type == "matrix" and is_likert(it)]
+    """Ids of matrix rows on an ordered scale, any length (the grid a straight-liner runs through)."""
+    return [it.id for it in cb.items if it.type == "matrix" and is_latent(it)]
+
+
+#: a straight-liner's answer, counted from the best option down (0 = best), and how often each is chosen.
+STRAIGHT_FROM_TOP = np.array([2, 1, 0])
+STRAIGHT_P = [0.2, 0.4, 0.4]
 
 
 def straight_line(resp: Responses, rows: np.ndarray, rng: np.random.Generator, ids: list[str]) -> None:
-    """Give ``rows`` the same code on every Likert matrix row (ignoring reverse wording)."""
-    code = rng.choice([3, 4, 5], size=len(rows), p=[0.2, 0.4, 0.4]).astype(np.int16)
+    """Give ``rows`` the same answer position on every Likert matrix row (ignoring reverse wording): the best,
+    second-best or third-best option (on five points 5, 4 or 3)."""
+    top = rng.choice(STRAIGHT_FROM_TOP, size=len(rows), p=STRAIGHT_P)
     for i in ids:
+        steps = ladder(resp.codebook.item(i))
+        code = steps[np.maximum(len(steps) - 1 - top, 0)]
         col = resp.codes[i]
         col[rows] = np.where(col[rows] == SKIPPED, SKIPPED, code)
 
 
 def random_answers(resp: Responses, rows: np.ndarray, rng: np.random.Generator, ids: list[str]) -> None:
+    """Answer the grid at random (uniform over each row's substantive options)."""
     for i in ids:
+        steps = ladder(resp.codebook.item(i))
         col = resp.codes[i]
-        col[rows] = np.where(col[rows] == SKIPPED, SKIPPED, rng.integers(1, 6, len(rows)))
+        col[rows] = np.where(col[rows] == SKIPPED, SKIPPED, steps[rng.integers(0, len(steps), len(rows))])
 
 
 def blank_cells(
@@ -88,8 +111,10 @@ def blank_cells(
     """Leave 1–3 Likert cells empty in ``share_rows`` of the records; return (row, item)."""
     rows = np.flatnonzero(rng.random(resp.n) < share_rows)
     out: list[tuple[int, str]] = []
+    if not ids:
+        return out
     for r in rows:
-        for i in rng.choice(ids, size=int(rng.integers(1, 4)), replace=False):
+        for i in rng.choice(ids, size=min(int(rng.integers(1, 4)), len(ids)), replace=False):
             if resp.codes[i][r] >= 0:
                 resp.codes[i][r] = BLANK
                 out.append((int(r), str(i)))
@@ -106,7 +131,7 @@ def malformed_cells(resp: Responses, rng: np.random.Generator, ids: list[str], c
     kinds = ["typo", "spaces", "duration"]
     rows = rng.choice(resp.n, size=min(count, resp.n), replace=False)
     for k, r in enumerate(rows):
-        kind = kinds[k % len(kinds)]
+        kind = kinds[k % len(kinds)] if ids else "duration"
         if kind == "duration":
             resp.overrides[(int(r), "所用时间")] = "abc"
             out.append({"row": int(r), "column": "所用时间", "kind": kind, "value": "abc"})

@@ -1,17 +1,20 @@
 """Demographic answers of the public sample: population margins (population.yaml) tilted the way online samples are.
 
 Shares come from the population.yaml margin of the same ``variable`` (keys = option texts) when present, else
-from :data:`DEFAULT_SHARES` (docs/BACKGROUND.md §7), by option position. The online 问卷星 sample is tilted by
+from :data:`DEFAULT_SHARES` (docs/BACKGROUND.md §7), by option position, else from :func:`skewed_shares` (a mildly
+uneven distribution, fixed for the item and the seed). The online 问卷星 sample is tilted by
 :data:`ONLINE_TILT` (younger, more educated, more urban); the paper sample by :data:`PAPER_TILT` (older, rural).
 Options are assumed ordered as in the questionnaire (age and education ascending; residence 城镇/农村/外地).
 """
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from pipeline.config.codebook import CodebookItem
-from pipeline.config.models import Population, Units
+from pipeline.config.models import Population
 from pipeline.simulate.responses import categorical
 
 DEFAULT_SHARES: dict[str, list[float]] = {
@@ -36,10 +39,21 @@ PAPER_TILT: dict[str, list[float]] = {
 }
 #: within an age group, how strongly education shifts (younger → more educated): log-odds per step of both.
 AGE_EDU_SLOPE = -0.18
+#: SD of the log option weights of :func:`skewed_shares`.
+SKEW_SD = 0.5
 
 
-def population_shares(item: CodebookItem, population: Population | None) -> np.ndarray:
-    """Population share of each option of ``item`` (population.yaml margin, else defaults, else uniform)."""
+def skewed_shares(key: str, k: int, seed: int) -> np.ndarray:
+    """A mildly uneven distribution over ``k`` options, the same for the same ``key`` (item id) and ``seed``.
+
+    Drawn from its own generator, so it uses none of the draws of the respondents' streams."""
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+    w = np.exp(SKEW_SD * rng.standard_normal(k))
+    return w / w.sum()
+
+
+def population_shares(item: CodebookItem, population: Population | None, *, seed: int = 0) -> np.ndarray:
+    """Population share of each option of ``item`` (population.yaml margin, else defaults, else skewed)."""
     n_opt = len(item.options)
     if population is not None:
         for m in population.margins:
@@ -51,7 +65,7 @@ def population_shares(item: CodebookItem, population: Population | None) -> np.n
     if d is not None and len(d) == n_opt:
         v = np.array(d)
         return v / v.sum()
-    return np.full(n_opt, 1 / n_opt)
+    return skewed_shares(item.id, n_opt, seed)
 
 
 def _tilt(variable: str, n_opt: int, tilts: dict[str, list[float]]) -> np.ndarray:
@@ -77,13 +91,15 @@ def district_sizes(
 def draw_demographics(
     items: dict[str, CodebookItem],
     population: Population | None,
-    units: Units,
     rng: np.random.Generator,
     districts: np.ndarray,
     *,
+    district_names: list[str],
     tilts: dict[str, list[float]],
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Codes per demographic variable (``items``: variable → codebook item), given each respondent's district index."""
+    """Codes per demographic variable (``items``: variable → codebook item), given each respondent's district index
+    into ``district_names`` (no names: no district question, nobody counts as rural)."""
     n = len(districts)
     out: dict[str, np.ndarray] = {}
     codes = {v: np.array([o.code for o in it.options]) for v, it in items.items()}
@@ -91,22 +107,25 @@ def draw_demographics(
     def draw(var: str, probs: np.ndarray) -> None:
         out[var] = codes[var][categorical(rng, probs, None if probs.ndim == 2 else n)]
 
-    district_names = [u.name for u in units.units if u.type == units.district_type]
     rural = (
         np.array([is_rural(district_names[d]) for d in districts]) if district_names else np.zeros(n, bool)
     )
     age_idx = np.zeros(n, dtype=int)
     if "gender" in items:
-        draw("gender", population_shares(items["gender"], population) * _tilt("gender", 2, tilts))
+        draw(
+            "gender",
+            population_shares(items["gender"], population, seed=seed)
+            * _tilt("gender", len(items["gender"].options), tilts),
+        )
     if "age_group" in items:
         it = items["age_group"]
-        p = population_shares(it, population) * _tilt("age_group", len(it.options), tilts)
+        p = population_shares(it, population, seed=seed) * _tilt("age_group", len(it.options), tilts)
         age_idx = categorical(rng, p, n)
         out["age_group"] = codes["age_group"][age_idx]
     if "education" in items:
         it = items["education"]
         k = len(it.options)
-        p = population_shares(it, population) * _tilt("education", k, tilts)
+        p = population_shares(it, population, seed=seed) * _tilt("education", k, tilts)
         steps = (age_idx[:, None] - 2) * (np.arange(k)[None, :] - 1)
         probs = p[None, :] * np.exp(AGE_EDU_SLOPE * steps)
         probs[rural] *= np.linspace(1.6, 0.5, k)
@@ -117,11 +136,11 @@ def draw_demographics(
         if k == 3:
             probs = np.where(rural[:, None], [0.35, 0.55, 0.10], [0.80, 0.06, 0.14])
         else:
-            probs = np.tile(population_shares(it, population), (n, 1))
+            probs = np.tile(population_shares(it, population, seed=seed), (n, 1))
         draw("residence", probs)
     if "occupation" in items:
         it = items["occupation"]
-        p = np.tile(population_shares(it, population), (n, 1))
+        p = np.tile(population_shares(it, population, seed=seed), (n, 1))
         for j, o in enumerate(it.options):
             if "学生" in o.text:
                 p[:, j] *= np.where(age_idx == 0, 5.0, 0.02)
@@ -133,10 +152,10 @@ def draw_demographics(
     if "years_in_city" in items:
         it = items["years_in_city"]
         k = len(it.options)
-        p = population_shares(it, population)
+        p = population_shares(it, population, seed=seed)
         probs = p[None, :] * np.exp(0.25 * (age_idx[:, None] - 2) * (np.arange(k)[None, :] - k / 2))
         draw("years_in_city", probs)
     for var, it in items.items():
         if var not in out and var != "district" and it.type == "single":
-            draw(var, population_shares(it, population))
+            draw(var, population_shares(it, population, seed=seed))
     return out

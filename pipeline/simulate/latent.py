@@ -9,6 +9,9 @@ N(0, 1), so that items of one aspect correlate more (≈0.55) than items of diff
 ``{indicator, units, effect}`` adds ``effect`` (negative: a problem) to ``q`` of the listed units (``all`` = every
 unit the item applies to). Plants are applied after every random draw, so the same seed with and without a plant
 gives the same noise and differs only where the plant acts.
+
+Without indicators.yaml there are no items: a unit's quality is its general standard ``g`` alone (and there is
+nothing to plant); without units.yaml there are no units (and no unit effect).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class Latent:
     plants: tuple[Plant, ...]
     point_item: dict[str, str] = field(repr=False)
     """Observation point id → second-level item id."""
+    general: np.ndarray | None = field(default=None, repr=False)
+    """Each unit's general standard ``g`` (the quality of every item when there are no indicator items)."""
 
     def unit_index(self, code: str) -> int:
         return self.unit_codes.index(code)
@@ -57,10 +62,12 @@ class Latent:
     def feeds_quality(self, feeds: tuple[str, ...] | list[str]) -> np.ndarray:
         """Per unit, the mean true quality of the items the observation points ``feeds`` belong to.
 
-        With no feeds (an overall item), the unit's mean over all items.
+        With no feeds (an overall item), the unit's mean over all items; with no items at all, ``general``.
         """
         items = sorted({self.item_of_point(p) for p in feeds} & set(self.item_ids))
         if not items:
+            if not self.item_ids:
+                return self.general if self.general is not None else np.zeros(len(self.unit_codes))
             return self.quality.mean(axis=1)
         idx = [self.item_index(i) for i in items]
         return self.quality[:, idx].mean(axis=1)
@@ -129,13 +136,13 @@ def load_plants(path: str | Path | None, indicators: IndicatorSystem, units: Uni
 
 
 def draw_latent(
-    indicators: IndicatorSystem, units: Units, rng: np.random.Generator, plants: list[Plant]
+    indicators: IndicatorSystem | None, units: Units | None, rng: np.random.Generator, plants: list[Plant]
 ) -> Latent:
     """Draw the true unit × item quality and apply the plants (see the module docstring)."""
-    unit_codes = tuple(u.code for u in units.units)
-    aspects = indicators.aspects
+    unit_codes = tuple(u.code for u in units.units) if units is not None else ()
+    aspects = indicators.aspects if indicators is not None else []
     item_ids = tuple(it.id for a in aspects for it in a.items)
-    aspect_of = np.array([k for k, a in enumerate(aspects) for _ in a.items])
+    aspect_of = np.array([k for k, a in enumerate(aspects) for _ in a.items], dtype=int)
     n_u, n_i = len(unit_codes), len(item_ids)
     g = rng.standard_normal(n_u)
     a = rng.standard_normal((n_u, len(aspects)))
@@ -146,4 +153,4 @@ def draw_latent(
         rows = [unit_codes.index(c) for c in p.units]
         quality[rows, item_ids.index(p.indicator)] += p.effect
     point_item = {pt.id: it.id for a_ in aspects for it in a_.items for pt in it.points}
-    return Latent(unit_codes, item_ids, baseline, quality, tuple(plants), point_item)
+    return Latent(unit_codes, item_ids, baseline, quality, tuple(plants), point_item, general=g)

@@ -1,7 +1,8 @@
 """The public questionnaire: an online 问卷星 sample (with its data-quality problems) and a small paper sample.
 
 Online respondents answer about their district (perceived quality = 0.75·district + 0.25·municipal departments'
-mean). Injected problems, by record (identified by 序号 after sorting by submission time): speeders (~3%, half
+mean); without a district question (``options_from: districts``) about the city as a whole (the mean over all
+units, the same for everyone: no district effect). Injected problems, by record (identified by 序号 after sorting by submission time): speeders (~3%, half
 random, half straight answers), straight-liners (~2%), failed attention checks (~3%), duplicates (~1%, same IP
 and answers 1–10 minutes later), blank cells (~1% of records), malformed cells (text export only), phone/ID numbers
 in free text, ~5% IPs outside 甘肃.
@@ -9,10 +10,12 @@ in free text, ~5% IPs outside 甘肃.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.config.loader import Config
 from pipeline.simulate import choices, texts
 from pipeline.simulate.demographics import (
@@ -21,11 +24,12 @@ from pipeline.simulate.demographics import (
     district_sizes,
     draw_demographics,
     population_shares,
+    skewed_shares,
 )
 from pipeline.simulate.latent import Latent
 from pipeline.simulate.likert import likert_answers
 from pipeline.simulate.online import OnlineRates, finalize_online
-from pipeline.simulate.responses import Responses
+from pipeline.simulate.responses import Responses, categorical
 
 N_ONLINE = 2850
 N_PAPER = 150
@@ -40,6 +44,14 @@ OUTSIDE_GANSU = 0.05
 SECONDS_PER_ITEM = 7.0
 PAPER_BLANK_ROWS = 0.06
 CITY_WEIGHT = 0.25
+
+
+def district_item(cb: Codebook) -> CodebookItem | None:
+    """The district question (``variable: district``, options standing for units), if the questionnaire has one."""
+    for it in cb.items:
+        if it.variable == "district" and it.type == "single" and any(o.unit for o in it.options):
+            return it
+    return None
 
 
 @dataclass
@@ -57,21 +69,25 @@ def _respondents(
     rng: np.random.Generator,
     sizes: np.ndarray,
     tilts: dict[str, list[float]],
+    seed: int,
 ) -> tuple[Responses, np.ndarray]:
     cb = config.codebook("public")
     n = int(sizes.sum())
     resp = Responses(cb, n)
-    d_item = cb.by_variable("district")
-    d_codes = np.array([o.code for o in d_item.options])
-    d_units = [latent.unit_index(o.unit) for o in d_item.options if o.unit]
+    d_item = district_item(cb)
     district = np.repeat(np.arange(len(sizes)), sizes)
-    resp.codes[d_item.id] = d_codes[district].astype(np.int16)
+    if d_item is not None:
+        d_codes = np.array([o.code for o in d_item.options])
+        resp.codes[d_item.id] = d_codes[district].astype(np.int16)
     demo_items = {
         it.variable: it
         for it in cb.items
         if it.variable and it.variable != "district" and it.type == "single"
     }
-    demo = draw_demographics(demo_items, config.population, config.units, rng, district, tilts=tilts)
+    names = [o.text for o in d_item.options] if d_item is not None else []
+    demo = draw_demographics(
+        demo_items, config.population, rng, district, district_names=names, tilts=tilts, seed=seed
+    )
     for var, codes in demo.items():
         resp.codes[demo_items[var].id] = codes.astype(np.int16)
     age = demo.get("age_group")
@@ -80,13 +96,7 @@ def _respondents(
     edu_idx = (edu - edu.min()) if edu is not None else np.zeros(n)
     bias = 0.07 * (age_idx - 2) - 0.04 * (edu_idx - 2)
     dk_mult = 1.0 + 0.25 * np.maximum(2 - edu_idx, 0)
-    is_dept = np.array([u.type != config.units.district_type for u in config.units.units])
-    d_rows = np.array(d_units)
-
-    def perceived(feeds: tuple[str, ...]) -> np.ndarray:
-        q = latent.feeds_quality(feeds)
-        city = q[is_dept].mean() if is_dept.any() else 0.0
-        return ((1 - CITY_WEIGHT) * q[d_rows] + CITY_WEIGHT * city)[district]
+    perceived = _perceived(config, latent, d_item, district)
 
     likert, ac_fail = likert_answers(
         cb, rng, n, perceived, loading=0.45, bias=bias, dk_mult=dk_mult, ac_fail_rate=AC_FAIL_RATE
@@ -96,12 +106,15 @@ def _respondents(
     for it in cb.items:
         if it.type == "multiple":
             resp.multi[it.id], resp.other[it.id] = choices.multi_answers(it, rng, n)
+        elif it.type == "ranking":
+            resp.multi[it.id] = choices.rank_answers(it, rng, n)
         elif it.type in ("text", "number"):
             resp.texts[it.id], found = choices.fill_in_answers(rng, n)
             pii += [(r, it.id, kind) for r, kind in found]
         elif it.id not in resp.codes:
             opts = np.array([o.code for o in it.options])
-            resp.codes[it.id] = opts[rng.integers(0, len(opts), n)].astype(np.int16)
+            shares = skewed_shares(it.id, len(opts), seed)
+            resp.codes[it.id] = opts[categorical(rng, shares, n)].astype(np.int16)
     resp.meta["_ac_fail"] = ac_fail
     resp.meta["_pii"] = np.zeros(n, dtype=object)
     for r, item, kind in pii:
@@ -109,14 +122,44 @@ def _respondents(
     return resp, district
 
 
-def simulate_public(config: Config, latent: Latent, rng: np.random.Generator, scale: float) -> PublicSample:
+def _perceived(
+    config: Config, latent: Latent, d_item: CodebookItem | None, district: np.ndarray
+) -> Callable[[tuple[str, ...]], np.ndarray]:
+    """Each respondent's perceived quality of what an item feeds: the own district's, partly the city's."""
+    n = len(district)
+    if d_item is None or config.units is None:
+
+        def city_wide(feeds: tuple[str, ...]) -> np.ndarray:
+            q = latent.feeds_quality(feeds)
+            return np.full(n, q.mean() if len(q) else 0.0)
+
+        return city_wide
+    is_dept = np.array([u.type != config.units.district_type for u in config.units.units])
+    d_rows = np.array([latent.unit_index(o.unit) for o in d_item.options if o.unit])
+
+    def perceived(feeds: tuple[str, ...]) -> np.ndarray:
+        q = latent.feeds_quality(feeds)
+        city = q[is_dept].mean() if is_dept.any() else 0.0
+        return ((1 - CITY_WEIGHT) * q[d_rows] + CITY_WEIGHT * city)[district]
+
+    return perceived
+
+
+def simulate_public(
+    config: Config, latent: Latent, rng: np.random.Generator, scale: float, *, seed: int = 0
+) -> PublicSample:
+    """The online and paper samples; ``seed`` fixes the shape of option distributions the configuration does
+    not give (:func:`~pipeline.simulate.demographics.skewed_shares`)."""
     cb = config.codebook("public")
-    d_item = cb.by_variable("district")
-    shares = population_shares(d_item, config.population)
-    names = [o.text for o in d_item.options]
+    d_item = district_item(cb)
     n_online = max(int(round(N_ONLINE * scale)), 20)
-    sizes = district_sizes(rng, n_online, shares, names, int(round(MIN_PER_DISTRICT * scale)))
-    online, _ = _respondents(config, latent, rng, sizes, ONLINE_TILT)
+    if d_item is not None:
+        shares = population_shares(d_item, config.population, seed=seed)
+        names = [o.text for o in d_item.options]
+        sizes = district_sizes(rng, n_online, shares, names, int(round(MIN_PER_DISTRICT * scale)))
+    else:
+        shares, names, sizes = np.ones(1), [], np.array([n_online])
+    online, _ = _respondents(config, latent, rng, sizes, ONLINE_TILT, seed)
     rates = OnlineRates(
         speeder=SPEEDER_RATE,
         straight=STRAIGHT_RATE,
@@ -128,14 +171,18 @@ def simulate_public(config: Config, latent: Latent, rng: np.random.Generator, sc
         malformed=6,
     )
     final, truth = finalize_online(online, rng, rates, config.cleaning)
-    truth["district_sizes"] = {names[k]: int(s) for k, s in enumerate(sizes)}
+    if d_item is not None:
+        truth["district_sizes"] = {names[k]: int(s) for k, s in enumerate(sizes)}
     likert_grid = choices.matrix_likert_ids(cb)
 
     # --- paper sample: older, rural, entered by clerks; ~5% of all public responses
     n_paper = min(max(int(round(N_PAPER * scale)), 5), MAX_PAPER)
-    p_share = shares * np.array([2.0 if x.endswith("县") else 0.6 for x in names])
-    p_sizes = rng.multinomial(n_paper, p_share / p_share.sum())
-    paper, p_district = _respondents(config, latent, rng, p_sizes, PAPER_TILT)
+    if d_item is not None:
+        p_share = shares * np.array([2.0 if x.endswith("县") else 0.6 for x in names])
+        p_sizes = rng.multinomial(n_paper, p_share / p_share.sum())
+    else:
+        p_sizes = np.array([n_paper])
+    paper, p_district = _respondents(config, latent, rng, p_sizes, PAPER_TILT, seed)
     paper_blanks = choices.blank_cells(paper, rng, likert_grid, PAPER_BLANK_ROWS)
     perm = rng.permutation(paper.n)
     paper = paper.take(perm)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.config.codebook import Codebook, CodebookItem
+from pipeline.config.codebook import Codebook, CodebookItem, ItemScoring
+from pipeline.config.models import Scoring
 
 SKIPPED = -3
 BLANK = -1
@@ -81,9 +82,30 @@ def is_likert(item: CodebookItem) -> bool:
     return item.type in ("single", "matrix") and sorted(item.substantive_codes) == [1, 2, 3, 4, 5]
 
 
-def ordinal(y: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Codes 1..len(cuts)+1 from a latent value and ascending cutpoints."""
-    return (np.searchsorted(cuts, y) + 1).astype(np.int16)
+def is_latent(item: CodebookItem) -> bool:
+    """An item answered from the latent model: a scored or ordered single-choice or matrix item of any length.
+
+    An unscored item coded exactly 1–5 counts too (as it did before response sets carried their scoring), so
+    the answers of existing configurations stay as they were.
+    """
+    if item.type not in ("single", "matrix") or len(item.substantive_codes) < 2:
+        return False
+    return item.scoring is not None or item.ordered or is_likert(item)
+
+
+def ladder(item: CodebookItem) -> np.ndarray:
+    """The substantive codes of an ordered item from the worst to the best answer (by score; ties by code).
+
+    Without a scoring the codes count in ascending order, the highest best (:class:`Scoring`'s default).
+    """
+    scoring = item.scoring or ItemScoring.resolve(Scoring(), item.options)
+    return np.array(sorted(scoring.scores, key=lambda c: (scoring.scores[c], c)), dtype=np.int16)
+
+
+def ladder_scores(item: CodebookItem) -> np.ndarray:
+    """The 0–100 scores of :func:`ladder`'s codes, in the same order."""
+    scoring = item.scoring or ItemScoring.resolve(Scoring(), item.options)
+    return np.array([scoring.scores[int(c)] for c in ladder(item)], dtype=float)
 
 
 def categorical(rng: np.random.Generator, probs: np.ndarray, n: int | None = None) -> np.ndarray:

@@ -5,7 +5,9 @@ units have more enforcement posts and certificate holders; judicial units more l
 load on the own unit's true quality (λ = 0.55) with a social-desirability lift. Skip logic (``skip_logic`` of the
 config) hides blocks: hidden items are −3 / ``(跳过)``; a few respondents violate it (answers present although
 the block should be hidden). Quiz items: correct with probability logistic(knowledge + law background + cert −
-difficulty), else a wrong option at random.
+difficulty), else a wrong option at random. Without units.yaml the staff form one group with no unit effect;
+demographic options without known weights get a mildly uneven fixed distribution
+(:func:`~pipeline.simulate.demographics.skewed_shares`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from pipeline.config.loader import Config
 from pipeline.simulate import choices
+from pipeline.simulate.demographics import skewed_shares
 from pipeline.simulate.latent import Latent
 from pipeline.simulate.likert import likert_answers
 from pipeline.simulate.online import OnlineRates, finalize_online
@@ -56,9 +59,9 @@ def _codes(item) -> np.ndarray:  # type: ignore[no-untyped-def]
     return np.array([o.code for o in item.options])
 
 
-def _weights(var: str, k: int) -> np.ndarray:
+def _weights(var: str, item_id: str, k: int, seed: int) -> np.ndarray:
     w = POSITION_WEIGHTS.get(var)
-    return np.array(w) if w is not None and len(w) == k else np.full(k, 1 / k)
+    return np.array(w) if w is not None and len(w) == k else skewed_shares(item_id, k, seed)
 
 
 def _skip_masks(resp: Responses) -> list[tuple[list[str], np.ndarray]]:
@@ -75,21 +78,26 @@ def _skip_masks(resp: Responses) -> list[tuple[list[str], np.ndarray]]:
 
 
 def simulate_staff(
-    config: Config, latent: Latent, rng: np.random.Generator, scale: float
+    config: Config, latent: Latent, rng: np.random.Generator, scale: float, *, seed: int = 0
 ) -> tuple[Responses, dict]:
+    """The staff sample and its truth; ``seed`` fixes the shape of option distributions nothing else gives."""
     cb = config.codebook("staff")
     q = cb.questionnaire
-    units = config.units.units
+    units = config.units.units if config.units is not None else []
     n = max(int(round(N_STAFF * scale)), 30)
-    w = np.array([max(u.headcount, 1) ** HEADCOUNT_POWER for u in units])
-    sizes = rng.multinomial(n, w / w.sum())
-    unit = np.repeat(np.arange(len(units)), sizes)
     resp = Responses(cb, n)
-    enf = np.array([u.enforcement for u in units])[unit]
-    utype = np.array([u.type for u in units], dtype=object)[unit]
+    if units:
+        w = np.array([max(u.headcount, 1) ** HEADCOUNT_POWER for u in units])
+        sizes = rng.multinomial(n, w / w.sum())
+        unit = np.repeat(np.arange(len(units)), sizes)
+        enf = np.array([u.enforcement for u in units])[unit]
+        utype = np.array([u.type for u in units], dtype=object)[unit]
+    else:
+        sizes, unit = np.array([n]), np.zeros(n, dtype=int)
+        enf, utype = np.zeros(n, dtype=bool), np.full(n, "", dtype=object)
     variables = cb.variables
 
-    if "unit" in variables:
+    if "unit" in variables and units:
         it = cb.item(variables["unit"])
         by_unit = {o.unit: o.code for o in it.options}
         resp.codes[it.id] = np.array([by_unit.get(u.code, -1) for u in units], dtype=np.int16)[unit]
@@ -109,8 +117,8 @@ def simulate_staff(
     if "post" in variables:
         it = cb.item(variables["post"])
         k = len(it.options)
-        pe = _weights("", k) if len(POST_ENFORCEMENT) != k else np.array(POST_ENFORCEMENT)
-        po = _weights("", k) if len(POST_OTHER) != k else np.array(POST_OTHER)
+        pe = _weights("", it.id, k, seed) if len(POST_ENFORCEMENT) != k else np.array(POST_ENFORCEMENT)
+        po = _weights("", it.id, k, seed) if len(POST_OTHER) != k else np.array(POST_OTHER)
         post_idx = categorical(rng, np.where(enf[:, None], pe, po))
         resp.codes[it.id] = _codes(it)[post_idx].astype(np.int16)
     cert = np.zeros(n, dtype=bool)
@@ -129,15 +137,20 @@ def simulate_staff(
         it = cb.item(item_id)
         if item_id in resp.codes or it.type != "single":
             continue
-        resp.codes[item_id] = _codes(it)[categorical(rng, _weights(var, len(it.options)), n)].astype(np.int16)
+        shares = _weights(var, item_id, len(it.options), seed)
+        resp.codes[item_id] = _codes(it)[categorical(rng, shares, n)].astype(np.int16)
 
-    unit_rows = np.array([latent.unit_index(u.code) for u in units])
+    unit_rows = np.array([latent.unit_index(u.code) for u in units], dtype=int)
+
+    def perceived(feeds: tuple[str, ...]) -> np.ndarray:
+        return latent.feeds_quality(feeds)[unit_rows][unit] if units else np.zeros(n)
+
     bias = 0.35 + 0.1 * law
     likert, ac_fail = likert_answers(
         cb,
         rng,
         n,
-        lambda feeds: latent.feeds_quality(feeds)[unit_rows][unit],
+        perceived,
         loading=0.55,
         bias=bias,
         dk_mult=np.full(n, 0.5),
@@ -156,11 +169,13 @@ def simulate_staff(
     for it in cb.items:
         if it.type == "multiple":
             resp.multi[it.id], resp.other[it.id] = choices.multi_answers(it, rng, n)
+        elif it.type == "ranking":
+            resp.multi[it.id] = choices.rank_answers(it, rng, n)
         elif it.type in ("text", "number"):
             resp.texts[it.id], _ = choices.fill_in_answers(rng, n)
         elif it.id not in resp.codes:
             c = _codes(it)
-            resp.codes[it.id] = c[rng.integers(0, len(c), n)].astype(np.int16)
+            resp.codes[it.id] = c[categorical(rng, skewed_shares(it.id, len(c), seed), n)].astype(np.int16)
 
     # skip logic, and a few violations (answers kept although the block should be hidden)
     violators = np.zeros(n, dtype=bool)
@@ -187,5 +202,6 @@ def simulate_staff(
     truth["skipped_records"] = {
         ids[0]: int((final.codes[ids[0]] == SKIPPED).sum()) for ids, _ in _skip_masks(final) if ids
     }
-    truth["unit_sizes"] = {u.code: int(s) for u, s in zip(units, sizes, strict=True)}
+    if units:
+        truth["unit_sizes"] = {u.code: int(s) for u, s in zip(units, sizes, strict=True)}
     return final, truth

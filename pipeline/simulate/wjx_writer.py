@@ -5,8 +5,10 @@ Layout (both modes): ``序号, 提交答卷时间, 所用时间, 来源, 来源�
 - Single choice / fill-in / whole multiple choice (text mode): header ``N、题干`` (a few with a trailing space).
 - Matrix rows: ``matrix_style="number"`` → ``N(行标题)``; ``"di"`` → ``第N题(行标题)`` (one style per file).
 - 按选项文本 (``mode="text"``): option texts; multiple choice joined by ``┋``; "other" as ``其他〖text〗``;
-  skipped ``(跳过)``; empty fill-in ``(空)``; unanswered = empty cell.
-- 按选项序号 (``mode="code"``): option codes; one 0/1 column ``第N题(选项)`` per multiple-choice option; skipped −3.
+  ranking as the ranked options in rank order joined by ``→``; skipped ``(跳过)``; empty fill-in ``(空)``;
+  unanswered = empty cell.
+- 按选项序号 (``mode="code"``): option codes; one 0/1 column ``第N题(选项)`` per multiple-choice option; one column
+  ``第N题(选项)`` per ranking option holding its rank (0 = not ranked); skipped −3.
 - ``所用时间`` ``125秒``; ``提交答卷时间`` text ``2023/7/12 10:23:45``.
 
 ``.xlsx`` is written with xlsxwriter (constant-memory, fixed document dates → byte-identical reruns); ``.csv`` as
@@ -29,6 +31,7 @@ from pipeline.simulate.responses import BLANK, SKIPPED, Responses
 
 META_COLUMNS = ("序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP")
 MULTI_SEP = "┋"
+RANK_SEP = "→"
 SKIP_TEXT = "(跳过)"
 EMPTY_TEXT = "(空)"
 #: document creation date written into every workbook (reruns must give identical bytes).
@@ -120,6 +123,20 @@ def _multi_text(
     return out
 
 
+def _rank_text(ranks: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Ranks (rows × options, 0 = not ranked) → the ranked labels in rank order joined by →, once per distinct
+    answer."""
+    skipped = ranks[:, 0] == SKIPPED
+    uniq, inv = np.unique(np.maximum(ranks, 0), axis=0, return_inverse=True)
+    texts = np.empty(len(uniq), dtype=object)
+    for j, row in enumerate(uniq):
+        order = [k for k in np.argsort(row, kind="stable") if row[k] > 0]
+        texts[j] = RANK_SEP.join(labels[k] for k in order) if order else None
+    out = texts[inv.reshape(-1)]
+    out[skipped] = SKIP_TEXT
+    return out
+
+
 def export_columns(
     resp: Responses,
     mode: str,
@@ -169,6 +186,15 @@ def export_columns(
                 for k, o in enumerate(item.options):
                     head = f"第{item.number}题({o.text})"
                     cols.append((head, sel[:, k].astype(np.int64).astype(object)))
+        elif item.type == "ranking":
+            ranks = resp.multi[item.id]
+            if mode == "text":
+                head = f"{item.number}、{item.question_text}{sp}"
+                cols.append((head, _rank_text(ranks, [o.text for o in item.options])))
+            else:
+                for k, o in enumerate(item.options):
+                    head = f"第{item.number}题({o.text})"
+                    cols.append((head, ranks[:, k].astype(np.int64).astype(object)))
         else:  # text / number fill-in
             head = f"{item.number}、{item.question_text}{sp}"
             vals = resp.texts[item.id].astype(object).copy()
@@ -250,7 +276,8 @@ def write_export(
 
 def paper_columns(resp: Responses, paper_ids: np.ndarray, clerks: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """Paper-entry layout (``pipeline.ingest.paper``): 问卷编号, 录入员, then item ids with codes; a multiple-choice
-    item as 0/1 columns ``<id>_<code>`` plus ``<id>_other_text``; blank = not answered."""
+    item as 0/1 columns ``<id>_<code>`` plus ``<id>_other_text``; a ranking item as ``<id>_<code>`` holding the
+    option's rank (blank = not ranked); blank = not answered."""
     cols: list[tuple[str, np.ndarray]] = [("问卷编号", paper_ids), ("录入员", clerks)]
     for item in resp.codebook.items:
         if item.type == "multiple":
@@ -261,6 +288,12 @@ def paper_columns(resp: Responses, paper_ids: np.ndarray, clerks: np.ndarray) ->
                 other = resp.other[item.id].astype(object).copy()
                 other[other == ""] = None
                 cols.append((f"{item.id}_other_text", other))
+        elif item.type == "ranking":
+            ranks = resp.multi[item.id]
+            for k, o in enumerate(item.options):
+                vals = ranks[:, k].astype(np.int64).astype(object)
+                vals[ranks[:, k] == 0] = None
+                cols.append((f"{item.id}_{o.code}", vals))
         elif item.type in ("text", "number"):
             vals = resp.texts[item.id].astype(object).copy()
             vals[vals == ""] = None
