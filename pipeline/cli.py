@@ -7,6 +7,7 @@ non-zero status (1 for an invalid configuration, 2 for unusable data); they neve
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -136,6 +137,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print(f"模拟数据已写入 {args.out} ({len(written)} 个文件)")
     for path in written:
         print(f"  {path}")
+    truth = json.loads((Path(args.out) / paths.RAW_TRUTH).read_text(encoding="utf-8"))
+    for part in truth.get("skipped", []):
+        print(f"  跳过 (skipped) {part['what']}: {part['reason']}")
     return 0
 
 
