@@ -111,7 +111,7 @@ def test_code_mode_uses_codes_and_minus_three_for_the_skipped_block(config, raw)
     cb = config.codebook("staff")
     df = _read(_one(raw / "staff", "*_按序号_*.xlsx"))
     rule = cb.questionnaire.skip_logic[0]
-    block = [it for it in cb.items if it.number in rule.questions]
+    block = cb.block_items(rule)
     for item in cb.items:
         if item.type in ("matrix", "single"):
             head = f"第{item.number}题({item.row_text})" if item.type == "matrix" else None
