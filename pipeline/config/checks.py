@@ -827,8 +827,7 @@ def summary(config: Config) -> str:
         lines.append(
             f"  {instrument:<6} {q.title}: {len(q.questions)} 题 questions · {len(cb.items)} 项 items "  # type: ignore[union-attr]
             f"(计分 scored {n_scored}; 供给评估要点 feed points {n_feed}) · {len(q.scales)} 量表 scales "  # type: ignore[union-attr]
-            f"({' '.join(s.id for s in q.scales)})"  # type: ignore[union-attr]
-            + ("" if not extra else " · " + " · ".join(extra))
+            f"({' '.join(s.id for s in q.scales)})" + ("" if not extra else " · " + " · ".join(extra))  # type: ignore[union-attr]
         )
     units = config.units
     if units is not None:
