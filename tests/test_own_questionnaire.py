@@ -198,6 +198,7 @@ def test_without_a_district_question_district_analyses_are_skipped_with_their_re
         data["questions"] = [q for q in data["questions"] if q.get("variable") != "district"]
 
     edit(cfg, "public.yaml", no_district)
+
     def no_district_margins(data: Any) -> None:
         data["margins"] = [m for m in data["margins"] if "district" not in m["variable"]]
         data["rake_on"] = ["gender", "age_group"]
