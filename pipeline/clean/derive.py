@@ -48,13 +48,13 @@ def _categorical_from_codes(c: pd.Series, label_of: dict, categories: list) -> p
     return pd.Series(cat, index=c.index)
 
 
-def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units) -> pd.DataFrame:
+def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units | None) -> pd.DataFrame:
     """One Categorical column per single-choice demographic ``variable``, labelled with the option text in
     codebook order. Unit questions (options carrying a unit code) give the unit **code** instead, plus
     ``<variable>_name``; the staff ``unit`` also gives ``unit_type`` (type id of units.yaml) and
     ``unit_type_name``. Invalid or missing answers give NaN."""
     out = {}
-    types = {u.code: u.type for u in units.units}
+    types = {u.code: u.type for u in units.units} if units is not None else {}
     for it in codebook.items:
         if it.variable is None or it.type != "single":
             continue
