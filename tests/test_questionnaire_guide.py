@@ -154,3 +154,12 @@ def test_the_sample_error_message_is_what_validate_reports(tmp_path: Path) -> No
 
 def test_readme_links_the_guide() -> None:
     assert "docs/questionnaire-guide.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_complete_questionnaire_and_its_analysis_leave_nothing_to_warn_about(tmp_path: Path) -> None:
+    """Section 2.10 says switching off unit_vs_peers and adjusted silences the walk-through's two warnings."""
+    config = load(_group_folder("完整问卷", tmp_path))
+    assert config.warnings == ()
+    plan = config.plan("public")
+    assert plan.weighting == "none" and plan.groupings == ("gender", "age_group", "contact")
+    assert plan.categorical == ("satisfied_P25", "aware_P25", "contact")
