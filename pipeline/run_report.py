@@ -167,12 +167,17 @@ def with_configuration(report: dict[str, Any], config) -> dict[str, Any]:
     ``config``."""
     skipped = [
         {"stage": "config", "what": skip.what, "reason": skip.reason}
-        for plan in config.plans.values()
+        for plan in getattr(config, "plans", {}).values()
         for skip in plan.skipped
     ]
     warnings = [
-        {"stage": "config", "code": "config", "file": w.split(":", 1)[0], "message": w.split(":", 1)[-1].strip()}
-        for w in config.warnings
+        {
+            "stage": "config",
+            "code": "config",
+            "file": w.split(":", 1)[0],
+            "message": w.split(":", 1)[-1].strip(),
+        }
+        for w in getattr(config, "warnings", ())
         if not w.startswith(SKIP_WARNING)  # the plan's skips, listed under skipped
     ]
     return {**report, "skipped": skipped + report["skipped"], "warnings": warnings + report["warnings"]}

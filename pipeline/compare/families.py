@@ -69,9 +69,13 @@ def _standardize(table: pd.DataFrame, sd: dict[str, float], rows: pd.Series) -> 
         return
     s = table.loc[rows, "dv"].map(sd).astype(float)
     table.loc[rows, "effect_name"] = "standardized_difference"
-    table.loc[rows, "effect"] = table.loc[rows, "estimate"] / s
-    table.loc[rows, "effect_ci_low"] = table.loc[rows, "ci_low"] / s
-    table.loc[rows, "effect_ci_high"] = table.loc[rows, "ci_high"] / s
+    # columns of suppressed rows only (all None) are not numeric until something is written into them
+    for source, target in (
+        ("estimate", "effect"),
+        ("ci_low", "effect_ci_low"),
+        ("ci_high", "effect_ci_high"),
+    ):
+        table.loc[rows, target] = pd.to_numeric(table.loc[rows, source], errors="coerce").astype(float) / s
 
 
 def _family_block(
