@@ -7,43 +7,26 @@ The configuration is edited in a private copy of the bundled one (as tests/test_
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
+from test_config import SHIPPED, edit, problems_of
 from test_wjx import CODE_XLS, TEXT_XLS, needs_samples
 
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.config.codebook import ItemScoring
 from pipeline.config.models import Option, Scoring
-from pipeline.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "questionnaires"
 
 
 @pytest.fixture
 def cfg(tmp_path: Path) -> Path:
+    """A private copy of the configuration the tests run on."""
     target = tmp_path / "questionnaires"
     shutil.copytree(SHIPPED, target)
     return target
-
-
-def edit(directory: Path, file: str, change: Callable[[Any], None]) -> None:
-    path = directory / file
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def problems_of(directory: Path) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        load_config(directory)
-    return info.value.problems
 
 
 def options(n: int, *, missing: bool = True) -> list[Option]:
