@@ -168,7 +168,6 @@ def survey_design(
         has a single respondent (its stratum variance is undefined; :class:`~pipeline.stats.SurveyDesign`).
     """
     from pipeline import frames
-    from pipeline.compare.outcomes import PUBLIC_GROUPINGS
     from pipeline.config import load_config
 
     if instrument not in INSTRUMENTS:
@@ -178,7 +177,7 @@ def survey_design(
     weights = table("weight", f"{instrument}_weights", out=out)
     if instrument == "public":
         return frames.public_design(
-            frames.public_frame(responses, weights, cfg, groupings=PUBLIC_GROUPINGS), cfg
+            frames.public_frame(responses, weights, cfg, groupings=cfg.plan("public").groupings), cfg
         )
     return frames.staff_design(frames.staff_frame(responses, cfg, weights), cfg)
 

@@ -149,12 +149,38 @@ def run_report(ctx, manifest: dict[str, Any], *, failed: dict[str, str] | None =
             return None
         return ctx.read_table(stage, name, columns=columns)
 
-    return build_report(
+    report = build_report(
         manifest,
         table("clean", "flow", FLOW_COLUMNS),
         table("reliability", "reliability", RELIABILITY_COLUMNS),
         failed=failed,
     )
+    return with_configuration(report, ctx.config)
+
+
+SKIP_WARNING = "analysis.yaml: 跳过 "
+
+
+def with_configuration(report: dict[str, Any], config) -> dict[str, Any]:
+    """The report with what the configuration itself skips (the analysis plan's skips: a declared grouping the
+    questionnaire does not ask, …) and warns about (``fazhi-eval validate``'s warnings), first, under stage
+    ``config``."""
+    skipped = [
+        {"stage": "config", "what": skip.what, "reason": skip.reason}
+        for plan in getattr(config, "plans", {}).values()
+        for skip in plan.skipped
+    ]
+    warnings = [
+        {
+            "stage": "config",
+            "code": "config",
+            "file": w.split(":", 1)[0],
+            "message": w.split(":", 1)[-1].strip(),
+        }
+        for w in getattr(config, "warnings", ())
+        if not w.startswith(SKIP_WARNING)  # the plan's skips, listed under skipped
+    ]
+    return {**report, "skipped": skipped + report["skipped"], "warnings": warnings + report["warnings"]}
 
 
 def _alpha(value: float | None) -> str:

@@ -17,7 +17,6 @@ import pytest
 from pipeline import frames, stats
 from pipeline.compare import columns as compare_columns
 from pipeline.compare.families import MIN_N, SMALL_N
-from pipeline.compare.outcomes import PUBLIC_GROUPINGS
 from pipeline.compare.unit_vs_peers import unit_vs_peers_table
 from pipeline.stages.base import StageContext
 
@@ -137,7 +136,7 @@ def test_weighted_domain_means_equal_surveydesign_mean(run, tables):
         ctx.read_table("clean", "public"),
         ctx.read_table("weight", "public_weights"),
         config,
-        groupings=PUBLIC_GROUPINGS,
+        groupings=config.plan("public").groupings,
     )
     design = frames.public_design(frame, config)
     expected = design.mean("SI", by="district")
@@ -204,7 +203,7 @@ def planted_peers(run, tmp_path_factory):
         pctx.read_table("clean", "public"),
         pctx.read_table("weight", "public_weights"),
         config,
-        groupings=PUBLIC_GROUPINGS,
+        groupings=config.plan("public").groupings,
     )
     staff = frames.staff_frame(pctx.read_table("clean", "staff"), config)
     cases = frames.casefile_frame(pctx.read_table("clean", "casefiles"), config)

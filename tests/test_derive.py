@@ -12,7 +12,8 @@ from pipeline.clean.derive import demographics, indicator_inputs, item_scores, q
 from pipeline.clean.flow import flow_table
 from pipeline.clean.rules import screen
 from pipeline.config.cleaning import CleaningRules
-from pipeline.config.models import CasefileStandard
+from pipeline.config.codebook import Codebook
+from pipeline.config.models import CasefileStandard, Questionnaire
 
 
 def test_item_scores_reverse_code_and_map_dont_know_to_nan():
@@ -70,6 +71,28 @@ def test_demographics_are_categoricals_with_unit_codes_and_labels():
     assert s["unit"].tolist() == ["620102", "620103", "M001"]
     assert s["unit_type"].tolist() == ["district", "district", "department"]
     assert s["unit_type_name"].tolist() == ["县区", "县区", "市直部门"]
+
+
+def test_demographics_need_no_units_yaml_when_no_question_lists_units():
+    """A questionnaire-only configuration (no units.yaml) still labels its demographic questions."""
+    q = Questionnaire.model_validate(
+        {
+            "instrument": "public",
+            "title": "t",
+            "questions": [
+                {
+                    "id": "G",
+                    "type": "single",
+                    "variable": "gender",
+                    "text": "您的性别",
+                    "options": [{"code": 1, "text": "男"}, {"code": 2, "text": "女"}],
+                }
+            ],
+        }
+    )
+    frame = pd.DataFrame({"G": pd.array([2, 1, None], dtype="Int64")})
+    d = demographics(frame, Codebook.from_config(q, None), None)  # type: ignore[arg-type]
+    assert d["gender"].tolist()[:2] == ["女", "男"] and pd.isna(d.loc[2, "gender"])
 
 
 # ------------------------------------------------------------------------------------------------- case files

@@ -13,8 +13,8 @@ from scipy import stats as st
 from test_design import REF, _design
 
 from pipeline import stats
+from pipeline.config.analysis import SmallCells
 from pipeline.errors import DataError
-from pipeline.options import RunOptions
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +137,9 @@ def test_small_group_rule_flags_as_the_rule_written_out_before():
         rule = stats.SmallGroupRule(flag_below=small_n, suppress_below=min_n)
         for n in (0, 1, 9, 9.999, 10, 10.0, 19.5, 20, 29, 29.99, 30, 30.0, 49, 50, 1e6, math.nan):
             assert tuple(rule.flag(n)) == _old_flag(n, small_n, min_n)
+    cells = SmallCells()
     assert stats.SmallGroupRule() == stats.SmallGroupRule(
-        flag_below=RunOptions().small_n, suppress_below=RunOptions().min_n
+        flag_below=cells.mark_below, suppress_below=cells.suppress_below
     )
 
 
@@ -150,7 +151,9 @@ def test_small_group_flags_use_kish_n_eff_of_each_group_as_adjusted_district_eff
         mine = w[used & (sample["district"] == district).to_numpy()]  # the district's rows in their order
         n_eff = float(mine.sum() ** 2 / (mine**2).sum())
         assert (row["n"], row["n_eff"]) == (len(mine), n_eff)
-        assert (row["flag"], row["reason"]) == _old_flag(n_eff, RunOptions().small_n, RunOptions().min_n)
+        assert (row["flag"], row["reason"]) == _old_flag(
+            n_eff, SmallCells().mark_below, SmallCells().suppress_below
+        )
     unweighted = stats.small_group_flags(np.array(["a"] * 9 + ["b"] * 12 + [None] * 3, dtype=object))
     assert unweighted[["n", "flag"]].to_dict("index") == {
         "a": {"n": 9, "flag": "suppressed"},

@@ -48,13 +48,13 @@ def _categorical_from_codes(c: pd.Series, label_of: dict, categories: list) -> p
     return pd.Series(cat, index=c.index)
 
 
-def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units) -> pd.DataFrame:
+def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units | None) -> pd.DataFrame:
     """One Categorical column per single-choice demographic ``variable``, labelled with the option text in
     codebook order. Unit questions (options carrying a unit code) give the unit **code** instead, plus
     ``<variable>_name``; the staff ``unit`` also gives ``unit_type`` (type id of units.yaml) and
     ``unit_type_name``. Invalid or missing answers give NaN."""
     out = {}
-    types = {u.code: u.type for u in units.units}
+    types = {u.code: u.type for u in units.units} if units is not None else {}
     for it in codebook.items:
         if it.variable is None or it.type != "single":
             continue
@@ -65,7 +65,7 @@ def demographics(frame: pd.DataFrame, codebook: Codebook, units: Units) -> pd.Da
             out[f"{it.variable}_name"] = _categorical_from_codes(
                 c, it.text_by_code, [o.text for o in it.options]
             )
-            if it.variable == "unit":
+            if it.variable == "unit" and units is not None:
                 type_of = {code: types.get(u, np.nan) for code, u in by_code.items()}
                 out["unit_type"] = _categorical_from_codes(c, type_of, list(units.unit_types))
                 type_name_of = {

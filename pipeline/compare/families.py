@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline import stats
 from pipeline.compare.columns import COMPARISON_COLUMNS, FAMILY_COLUMNS
-from pipeline.compare.outcomes import group_outcomes, groupings
+from pipeline.compare.outcomes import design_suffix, group_outcomes, groupings
 from pipeline.config import Config
 from pipeline.frames import unit_lookup
 from pipeline.schemas import empty_table
@@ -65,11 +65,17 @@ def _two_group_rows(
 
 def _standardize(table: pd.DataFrame, sd: dict[str, float], rows: pd.Series) -> None:
     """Weighted contrasts: effect = difference / weighted SD of the dv (SD taken as known for the CI)."""
-    s = table.loc[rows, "dv"].map(sd)
+    if not rows.any():
+        return
+    s = table.loc[rows, "dv"].map(sd).astype(float)
     table.loc[rows, "effect_name"] = "standardized_difference"
-    table.loc[rows, "effect"] = table.loc[rows, "estimate"] / s
-    table.loc[rows, "effect_ci_low"] = table.loc[rows, "ci_low"] / s
-    table.loc[rows, "effect_ci_high"] = table.loc[rows, "ci_high"] / s
+    # columns of suppressed rows only (all None) are not numeric until something is written into them
+    for source, target in (
+        ("estimate", "effect"),
+        ("ci_low", "effect_ci_low"),
+        ("ci_high", "effect_ci_high"),
+    ):
+        table.loc[rows, target] = pd.to_numeric(table.loc[rows, source], errors="coerce").astype(float) / s
 
 
 def _family_block(
@@ -82,7 +88,9 @@ def _family_block(
     design: stats.SurveyDesign | None,
     small_n: int,
     min_n: int,
+    suffix: str = " (weighted)",
 ) -> pd.DataFrame:
+    """One instrument's families; a design-based family's name ends in ``suffix`` (:func:`design_suffix`)."""
     opts = dict(small_n=small_n, min_n=min_n)
     parts = []
     if continuous:
@@ -108,7 +116,7 @@ def _family_block(
     if design is not None:
         sd = {dv: stats.weighted_sd(design.frame[dv], design.weights) for dv in continuous}
         _standardize(table, sd, table["test"] == "svy_contrast")
-    suffix = " (weighted)" if design is not None else ""
+    suffix = suffix if design is not None else ""
     table["family"] = instrument + ": " + table["family"] + suffix
     table.insert(0, "instrument", instrument)
     return table
@@ -145,8 +153,9 @@ def _weighted_block(public: pd.DataFrame, design: stats.SurveyDesign, config: Co
     """The design-based families of the public survey."""
     pub_cont, pub_cat = group_outcomes(public, config, "public")
     return _family_block(
-        public, "public", pub_cont, pub_cat, list(groupings(config, "public")), design=design, **opts
-    )
+        public, "public", pub_cont, pub_cat, list(groupings(config, "public")), design=design,
+        suffix=design_suffix(config), **opts,
+    )  # fmt: skip
 
 
 def _unweighted_blocks(

@@ -84,3 +84,9 @@ def input_columns(config: Config, instrument: str) -> list[str]:
         outcomes += [*plan.adjusted.controls, *plan.adjusted.outcomes]
     columns = [*_keys(config, instrument), *groups, *scale_ids(config, instrument), *outcomes]
     return [c for c in dict.fromkeys(columns) if c != SI]
+
+
+def design_suffix(config: Config) -> str:
+    """What a design-based family's name says of its weights: `` (weighted)``, or `` (equal weights)`` when the
+    public survey is not weighted (``analysis.yaml: public.weighting: none``)."""
+    return " (equal weights)" if config.plan("public").weighting == "none" else " (weighted)"

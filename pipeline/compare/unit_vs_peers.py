@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline import stats
 from pipeline.compare.columns import PEER_COLUMNS
 from pipeline.compare.families import _standardize, labels_as_text
-from pipeline.compare.outcomes import peer_outcomes
+from pipeline.compare.outcomes import design_suffix, peer_outcomes
 from pipeline.config import Config
 from pipeline.frames import unit_lookup
 from pipeline.schemas import empty_table
@@ -36,13 +36,13 @@ def _peer_rows(table: pd.DataFrame, instrument: str, config: Config, alpha: floa
     table["unit"] = table["unit"].astype(str)
     table["unit_name"] = table["unit"].map(names)
     table["peer_group"] = table["unit"].map(types)
-    table["peer_group_name"] = table["peer_group"].map(config.units.unit_types)
+    table["peer_group_name"] = table["peer_group"].map(config.units.unit_types)  # type: ignore[union-attr]
     table["family"] = (
         instrument
         + ": "
         + table["dv"]
         + " ~ unit vs rest of its type"
-        + np.where(table["weighted"], " (weighted)", "")
+        + np.where(table["weighted"], design_suffix(config), "")
     )
     significant = table["p_holm"] < alpha
     table["below_peers"] = significant & (table["estimate"] < 0)

@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pipeline.config.models import Model
+from pipeline.stats.small_groups import MIN_N, SMALL_N
 
 Weighting = Literal["none", "cells", "raking"]
 Variable = str | list[str]
@@ -33,8 +34,8 @@ class SmallCells(Model):
     """The small-cell rule: estimates on fewer than ``suppress_below`` cases are suppressed, on fewer than
     ``mark_below`` marked (样本量较小); weighted estimates count the Kish effective n."""
 
-    suppress_below: int = Field(default=10, ge=1)
-    mark_below: int = Field(default=30, ge=1)
+    suppress_below: int = Field(default=MIN_N, ge=1)
+    mark_below: int = Field(default=SMALL_N, ge=1)
 
     @model_validator(mode="after")
     def _order(self) -> SmallCells:

@@ -1,6 +1,6 @@
 """Cross-file checks of the configuration and a one-screen summary of it.
 
-``cross_check(config)`` returns **every** problem that involves more than one key or more than one file, each as
+``cross_check(config)`` returns (problems, warnings): **every** problem that involves more than one key or more than one file, each as
 ``file.yaml: key.path: message`` (e.g. ``public.yaml: scales[0].items[3]: unknown item 'P37'``); the per-file checks
 (types, required keys, ranges) are done by the models in :mod:`pipeline.config.models`. ``load_config`` raises
 :class:`~pipeline.errors.ConfigError` with these problems; ``fazhi-eval validate`` prints them.
@@ -11,9 +11,15 @@ Rules, by file
 --------------
 public.yaml / staff.yaml
     unique item ids and question numbers; response sets exist; scale ids unique and their items exist; every
-    ``feeds`` names an observation point whose ``sources`` include the instrument; every scored (Likert) option has
-    a ``score_map`` entry; attention check, skip logic and quiz name existing items, questions and option codes;
-    ``options_from`` resolves to at least one unit.
+    ``feeds`` names an observation point whose ``sources`` include the instrument; a ``scoring`` scores every
+    substantive option and only those, its 满意 codes are options; a scale's items are all scored, with one score
+    range and favourable end (different numbers of points: a warning); a Likert item on a set without scoring is
+    warned about; attention check, skip logic and quiz name existing items, questions and option codes;
+    ``options_from`` needs units.yaml and resolves to at least one unit.
+analysis.yaml
+    every declaration resolves (:mod:`pipeline.config.plan`): problems (an unscored item as a continuous outcome,
+    weighting on a variable without margins) refuse the configuration; skips (not asked) and demographic questions
+    left out of the groupings are warnings.
 indicators.yaml
     unique aspect, item and point ids; weights sum to 1 per parent; every aspect's block exists; every point has a
     source with a ``source_weights`` entry; points sourced ``public``/``staff`` are fed by at least one item of that
@@ -827,8 +833,7 @@ def summary(config: Config) -> str:
         lines.append(
             f"  {instrument:<6} {q.title}: {len(q.questions)} 题 questions · {len(cb.items)} 项 items "  # type: ignore[union-attr]
             f"(计分 scored {n_scored}; 供给评估要点 feed points {n_feed}) · {len(q.scales)} 量表 scales "  # type: ignore[union-attr]
-            f"({' '.join(s.id for s in q.scales)})"  # type: ignore[union-attr]
-            + ("" if not extra else " · " + " · ".join(extra))
+            f"({' '.join(s.id for s in q.scales)})" + ("" if not extra else " · " + " · ".join(extra))  # type: ignore[union-attr]
         )
     units = config.units
     if units is not None:

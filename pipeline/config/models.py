@@ -162,6 +162,10 @@ class Question(Model):
             raise ValueError(f"填空题 ({self.type}) 没有选项 (a fill-in question has no options)")
         if self.max_choices is not None and self.type not in ("multiple", "ranking"):
             raise ValueError("max_choices 只用于多选题和排序题 (only for multiple and ranking questions)")
+        if self.scoring is not None and self.type not in ("single", "matrix"):
+            raise ValueError(
+                f"只有单选题和矩阵题计分 (only single-choice and matrix items are scored; this one is {self.type})"
+            )
         if (self.scoring is not None or self.ordered) and not self.options:
             raise ValueError(
                 "scoring/ordered 只能与题内列出的 options 一起使用；量表选项请在 response_sets 中设定 "

@@ -97,6 +97,11 @@ def _casefile_plan(config: Config, section: InstrumentAnalysis) -> InstrumentPla
     defaults = DEFAULTS["casefile"]
     file = "analysis.yaml: casefile"
     problems: list[str] = []
+    for key in ("weighting", "weight_on", "adjusted"):
+        if getattr(section, key) is not None:
+            problems.append(
+                f"{file}.{key}: 案卷评查不加权、不做调整后差距，请删去此项 (not used for case files)"
+            )
     groupings = section.groupings if section.groupings is not None else list(defaults["groupings"])  # type: ignore[call-overload]
     for g in groupings:
         if g not in CASEFILE_GROUPINGS:
@@ -115,13 +120,18 @@ def _casefile_plan(config: Config, section: InstrumentAnalysis) -> InstrumentPla
                 known = ", ".join(c for c, k in CASEFILE_COLUMNS.items() if k == kind)
                 problems.append(f"{file}.outcomes.{kind}: 案卷的此类结果只有 {known}，不认识 '{name}'")
     peers = section.unit_vs_peers
+    declared = peers.outcomes if peers.outcomes is not None else list(defaults["peer_outcomes"])  # type: ignore[call-overload]
+    for name in declared:
+        if CASEFILE_COLUMNS.get(name) != "scored":
+            problems.append(f"{file}.unit_vs_peers.outcomes: 案卷单位对比只有 score，不认识 '{name}'")
+    peer_outcomes = tuple(name for name in declared if CASEFILE_COLUMNS.get(name) == "scored")
     return InstrumentPlan(
         "casefile",
         available=True,
         groupings=tuple(g for g in groupings if g in CASEFILE_GROUPINGS),
         scored=tuple(s for s in scored if CASEFILE_COLUMNS.get(s) == "scored"),
         categorical=tuple(c for c in categorical if CASEFILE_COLUMNS.get(c) == "categorical"),
-        peer_outcomes=tuple(peers.outcomes if peers.outcomes is not None else defaults["peer_outcomes"]),  # type: ignore[arg-type]
+        peer_outcomes=peer_outcomes,
         unit_vs_peers=peers.enabled and config.units is not None,
         problems=tuple(problems),
     )
@@ -249,6 +259,11 @@ class _Resolver:
         if method == "none":
             return "none", ()
         if self.instrument == "staff":
+            if method == "raking":
+                self.problems.append(
+                    f"{self.file}.weighting: 公职人员问卷按单位编制人数加权，只能是 cells 或 none "
+                    "(staff weights are unit headcount cells: 'cells' or 'none')"
+                )
             if self.section.weight_on not in (None, ["unit"]):
                 self.problems.append(
                     f"{self.file}.weight_on: 公职人员问卷只能按单位编制人数加权 (staff weights: unit headcounts)"
