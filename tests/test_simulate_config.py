@@ -11,11 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import CONFIG_DIR, PLANT, SIM_SCALE, SIM_SEED
+from test_config import edit
 
 from pipeline.config import load_config
 from pipeline.runner import run_stages
 from pipeline.simulate import simulate_raw
-from pipeline.simulate.responses import SKIPPED
+from pipeline.simulate.choices import rank_answers
+from pipeline.simulate.responses import SKIPPED, Responses
+from pipeline.simulate.wjx_writer import export_columns, paper_columns
 from pipeline.stages.base import StageContext
 
 ALPHA_TOLERANCE = 0.05
@@ -34,14 +37,6 @@ SATISFACTION = {
 }
 
 
-def _read(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _write(path: Path, data: dict) -> None:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
 def _response_set(texts: list[str], missing: str) -> dict:
     """Codes k..1 from the best option down, the don't-know option 99, scored with the best at the high end."""
     k = len(texts)
@@ -52,12 +47,11 @@ def _response_set(texts: list[str], missing: str) -> dict:
     }
 
 
-def _public_on_points(public: dict, points: int) -> dict:
+def _public_on_points(public: dict, points: int) -> None:
     """public.yaml with its agreement and satisfaction sets replaced by ``points``-point ones (same item ids)."""
     public["response_sets"]["AGR5"] = _response_set(AGREEMENT[points], "说不清")
     public["response_sets"]["SAT5"] = _response_set(SATISFACTION[points], "不了解")
     public["attention_check"]["pass_code"] = points - 1  # the second-best agreement option
-    return public
 
 
 def _config_copy(tmp_path: Path, files: tuple[str, ...] | None = None) -> Path:
@@ -98,7 +92,7 @@ def _flags(ctx: StageContext) -> set[tuple]:
 def test_scales_on_other_point_counts_are_as_reliable_as_on_five_points(points, simulated_pipeline, tmp_path):
     bundled, _ = simulated_pipeline
     config_dir = _config_copy(tmp_path)
-    _write(config_dir / "public.yaml", _public_on_points(_read(config_dir / "public.yaml"), points))
+    edit(config_dir, "public.yaml", lambda public: _public_on_points(public, points))
     ctx = _run(config_dir, tmp_path / "run", ["ingest", "clean", "weight", "reliability"], plant=PLANT)
 
     codebook = ctx.config.codebook("public")
@@ -118,20 +112,24 @@ def _public_only(tmp_path: Path, points: int) -> Path:
     """public.yaml (without the district question and feeds, on ``points``-point sets), cleaning.yaml and an
     analysis.yaml that asks for nothing the missing files would give."""
     config_dir = _config_copy(tmp_path, PUBLIC_ONLY_FILES)
-    public = _public_on_points(_read(config_dir / "public.yaml"), points)
-    public["questions"] = [q for q in public["questions"] if q.get("variable") != "district"]
-    for question in public["questions"]:
-        question.pop("feeds", None)
-        for row in question.get("rows", []):
-            row.pop("feeds", None)
-    _write(config_dir / "public.yaml", public)
-    analysis = _read(config_dir / "analysis.yaml")
-    settings = analysis["public"]
-    settings["weighting"] = "none"
-    for key in ("weight_on", "unit_vs_peers", "adjusted"):
-        settings.pop(key, None)
-    settings["groupings"] = [g for g in settings["groupings"] if g != "district"]
-    _write(config_dir / "analysis.yaml", analysis)
+
+    def public_only(public: dict) -> None:
+        _public_on_points(public, points)
+        public["questions"] = [q for q in public["questions"] if q.get("variable") != "district"]
+        for question in public["questions"]:
+            question.pop("feeds", None)
+            for row in question.get("rows", []):
+                row.pop("feeds", None)
+
+    def no_district_or_margins(analysis: dict) -> None:
+        settings = analysis["public"]
+        settings["weighting"] = "none"
+        for key in ("weight_on", "unit_vs_peers", "adjusted"):
+            settings.pop(key, None)
+        settings["groupings"] = [g for g in settings["groupings"] if g != "district"]
+
+    edit(config_dir, "public.yaml", public_only)
+    edit(config_dir, "analysis.yaml", no_district_or_margins)
     return config_dir
 
 
@@ -197,12 +195,11 @@ RANKING_CONFIG = {
 
 
 def test_a_ranking_question_is_written_and_read_back_in_both_modes(tmp_path):
-    from pipeline.simulate.choices import rank_answers
-    from pipeline.simulate.wjx_writer import export_columns, paper_columns
-
     config_dir = tmp_path / "questionnaires"
     config_dir.mkdir()
-    _write(config_dir / "public.yaml", RANKING_CONFIG)
+    (config_dir / "public.yaml").write_text(
+        yaml.safe_dump(RANKING_CONFIG, allow_unicode=True), encoding="utf-8"
+    )
     ctx = _run(config_dir, tmp_path / "run", ["ingest"], plant=None)
     frame = ctx.read_table("ingest", "public")
     ranks = frame[[f"R1_{c}" for c in range(1, 6)]].to_numpy(dtype=float)
@@ -217,8 +214,6 @@ def test_a_ranking_question_is_written_and_read_back_in_both_modes(tmp_path):
     rng = np.random.default_rng(1)
     answers = rank_answers(item, rng, 4)
     answers[3] = SKIPPED
-    from pipeline.simulate.responses import Responses
-
     resp = Responses(codebook, 4, codes={"Q1": np.array([10, 9, 1, 5])}, multi={"R1": answers})
     resp.meta = {
         "submitted": np.array(["2023-07-12T10:23:45"] * 4, dtype="datetime64[s]"),
