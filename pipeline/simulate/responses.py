@@ -83,12 +83,13 @@ def is_likert(item: CodebookItem) -> bool:
 
 
 def is_latent(item: CodebookItem) -> bool:
-    """An item answered from the latent model: a scored or ordered single-choice or matrix item of any length.
-
-    An unscored item coded exactly 1–5 counts too (as it did before response sets carried their scoring), so
-    the answers of existing configurations stay as they were.
+    """An item answered from the latent model: a scored or ordered single-choice or matrix item of any length,
+    or an unscored non-demographic item coded exactly 1–5. A demographic question (``variable``) keeps the value
+    drawn for it (:mod:`pipeline.simulate.demographics`) unless it is scored.
     """
     if item.type not in ("single", "matrix") or len(item.substantive_codes) < 2:
+        return False
+    if item.scoring is None and item.variable is not None:
         return False
     return item.scoring is not None or item.ordered or is_likert(item)
 
