@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run test bench bench-versus lint format validate same-outputs simulate-sample clean-output
+.PHONY: help run test bench bench-versus lint format validate same-outputs simulate-sample check-sample \
+	sample-digests clean-output
 
 ## help: list the targets
 help:
@@ -19,6 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 ## run: create the environment, validate the configuration, run the whole pipeline on raw/
 run: $(STAMP)
 	$(BIN)/fazhi-eval validate
+	@$(BIN)/python -m pipeline.sample_check raw questionnaires
 	$(BIN)/fazhi-eval run --raw raw --out output
 	@echo "结果 (results): $(CURDIR)/output"
 
@@ -56,6 +58,14 @@ same-outputs: $(STAMP)
 simulate-sample: $(STAMP)
 	rm -rf raw.new && $(BIN)/fazhi-eval simulate --out raw.new --seed 20231 --plant pipeline/simulate/plant_sample.yaml
 	rm -rf raw && mv raw.new raw
+
+## check-sample: warn (never fail) when raw/ was simulated from another configuration than questionnaires/
+check-sample: $(STAMP)
+	@$(BIN)/python -m pipeline.sample_check raw questionnaires
+
+## sample-digests: refresh tests/fixtures/sample_digests.json after a deliberate simulator or fixture change
+sample-digests: $(STAMP)
+	$(BIN)/python -m tests.sample_digests
 
 ## clean-output: remove the stage outputs
 clean-output:

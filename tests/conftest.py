@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = ROOT / "questionnaires"
+#: A frozen copy of questionnaires/ (see its README): the suite does not break when a team edits the live
+#: configuration; tests/test_live_config.py checks the live one end to end.
+CONFIG_DIR = ROOT / "tests" / "fixtures" / "config"
 SIM_SEED = 20231
 SIM_SCALE = 0.3
 PLANT = ROOT / "pipeline" / "simulate" / "plant_sample.yaml"

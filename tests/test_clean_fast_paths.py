@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 
 from pipeline.clean import rules as R
 from pipeline.clean.items import answer_columns
@@ -19,8 +19,6 @@ from pipeline.parallel import Executor
 from pipeline.stages import clean, ingest
 from pipeline.stages.base import StageContext, run_stage
 from tests.test_clean_stage import ingest_like
-
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 from test_clean_rules import LIKERT, PUBLIC_CB, UNITS, public_frame
 
 from pipeline.clean.items import SKIPPED, option_columns
@@ -21,8 +22,6 @@ from pipeline.ingest.privacy import MASKS
 from pipeline.ingest.surveys import empty_survey
 from pipeline.stages import clean
 from pipeline.stages.base import StageContext, run_stage
-
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
 
 def has_personal_data(frame: pd.DataFrame, skip: tuple[str, ...] = ()) -> list[str]:

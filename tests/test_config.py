@@ -1,7 +1,8 @@
 """The shipped configuration is valid, and every kind of broken configuration is reported by file and key path.
 
-Each broken-copy test copies ``questionnaires/`` to a temporary folder, edits one YAML file in Python and checks the
-exact ``file.yaml: key.path: message`` line that ``load_config`` reports.
+"The shipped configuration" is its frozen copy in ``tests/fixtures/config/`` (tests/test_live_config.py checks the
+live ``questionnaires/``). Each broken-copy test copies it to a temporary folder, edits one YAML file in Python and
+checks the exact ``file.yaml: key.path: message`` line that ``load_config`` reports.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import CONFIG_DIR
 
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "questionnaires"
+SHIPPED = CONFIG_DIR  # the frozen copy of questionnaires/
 
 Edit = Callable[[Any], None]
 
@@ -81,17 +82,14 @@ def margin(data: dict[str, Any], variable: str) -> dict[str, Any]:
 
 
 def test_shipped_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    config = load_config("questionnaires")
+    monkeypatch.chdir(SHIPPED.parent)
+    config = load_config(SHIPPED.name)
     assert config.public.instrument == "public"
     assert config.staff.instrument == "staff"
 
 
-def test_validate_command_exits_0_and_prints_summary(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(ROOT)
-    assert main(["validate"]) == 0
+def test_validate_command_exits_0_and_prints_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--config", str(SHIPPED)]) == 0
     out = capsys.readouterr().out
     assert "17 方面 aspects · 53 项目 items" in out
     assert "35 扣分项 defect codes" in out

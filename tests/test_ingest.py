@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 from openpyxl import load_workbook
 
 from pipeline.config import load_config
@@ -23,8 +24,6 @@ from pipeline.ingest.templates import write_template
 from pipeline.stages import ingest
 from pipeline.stages.base import StageContext, run_stage
 from tests.fixtures.ingest.small import EXPECTED, META, code_export, codebook, text_export
-
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
 
 def _write(frame: pd.DataFrame, path: Path, encoding: str = "utf-8-sig") -> Path:

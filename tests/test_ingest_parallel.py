@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 
 from pipeline.errors import DataError
 from pipeline.ingest import records
@@ -15,8 +15,6 @@ from pipeline.options import RunOptions
 from pipeline.parallel import Executor
 from pipeline.stages import ingest
 from pipeline.stages.base import StageContext, run_stage
-
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
 
 @pytest.fixture(scope="module")

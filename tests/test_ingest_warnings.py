@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR, ROOT
 from openpyxl import load_workbook
 
 from pipeline.ingest import codebook_match as cm
@@ -19,7 +20,6 @@ from pipeline.ingest.surveys import empty_survey, ingest_survey_file
 from pipeline.ingest.templates import write_template
 from tests.fixtures.ingest.small import code_export, codebook, text_export
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 KEY = b"k" * 32
 
 
@@ -182,7 +182,7 @@ def test_paper_value_out_of_range_is_warned_with_column_value_and_rows(tmp_path,
 
 
 def test_every_warning_code_is_documented():
-    contract = (CONFIG_DIR.parent / "docs" / "DATA_CONTRACT.md").read_text(encoding="utf-8")
+    contract = (ROOT / "docs" / "DATA_CONTRACT.md").read_text(encoding="utf-8")
     assert all(f"`{code}`" in contract for code in CODES)
 
 

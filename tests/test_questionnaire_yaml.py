@@ -1,22 +1,22 @@
-"""questionnaires/public.yaml and staff.yaml validate and say what docs/BACKGROUND.md §1 says.
+"""The bundled public.yaml and staff.yaml validate and say what docs/BACKGROUND.md §1 says.
 
-The expected facts (reverse items, attention-check answers, quiz keys) are copied from docs/BACKGROUND.md §1
-on purpose, so that a YAML edit that drifts from the questionnaire design fails here.
+They are read from the frozen copy in tests/fixtures/config/, so that a team's own edit of questionnaires/ does
+not fail here (tests/test_live_config.py checks the live files). The expected facts (reverse items,
+attention-check answers, quiz keys) are copied from docs/BACKGROUND.md §1 on purpose, so that a refreshed copy
+that drifts from the questionnaire design fails here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
+from conftest import CONFIG_DIR
 from pydantic import ValidationError
 
 from pipeline.config.codebook import Codebook
 from pipeline.config.models import Question, Questionnaire, Units
 
-ROOT = Path(__file__).resolve().parents[1]
-QDIR = ROOT / "questionnaires"
+QDIR = CONFIG_DIR  # frozen copy of questionnaires/
 
 REVERSE = {
     "public": {"P05", "P09", "P15", "P19", "P20"},
@@ -196,12 +196,12 @@ def test_demographic_variables(questionnaire: Questionnaire) -> None:
 def units() -> Units:
     path = QDIR / "units.yaml"
     if not path.exists():
-        pytest.skip("questionnaires/units.yaml not written yet")
+        pytest.skip("units.yaml not written yet")
     try:
         with open(path, encoding="utf-8") as f:
             return Units.model_validate(yaml.safe_load(f))
     except (yaml.YAMLError, ValidationError) as err:
-        pytest.skip(f"questionnaires/units.yaml does not load: {err}")
+        pytest.skip(f"units.yaml does not load: {err}")
 
 
 def test_codebook_builds_with_units(questionnaire: Questionnaire, units: Units) -> None:

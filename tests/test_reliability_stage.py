@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 
 from pipeline.config import load_config
 from pipeline.errors import DataError
@@ -21,7 +22,6 @@ from pipeline.reliability import validity as rv
 from pipeline.stages import reliability
 from pipeline.stages.base import StageContext, run_stage, write_table
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 CONFIG = load_config(CONFIG_DIR)
 N_BOOT = 50  # bootstrap replicates in tests (the interval itself is tested in test_reliability.py)
 EXACT = 1e-12  # same computation, different route

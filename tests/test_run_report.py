@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 import shutil
 import types
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 
 from pipeline import paths, runner
 from pipeline.errors import DataError
 from pipeline.run_report import build_report, format_summary
 from pipeline.stages.base import StageContext, write_table
-
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "questionnaires"
 
 
 def _flow() -> pd.DataFrame:

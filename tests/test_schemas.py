@@ -49,7 +49,8 @@ def test_a_missing_column_stops_compare_with_a_message_naming_file_and_column(ru
     from pipeline.cli import main
 
     _rewrite(run_copy, "clean", "public", lambda f: f.drop(columns=["residence"]))
-    status = main(["compare", "--out", str(run_copy.out), "--raw", str(run_copy.raw)])
+    out, raw, config = (str(p) for p in (run_copy.out, run_copy.raw, run_copy.config_dir))
+    status = main(["compare", "--out", out, "--raw", raw, "--config", config])
     err = capsys.readouterr().err
     assert status == 2
     assert "02_clean/public.parquet" in err and "residence" in err and "Traceback" not in err

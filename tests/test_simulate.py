@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import CONFIG_DIR
 
 import pipeline.simulate as simulate
 from pipeline.clean.rules import speeder_threshold
@@ -33,7 +34,7 @@ SHIFT_RATIO = (0.5, 1.5)  # observed / expected standardized shift of a planted 
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(ROOT / "questionnaires")
+    return load_config(CONFIG_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import types
 
 import pandas as pd
 import pytest
+from conftest import CONFIG_DIR
 
 from pipeline import paths
 from pipeline.errors import DataError
@@ -121,7 +122,7 @@ def _config_copy(tmp_path):
     from pipeline.config import load_config
 
     directory = tmp_path / "questionnaires"
-    shutil.copytree(paths.DEFAULT_CONFIG, directory)
+    shutil.copytree(CONFIG_DIR, directory)
     return directory, load_config
 
 
@@ -252,6 +253,6 @@ def test_run_options_come_from_the_command_line():
 def test_impossible_run_options_are_refused_with_a_message(tmp_path, capsys):
     from pipeline.cli import main
 
-    status = main(["compare", "--out", str(tmp_path), "--min-n", "40"])
+    status = main(["compare", "--out", str(tmp_path), "--config", str(CONFIG_DIR), "--min-n", "40"])
     assert status == 1
     assert "min_n" in capsys.readouterr().err
