@@ -213,7 +213,10 @@ def test_raking_on_a_variable_without_a_margin_is_a_problem(cfg):
 def test_validate_prints_the_plan_and_the_warnings(cfg, capsys):
     assert main(["validate", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
-    assert "分析计划 analysis plan" in out and "public: 加权 raking" in out and "提醒 warnings" in out
+    assert "分析计划 analysis plan" in out and "public: 加权 raking" in out and "提醒 warnings" not in out
+    edit(cfg, "analysis.yaml", lambda d: d["public"].update(not_compared=[]))
+    assert main(["validate", "--config", str(cfg)]) == 0
+    assert "提醒 warnings (1)" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------------ weighting

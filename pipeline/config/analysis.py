@@ -76,6 +76,8 @@ class InstrumentAnalysis(Model):
     weight_on: list[Variable] | None = None
     """The variables weighted on (default: ``rake_on`` of ``population.yaml``; staff: ``unit`` headcounts)."""
     groupings: list[str] | None = None
+    not_compared: list[str] = Field(default_factory=list)
+    """Demographic variables deliberately left out of the groupings (no warning for them)."""
     outcomes: Outcomes = Outcomes()
     unit_vs_peers: PeerComparison = PeerComparison()
     adjusted: Adjusted | None = None

@@ -767,6 +767,10 @@ def _cross_check(config: Config) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
+def cb_variables(config: Config, instrument: str) -> set[str]:
+    return set(config.codebook(instrument).variables)
+
+
 def _unused_variables(config: Config) -> list[str]:
     """A demographic question that analysis.yaml's declared groupings leave out is cleaned but never compared:
     say so."""
@@ -776,6 +780,14 @@ def _unused_variables(config: Config) -> list[str]:
         if declared is None:
             continue
         used = set(config.plan(instrument).groupings) | set(config.plan(instrument).weight_variables)
+        declared_off = config.analysis.section(instrument).not_compared
+        unknown = [v for v in declared_off if v not in cb_variables(config, instrument)]
+        if unknown:
+            out.append(
+                f"analysis.yaml: {instrument}.not_compared: 问卷中没有这些 variable (no such variable): "
+                f"{', '.join(unknown)}"
+            )
+        used |= set(declared_off)
         cb = config.codebook(instrument)
         left = [
             f"{item.id} ({item.variable})"
@@ -788,7 +800,7 @@ def _unused_variables(config: Config) -> list[str]:
         if left:
             out.append(
                 f"analysis.yaml: {instrument}.groupings: 这些人口学题不参与分组比较 (not compared; add their variable "
-                f"to groupings if they should be): {', '.join(left)}"
+                f"to groupings, or to not_compared if that is intended): {', '.join(left)}"
             )
     return out
 
