@@ -36,6 +36,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "typed_grade": ("评查等级", "等级"),
 }
 REQUIRED = ("case_id", "unit", "case_type", "reviewer")
+NOT_READ = ("序号", "备注", "说明", "评查意见", "评查日期")
+"""Columns a review sheet may carry that are not read, without a warning."""
 _CODE = re.compile(r"^([A-Z]\d{1,2})(?![0-9])")
 _TRUE = {"1", "√", "✓", "✔", "是", "有", "y", "yes", "true", "x", "×"}
 _FALSE = {"0", "否", "无", "n", "no", "false", "-", "—"}
@@ -144,6 +146,29 @@ def recompute_scores(frame: pd.DataFrame, standard: CasefileStandard) -> pd.Data
     return pd.DataFrame({"score": score, "grade": grade}, index=frame.index)
 
 
+def _check_unused(sheet: Sheet, hr: int, unused: list[str], known: list[str]) -> None:
+    """A column headed like a code of the standard that the standard does not know (``C11 卷宗装订不规范``) is an
+    error: its deductions would never count. Other unread columns are a warning (``unknown_column``)."""
+    for col in unused:
+        m = _CODE.match(normalize(col).upper())
+        if m:
+            raise DataError(
+                f"评查表有评查标准中没有的代码列 (column of a code the standard does not know) '{col}': "
+                f"代码 {m.group(1)} 不在 casefile.yaml 中，其扣分不会计入 (its deductions would not count); "
+                f"请在 casefile.yaml 中加入该代码，或改正列名 (add the code to casefile.yaml or correct the "
+                f"header); known codes: {known}",
+                sheet.location(row=hr + 1, column=col),
+            )
+        if normalize(col) not in NOT_READ:
+            sheet.warnings.append(
+                {
+                    "code": "unknown_column",
+                    "column": col,
+                    "message": f"列 '{col}' 无法识别，未读入 (column not recognised, not read)",
+                }
+            )
+
+
 def read_casefile_sheet(
     sheet: Sheet, standard: CasefileStandard, units: Units, key: bytes
 ) -> pd.DataFrame | None:
@@ -171,6 +196,8 @@ def read_casefile_sheet(
             f"案卷评查表缺少列 (missing column(s)): {missing}; expected the headers of `fazhi-eval template casefile`",
             sheet.location(row=hr + 1),
         )
+    unused = [c for c in frame.columns if _role(c) is None and header_code(c, codes) is None]
+    _check_unused(sheet, hr, unused, veto_codes + defect_codes)
     frame = frame[frame[by_role["case_id"]].notna()]
     out = pd.DataFrame(index=frame.index)
     out["case_id"] = as_text(frame[by_role["case_id"]]).astype(str)

@@ -13,12 +13,14 @@ CSV is read by pandas (Arrow's multi-threaded parser, falling back to the C pars
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError, Location
+from pipeline.ingest import filetype, xlsx_extent
 from pipeline.ingest.encoding import detect_encoding, python_codec
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -39,6 +41,9 @@ class Sheet:
     """Merged ranges as 0-based ``(first_row, first_col, last_row, last_col)``."""
     frame: pd.DataFrame | None = None
     """For CSV: the whole table as strings (header = row 1), read in one go by pandas; ``rows`` holds row 1 only."""
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    """What a reader should tell about the sheet's layout (``{code, message, …}``): a wrong extension, cells
+    outside the table, columns without a header or not used."""
 
     def location(self, row: int | None = None, column: str | None = None) -> Location:
         return Location(file=self.file.name, sheet=self.name or None, row=row, column=column)
@@ -51,40 +56,135 @@ def is_table_file(path: Path) -> bool:
 
 
 def read_sheets(path: str | Path) -> list[Sheet]:
-    """Every sheet of a workbook (or the one table of a CSV). DataError if the file cannot be read."""
+    """Every sheet of a workbook (or the one table of a CSV). DataError if the file cannot be read.
+
+    The file's real type comes from its bytes (:mod:`pipeline.ingest.filetype`), not its extension; a wrong
+    extension is read anyway, with a ``wrong_extension`` warning on each sheet."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        return [read_csv(path)]
-    if suffix not in EXCEL_SUFFIXES:
+    if suffix not in SUFFIXES:
         raise DataError(
             f"不支持的文件类型 (unsupported file type '{suffix}'): expected one of {', '.join(SUFFIXES)}",
             Location(file=path.name),
         )
-    from python_calamine import CalamineWorkbook
+    kind = filetype.sniff(path)
+    if kind == "text":
+        if _is_html(path):
+            sheets = read_html_table(path)
+        elif suffix in CSV_SUFFIXES or _looks_like_csv(path):
+            sheets = [read_csv(path)]
+        else:
+            raise DataError(
+                "不是 Excel 工作簿，文件可能已损坏 (unreadable workbook: neither an .xlsx nor an .xls file, perhaps "
+                "damaged); 请在 Excel/WPS 中打开后另存为 .xlsx (open it in Excel/WPS and save it again as .xlsx)",
+                Location(file=path.name),
+            )
+    else:
+        sheets = _read_workbook(path, kind)
+    if not filetype.extension_agrees(path, kind):
+        for sh in sheets:
+            sh.warnings.append(
+                {"code": "wrong_extension", "message": filetype.wrong_extension_message(path, kind)}
+            )
+    return sheets
 
-    if _is_html(path):
-        return read_html_table(path)
+
+def _read_workbook(path: Path, kind: str) -> list[Sheet]:
+    """Every sheet of an ``.xlsx`` (zip) or ``.xls`` (OLE2) workbook, trimmed to its data, merges filled."""
+    from python_calamine import CalamineWorkbook, PasswordError
+
+    if kind == "xls" and filetype.is_encrypted(path):
+        raise filetype.password_error(path)
+    prepared = xlsx_extent.prepare(path) if kind == "xlsx" else xlsx_extent.Prepared(path)
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        source = prepared.source
+        # from_filelike: calamine then tells the format by the bytes, not by the (perhaps wrong) extension
+        with source if isinstance(source, BytesIO) else open(source, "rb") as fh:
+            wb = CalamineWorkbook.from_filelike(fh)
         sheets = []
         for name in wb.sheet_names:
             sh = wb.get_sheet_by_name(name)
-            rows = sh.to_python(skip_empty_area=False)
+            rows = trim_blank_edges(sh.to_python(skip_empty_area=False))
             try:
                 merged = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in (sh.merged_cell_ranges or [])]
-            except Exception:  # .xls or older calamine: no merged-range support
+            except Exception:  # a format without merge information
                 merged = []
-            sheets.append(Sheet(file=path, name=name, rows=rows, merged=merged))
+            sheet = Sheet(file=path, name=name, rows=rows, merged=merged)
+            fill_merged(sheet)
+            for cell in prepared.outside.get(name, []):
+                sheet.warnings.append(outside_warning(cell.ref, cell.text))
+            sheets.append(sheet)
     except DataError:
         raise
-    except Exception as exc:  # calamine raises its own error classes for corrupt/encrypted/non-Excel files
+    except PasswordError as exc:
+        raise filetype.password_error(path) from exc
+    except Exception as exc:  # calamine raises its own error classes for corrupt/non-Excel files
         raise DataError(
-            f"无法读取 Excel 文件 (unreadable workbook: {type(exc).__name__}: {exc}); "
-            "expected an .xlsx/.xls file as exported by 问卷星 or saved by Excel/WPS",
+            f"无法读取 Excel 文件，文件可能已损坏 (unreadable workbook, perhaps damaged: {type(exc).__name__}: "
+            f"{exc}); 请在 Excel/WPS 中打开后另存为 .xlsx (open it in Excel/WPS and save it again as .xlsx)",
             Location(file=path.name),
         ) from exc
     return sheets
+
+
+def _blank(v: object) -> bool:
+    """A cell that holds nothing: empty, missing, or only spaces."""
+    return v is None or v == "" or (type(v) is str and v.isspace()) or (type(v) is float and v != v)
+
+
+def trim_blank_edges(rows: list[list[object]]) -> list[list[object]]:
+    """``rows`` without the rows below and the columns right of the last cell that holds something (a cell of
+    spaces holds nothing): however far the sheet's used range reaches, the table ends with its data."""
+    while rows and all(_blank(v) for v in rows[-1]):
+        rows.pop()
+    width = 0
+    for row in rows:
+        for c in range(len(row) - 1, width - 1, -1):
+            if not _blank(row[c]):
+                width = c + 1
+                break
+    if rows and any(len(r) > width for r in rows):
+        rows = [r[:width] for r in rows]
+    return rows
+
+
+def fill_merged(sheet: Sheet) -> None:
+    """Give every cell of a merged range its top-left value, down and across (in place).
+
+    A merged cell is one value for all the rows it spans: a district merged over two respondents, a 案卷编号
+    merged over a case's two reviewer rows. calamine reports the ranges (``merged_cell_ranges``, read with the
+    sheet at no extra cost, for ``.xlsx`` and ``.xls``) but keeps the value in the top-left cell only. Ranges are
+    clipped to the trimmed sheet (a merge may reach past the data)."""
+    rows = sheet.rows
+    for r0, c0, r1, c1 in sheet.merged:
+        if r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            row = rows[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                row[c] = value
+
+
+def outside_warning(ref: str, text: str) -> dict[str, str]:
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    return {
+        "code": "cells_outside_table",
+        "cell": ref,
+        "message": f"单元格 {ref} 在数据表之外，未读入 (cell outside the table, not read): '{shown}'",
+    }
+
+
+def _looks_like_csv(path: Path) -> bool:
+    """A text file (named as a workbook) whose first line reads as a comma-separated header."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16).split(b"\n", 1)[0]
+    try:
+        encoding = detect_encoding(path)
+    except DataError:
+        return False
+    text = head.decode(python_codec(encoding), errors="replace")
+    return text.count(",") >= 1 and "\ufffd" not in text
 
 
 def _is_html(path: Path) -> bool:
@@ -151,6 +251,11 @@ def sheet_frame(sheet: Sheet, header_row: int = 0) -> pd.DataFrame:
     if sheet.frame is not None and header_row == 0:
         frame = sheet.frame.copy()
         frame.index = pd.RangeIndex(2, 2 + len(frame))
+        # pandas names a blank CSV header 'Unnamed: k'
+        blank = [k for k, c in enumerate(frame.columns) if str(c) == f"Unnamed: {k}" or not str(c).strip()]
+        if blank:
+            frame.columns = [header_ref(k, 0) if k in blank else c for k, c in enumerate(frame.columns)]
+            frame = drop_unnamed(sheet, frame, blank)
         if len(frame.columns) and not _may_have_empty_rows(frame):
             frame.index.name = "source_row"
             return frame
@@ -159,6 +264,8 @@ def sheet_frame(sheet: Sheet, header_row: int = 0) -> pd.DataFrame:
         if len(rows) <= header_row:
             return pd.DataFrame()
         header = [_cell_text(c) for c in rows[header_row]]
+        blank = [k for k, h in enumerate(header) if not h.strip()]
+        header = [h if h.strip() else header_ref(k, header_row) for k, h in enumerate(header)]
         body = rows[header_row + 1 :]
         width = len(header)
         if body and width and all(len(r) == width for r in body):  # calamine's rectangular rows: no padding
@@ -169,6 +276,7 @@ def sheet_frame(sheet: Sheet, header_row: int = 0) -> pd.DataFrame:
         cells[cells == ""] = None  # as DataFrame.replace({"": None}), on the whole block at once
         frame = pd.DataFrame(cells, columns=header, dtype=object)
         frame.index = pd.RangeIndex(header_row + 2, header_row + 2 + len(frame))
+        frame = drop_unnamed(sheet, frame, blank)
         if width and len(cells):
             # a row with a first cell is not empty: only the others need the full check (dropna scans all)
             maybe_empty = np.flatnonzero(pd.isna(cells[:, 0]))
@@ -232,10 +340,11 @@ def header_cells(sheet: Sheet, r: int) -> list[str]:
 def frame_below(sheet: Sheet, header_row: int) -> pd.DataFrame:
     """Data rows below ``header_row`` with the (merge-filled) header as column names; index = 1-based row."""
     header = header_cells(sheet, header_row)
+    blank = [k for k, h in enumerate(header) if not h]
     seen: dict[str, int] = {}
     names = []
-    for h in header:  # blank or repeated headers get a suffix so that columns stay addressable
-        h = h or "_blank"
+    for k, h in enumerate(header):  # repeated headers get a suffix so that columns stay addressable
+        h = h or header_ref(k, header_row)
         seen[h] = seen.get(h, 0) + 1
         names.append(h if seen[h] == 1 else f"{h}.{seen[h]}")
     body = sheet.rows[header_row + 1 :]
@@ -243,4 +352,40 @@ def frame_below(sheet: Sheet, header_row: int) -> pd.DataFrame:
     body = [list(r[:width]) + [""] * (width - len(r)) for r in body]
     frame = pd.DataFrame(body, columns=names, dtype=object).replace({"": None})
     frame.index = pd.RangeIndex(header_row + 2, header_row + 2 + len(frame), name="source_row")
-    return frame.dropna(how="all")
+    return drop_unnamed(sheet, frame, blank).dropna(how="all")
+
+
+def header_ref(k: int, header_row: int) -> str:
+    """The cell of column ``k``'s header (0-based column and row): ``F1``."""
+    return f"{xlsx_extent.column_letters(k + 1)}{header_row + 1}"
+
+
+def drop_unnamed(sheet: Sheet, frame: pd.DataFrame, blank: list[int]) -> pd.DataFrame:
+    """``frame`` without its columns whose header is blank (positions ``blank``), after a look at each.
+
+    Empty: dropped without a word. Holding data right of the last named column (a note typed beside the table):
+    a ``cells_outside_table`` warning on the sheet naming the cells. Holding data between named columns: a
+    DataError naming the column and its first value — data without a header cannot be placed, and dropping it
+    silently would lose it."""
+    if not blank:
+        return frame
+    named = [k for k in range(frame.shape[1]) if k not in set(blank)]
+    last_named = max(named, default=-1)
+    for k in blank:
+        col = frame.iloc[:, k]
+        filled = col[~col.map(_blank)]
+        if filled.empty:
+            continue
+        letters = xlsx_extent.column_letters(k + 1)
+        if k > last_named:
+            for row, value in list(filled.items())[:3]:
+                sheet.warnings.append(outside_warning(f"{letters}{row}", _cell_text(value).strip()))
+            continue
+        row, value = next(iter(filled.items()))
+        raise DataError(
+            f"{letters} 列没有列名却有数据 (column {letters} holds data but has no header): 首个值在 "
+            f"{letters}{row} = '{_cell_text(value).strip()}'; 请在第 {frame.index[0] - 1} 行补上列名，或删去该列 "
+            "(add a header or delete the column)",
+            sheet.location(row=int(row), column=letters),
+        )
+    return frame.iloc[:, named]

@@ -83,7 +83,16 @@ def _ingest_sheets(folder: Path, reader, what: str, report: list[dict]) -> list[
             raise DataError(f"不是{what} (not a {what} sheet): no header row found", Location(file=path.name))
         for sh, f in got:
             frames.append(with_source(f, path, sh.name, len(got) > 1))
-            report.append({"file": path.name, "sheet": sh.name, "kind": what, "rows": len(f), "warnings": []})
+            report.append(
+                {
+                    "file": path.name,
+                    "sheet": sh.name,
+                    "kind": what,
+                    "rows": len(f),
+                    "warnings": [],
+                    "layout_warnings": list(sh.warnings),
+                }
+            )
     return frames
 
 

@@ -11,7 +11,11 @@ They are built from the per-file entries of ``_ingest_report.json`` (:func:`repo
     records of one file found again in another file of the same instrument folder
     (:mod:`pipeline.ingest.overlap`): which files, how many records;
 ``paper_value_out_of_range``
-    a paper-entry cell holding no code of the item (written as −9, excluded by the clean stage).
+    a paper-entry cell holding no code of the item (written as −9, excluded by the clean stage);
+``wrong_extension``, ``cells_outside_table``, ``unknown_column``
+    the sheet's layout (:attr:`pipeline.ingest.excel.Sheet.warnings`): a file read by its content because its
+    extension says otherwise; cells that hold something beside or far from the table (a note), not read; a
+    column of a case-file sheet that the reader does not use.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ CODES = {
     "similar_header": "column matched to a codebook item by similarity, not exactly",
     "overlapping_files": "the same records in two files of one instrument folder",
     "paper_value_out_of_range": "paper-entry value that is no code of its item",
+    "wrong_extension": "file read by its content: its extension names another type",
+    "cells_outside_table": "cells beside or far from the table (a note), not read",
+    "unknown_column": "column of a case-file sheet not used",
 }
 _BY = {"seq_time": "序号+提交答卷时间相同", "answers": "答案完全相同"}
 _BY_EN = {"seq_time": "same 序号 and submission time", "answers": "identical answers"}
@@ -77,6 +84,7 @@ def report_warnings(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every warning of the file entries of ``_ingest_report.json``, file by file in the order read."""
     out: list[dict[str, Any]] = []
     for entry in files:
+        out += [{**w, "file": entry["file"], "sheet": entry.get("sheet")} for w in entry.get("layout_warnings", [])]
         out += [similar_header(entry, m) for m in entry.get("similar_matches", [])]
         out += [overlapping_files(entry, o) for o in entry.get("overlaps", [])]
         if entry.get("mode") == "paper":

@@ -158,6 +158,7 @@ def ingest_survey_file(
         entry.update(
             file=path.name,
             sheet=sh.name,
+            layout_warnings=list(sh.warnings),
             instrument=codebook.instrument,
             rows=len(records),
             invalid_cells=[i.as_dict() for i in decoded.issues],
