@@ -15,6 +15,7 @@ untouched: the common case costs one small read.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -41,6 +42,11 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"')
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_CELL_FIRST_REF = re.compile(
+    rb'<(?:\w+:)?c\b(?:\s+r="([A-Z]{1,3})(\d{1,7})")?([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S
+)
+"""A cell with its reference split out when it is the first attribute (as every common writer puts it)."""
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</(?:\w+:)?row>)', re.S)
 _REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _TYPE = re.compile(rb'\bt="(\w+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
@@ -64,6 +70,7 @@ class Prepared:
     outside: dict[str, list[OutsideCell]] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=4096)
 def column_number(letters: bytes | str) -> int:
     """``A`` → 1, ``Z`` → 26, ``AA`` → 27, ``XFD`` → 16384."""
     n = 0
@@ -182,6 +189,19 @@ def _cell_text(attrs: bytes, body: bytes | None, strings: list[str]) -> str:
     return value
 
 
+def _holds_something(attrs: bytes, body: bytes, blank_strings: set[int], strings: list[str]) -> bool:
+    """:func:`_cell_text` is not blank, decided without building the text for the common cells (numbers and
+    shared strings)."""
+    if not body:
+        return False
+    if b"t=" not in attrs or b't="n"' in attrs or b't="b"' in attrs or b't="e"' in attrs:
+        return b"v>" in body
+    if b't="s"' in attrs:
+        v = _VALUE.search(body)
+        return v is not None and int(v.group(1)) not in blank_strings
+    return bool(_cell_text(attrs, body, strings).strip())
+
+
 def _chunks(zf: zipfile.ZipFile, part: str):
     """The sheet XML in pieces that end after a ``</row>`` (so that no cell is cut), streamed."""
     with zf.open(part) as fh:
@@ -203,29 +223,37 @@ def _chunks(zf: zipfile.ZipFile, part: str):
 
 def _scan(zf: zipfile.ZipFile, part: str, strings: list[str]) -> tuple[int, int] | None:
     """``(last row, last column)`` of the table (1-based) when cells lie beyond it, else None."""
-    rows: dict[int, int] = {}
-    cols: dict[int, int] = {}
+    blank_strings = {k for k, text in enumerate(strings) if not text.strip()}
+    rows: set[int] = set()
+    letters: set[bytes] = set()
     any_row = any_col = 0
     for chunk in _chunks(zf, part):
-        for m in _CELL.finditer(chunk):
-            ref = _REF.search(m.group(1))
-            if ref is None:  # cells without a reference (allowed, rare): positions unknown, leave as is
-                return None
-            r, c = int(ref.group(2)), column_number(ref.group(1))
-            any_row, any_col = max(any_row, r), max(any_col, c)
-            if _cell_text(m.group(1), m.group(2), strings).strip():
-                rows[r] = rows.get(r, 0) + 1
-                cols[c] = cols.get(c, 0) + 1
+        for col, row, attrs, body in _CELL_FIRST_REF.findall(chunk):
+            if not col:  # the reference is not the first attribute (allowed, rare)
+                ref = _REF.search(attrs)
+                if ref is None:  # no reference at all: positions unknown, leave the sheet as it is
+                    return None
+                col, row = ref.groups()
+            r = int(row)
+            any_row = max(any_row, r)
+            if col not in letters and _holds_something(attrs, body, blank_strings, strings):
+                letters.add(col)
+            elif col not in letters:
+                any_col = max(any_col, column_number(col))
+            if r not in rows and _holds_something(attrs, body, blank_strings, strings):
+                rows.add(r)
+    cols = {column_number(c) for c in letters}
+    any_col = max(any_col, *cols) if cols else any_col
     max_row, max_col = _last_before_gap(rows, GAP_ROWS), _last_before_gap(cols, GAP_COLUMNS)
     if any_row <= max_row and any_col <= max_col:
         return None
     return max_row, max_col
 
 
-def _last_before_gap(counts: dict[int, int], gap: int) -> int:
+def _last_before_gap(indices: set[int], gap: int) -> int:
     """The last index reached from the first without a run of more than ``gap`` missing indices."""
     last = 0
-    for k in sorted(counts):
+    for k in sorted(indices):
         if last and k - last - 1 > gap:
             break
         last = k
@@ -235,17 +263,29 @@ def _last_before_gap(counts: dict[int, int], gap: int) -> int:
 def _write_trimmed(
     zf: zipfile.ZipFile, dst: zipfile.ZipFile, part: str, strings: list[str], max_row: int, max_col: int
 ) -> list[OutsideCell]:
+    """Copy the sheet XML into ``dst`` without the cells beyond ``max_row``/``max_col``; the removed cells that
+    held something. Rows are looked at whole (one check of their last cell): only a row reaching past
+    ``max_col`` is taken apart."""
     removed: list[OutsideCell] = []
 
-    def keep(m: re.Match) -> bytes:
+    def keep_cell(m: re.Match) -> bytes:
         ref = _REF.search(m.group(1))
         r, c = int(ref.group(2)), column_number(ref.group(1))  # type: ignore[union-attr]
         if r <= max_row and c <= max_col:
             return m.group(0)
         text = _cell_text(m.group(1), m.group(2), strings).strip()
         if text:
-            removed.append(OutsideCell(ref.group(0)[3:-1].decode(), text))  # type: ignore[union-attr]
+            removed.append(OutsideCell(ref.group(1).decode() + ref.group(2).decode(), text))  # type: ignore[union-attr]
         return b""
+
+    def keep_row(m: re.Match) -> bytes:
+        body = m.group(2) or b""
+        if int(m.group(1)) <= max_row:
+            last = _REF.search(body, body.rfind(b"<c ") if b"<c " in body else 0)
+            if last is None or column_number(last.group(1)) <= max_col:
+                return m.group(0)
+        kept = _CELL.sub(keep_cell, m.group(0))
+        return b"" if _EMPTY_ROW.fullmatch(kept) else kept
 
     dimension = f'<dimension ref="A1:{column_letters(max(max_col, 1))}{max(max_row, 1)}"'.encode()
     first = True
@@ -253,5 +293,5 @@ def _write_trimmed(
         for chunk in _chunks(zf, part):
             if first:
                 chunk, first = _DIMENSION.sub(dimension, chunk, count=1), False
-            out.write(_EMPTY_ROW.sub(b"", _CELL.sub(keep, chunk)))
+            out.write(_ROW.sub(keep_row, chunk))
     return removed
