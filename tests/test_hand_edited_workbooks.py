@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from conftest import CONFIG_DIR, ROOT
 from openpyxl import load_workbook
+from test_wjx import TEXT_XLS, needs_samples
 
 from pipeline.errors import DataError
 from pipeline.ingest import filetype
 from pipeline.ingest.excel import read_sheets, sheet_frame
 from pipeline.ingest.parts import part_frames
 from pipeline.ingest.surveys import ingest_survey_file
-from test_wjx import TEXT_XLS, needs_samples
 
 KEY = b"k" * 32
 

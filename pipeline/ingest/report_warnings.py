@@ -84,7 +84,10 @@ def report_warnings(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every warning of the file entries of ``_ingest_report.json``, file by file in the order read."""
     out: list[dict[str, Any]] = []
     for entry in files:
-        out += [{**w, "file": entry["file"], "sheet": entry.get("sheet")} for w in entry.get("layout_warnings", [])]
+        out += [
+            {**w, "file": entry["file"], "sheet": entry.get("sheet")}
+            for w in entry.get("layout_warnings", [])
+        ]
         out += [similar_header(entry, m) for m in entry.get("similar_matches", [])]
         out += [overlapping_files(entry, o) for o in entry.get("overlaps", [])]
         if entry.get("mode") == "paper":

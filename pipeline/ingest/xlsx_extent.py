@@ -104,7 +104,9 @@ def prepare(path: Path) -> Prepared:
             parts = sheet_parts(zf)
         except (KeyError, ElementTree.ParseError):
             return Prepared(path)
-        suspect = [(name, part) for name, part in parts if part in zf.NameToInfo and not _claims_fit(zf, part)]
+        suspect = [
+            (name, part) for name, part in parts if part in zf.NameToInfo and not _claims_fit(zf, part)
+        ]
         if not suspect:
             return Prepared(path)
         strings = _shared_strings(zf)
