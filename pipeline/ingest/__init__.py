@@ -4,8 +4,11 @@ write: the stage shell :mod:`pipeline.stages.ingest` writes ``output/01_ingest/`
 In reading order, each module using only those above it:
 
 - :mod:`pipeline.ingest.encoding` — which of UTF-8 (with or without BOM), GBK, GB18030 a CSV export is in;
+- :mod:`pipeline.ingest.filetype` — what a file really is (zip → ``.xlsx``, OLE2 → ``.xls``, else text), and
+  whether an OLE2 file is a password-protected workbook;
+- :mod:`pipeline.ingest.xlsx_extent` — an ``.xlsx`` whose cells reach far beyond its data trimmed before reading;
 - :mod:`pipeline.ingest.excel` — every sheet of an ``.xlsx``/``.xls`` workbook or a CSV as rows of cells (calamine,
-  Arrow's CSV parser), header rows found below titles, merged header cells filled;
+  Arrow's CSV parser), header rows found below titles, merged cells filled, blank edges trimmed;
 - :mod:`pipeline.ingest.columns` — work on a column's distinct values: factorise, compute once per value, spread
   back;
 - :mod:`pipeline.ingest.text` — cells as stripped text and as numbers, and the comparison form of texts

@@ -3,8 +3,16 @@
 python-calamine (Rust) reads both ``.xlsx`` and legacy BIFF ``.xls`` (checked on the two real 问卷星 ``.xls``
 exports) about 10× faster than openpyxl, so it is the only Excel reader used for
 data. It returns numbers as float, dates as ``datetime``, empty cells as ``""``, and reports merged ranges
-(``merged_cell_ranges``) for ``.xlsx``; a merged range's value sits in its top-left cell. openpyxl is needed only
-for *writing* templates (data-validation lists), which calamine cannot do. xlrd is not needed.
+(``merged_cell_ranges``); a merged range's value sits in its top-left cell, so :func:`fill_merged` gives it to
+every cell of the range. openpyxl is needed only for *writing* templates (data-validation lists), which calamine
+cannot do. xlrd is not needed.
+
+A file's type comes from its bytes (:mod:`pipeline.ingest.filetype`), not its extension. An ``.xlsx`` whose cells
+reach far beyond its data (a space typed at ``XFD1``) is trimmed before calamine reads it
+(:mod:`pipeline.ingest.xlsx_extent`), and every sheet ends with its last row and column that hold something
+(:func:`trim_blank_edges`). What a reader should tell about a sheet's layout (a wrong extension, a note beside
+the table, an unused column) is collected in :attr:`Sheet.warnings`; a column without a header that holds data
+inside the table is a DataError (:func:`drop_unnamed`).
 CSV is read by pandas (Arrow's multi-threaded parser, falling back to the C parser; all columns as strings) after
 :func:`pipeline.ingest.encoding.detect_encoding`. The one case calamine cannot read — an HTML table saved with an
 ``.xls`` name, as some web platforms produce — goes through ``pandas.read_html`` (lxml).
