@@ -191,8 +191,34 @@ def ingest_report(raw: Path, rows: dict[str, int], files: list[dict[str, Any]]) 
         "n_invalid_cells": sum(f.get("n_invalid_cells", 0) for f in files),
         "files": files,
         "warnings": report_warnings(files),
-        "skipped": skipped_instruments(files),
+        "skipped": skipped_instruments(files) + unread_files(raw),
     }
+
+
+SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini"})
+"""Files an operating system leaves in folders; never data, passed over without a word (as are hidden files and
+Excel/WPS lock files ``~$…``)."""
+
+
+def unread_files(raw: Path) -> list[dict[str, str]]:
+    """``{what, reason}`` for each file or subfolder of a raw input folder that is not read: not a spreadsheet
+    (a ``.txt`` note, a ``.docx``, a ``.zip``), so the user sees that it was left out."""
+    out = []
+    for folder in [*SURVEY_DIRS.values(), paths.RAW_CASEFILE_DIR, paths.RAW_CHECKPOINT_DIR]:
+        base = Path(raw) / folder
+        if not base.is_dir():
+            continue
+        for p in sorted(base.iterdir()):
+            name = p.name
+            if is_table_file(p) or name.startswith((".", "~$")) or name.lower() in SYSTEM_FILES:
+                continue
+            reason = (
+                "子文件夹，未读取 (subfolder, not read)"
+                if p.is_dir()
+                else "不是 .xlsx/.xls/.csv 表格，未读取 (not a spreadsheet, not read)"
+            )
+            out.append({"what": f"{folder}/{name}", "reason": reason})
+    return out
 
 
 def skipped_instruments(files: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -21,7 +21,7 @@ from pipeline.errors import DataError, Location
 from pipeline.ingest import wjx
 from pipeline.ingest.codebook_match import Decoded, decode_export, match_export
 from pipeline.ingest.columns import per_unique
-from pipeline.ingest.excel import Sheet, read_sheets
+from pipeline.ingest.excel import Sheet, find_header_row, read_sheets
 from pipeline.ingest.paper import PAPER_CHANNEL, find_paper_header, read_paper_sheet
 from pipeline.ingest.privacy import UNKNOWN_PLACE, ip_columns, mask_series, pseudonym_series
 from pipeline.ingest.records import with_source
@@ -112,8 +112,8 @@ def ingest_survey_file(
     sheets = read_sheets(path)
     parsed: list[tuple[Sheet, str, Any]] = []
     for sh in sheets:
-        if sh.rows and wjx.looks_like_export(sh.rows[0]):
-            parsed.append((sh, "wjx", None))
+        if sh.rows and (hr := find_header_row(sh, wjx.looks_like_export)) is not None:
+            parsed.append((sh, "wjx", hr))  # title rows typed above the header are passed over
         elif sh.frame is None and (hr := find_paper_header(sh, codebook)) is not None:
             parsed.append((sh, "paper", hr))
     if not parsed:
@@ -127,7 +127,7 @@ def ingest_survey_file(
     multi = len(parsed) > 1
     for sh, kind, hr in parsed:
         if kind == "wjx":
-            export = wjx.export_from_sheet(sh, guess_kinds=False)
+            export = wjx.export_from_sheet(sh, guess_kinds=False, header_row=hr)
             with _keyed_in_background(export.meta, key, executor) as keyed:
                 match = match_export(export, codebook)
                 decoded = decode_export(export, codebook, match, strict=strict)

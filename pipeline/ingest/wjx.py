@@ -268,15 +268,21 @@ def read_export(path: str | Path, *, sheet: Sheet | None = None) -> WjxExport:
     )
 
 
-def export_from_sheet(sh: Sheet, *, guess_kinds: bool = True) -> WjxExport:
-    """Parse one sheet whose first row is a 问卷星 header. ``guess_kinds=False`` skips the generic question-type
-    guess (``WjxQuestion.kind`` stays ``"single"``) when a codebook will decide the types anyway."""
-    frame = sheet_frame(sh)
+def export_from_sheet(sh: Sheet, *, guess_kinds: bool = True, header_row: int = 0) -> WjxExport:
+    """Parse one sheet whose row ``header_row`` (0-based; rows above it are titles) is a 问卷星 header.
+    ``guess_kinds=False`` skips the generic question-type guess (``WjxQuestion.kind`` stays ``"single"``) when a
+    codebook will decide the types anyway."""
+    frame = sheet_frame(sh, header_row)
     headers = [parse_header(c) for c in frame.columns]
     if len(set(frame.columns)) != len(frame.columns):
         dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-        raise DataError(f"列名重复 (duplicate column headers): {dup}", sh.location(row=1))
+        raise DataError(f"列名重复 (duplicate column headers): {dup}", sh.location(row=header_row + 1))
     warnings: list[str] = []
+    if header_row:
+        warnings.append(
+            f"表头在第 {header_row + 1} 行，其上 {header_row} 行标题未读入 "
+            f"(header in row {header_row + 1}; the title rows above it are not data)"
+        )
     for h in headers:
         if h.kind == "extra":
             warnings.append(f"列 '{h.column}' 未读入 (column not used; may hold personal data)")
