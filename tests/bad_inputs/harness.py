@@ -164,8 +164,10 @@ def _text(v: object) -> str:
 
 
 def _table_rows(path: Path) -> list[list[list[object]]]:
-    """The rows of every sheet of a workbook, or of a CSV (UTF-8 or GB18030)."""
-    if path.suffix.lower() == ".csv":
+    """The rows of every sheet of a workbook, or of a CSV (UTF-8 or GB18030), by the file's first bytes (zip or
+    OLE2: a workbook; anything else: text), whatever its extension says."""
+    head = path.read_bytes()[:8]
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0")):
         import csv
 
         raw = path.read_bytes()
