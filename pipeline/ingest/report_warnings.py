@@ -11,7 +11,10 @@ They are built from the per-file entries of ``_ingest_report.json`` (:func:`repo
     records of one file found again in another file of the same instrument folder
     (:mod:`pipeline.ingest.overlap`): which files, how many records;
 ``paper_value_out_of_range``
-    a paper-entry cell holding no code of the item (written as −9, excluded by the clean stage).
+    a paper-entry cell holding no code of the item (written as −9, excluded by the clean stage);
+``unread_meta_values``
+    所用时间 or 提交答卷时间 cells that are filled but could not be read (:mod:`pipeline.ingest.timing`): how
+    many, the first rows and examples (those records count as having no duration / submit time).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ CODES = {
     "similar_header": "column matched to a codebook item by similarity, not exactly",
     "overlapping_files": "the same records in two files of one instrument folder",
     "paper_value_out_of_range": "paper-entry value that is no code of its item",
+    "unread_meta_values": "filled duration or submit-time cells that could not be read",
 }
 _BY = {"seq_time": "序号+提交答卷时间相同", "answers": "答案完全相同"}
 _BY_EN = {"seq_time": "same 序号 and submission time", "answers": "identical answers"}
@@ -73,6 +77,24 @@ def paper_value_out_of_range(entry: dict[str, Any], cell: dict[str, Any]) -> dic
     }
 
 
+def unread_meta_values(entry: dict[str, Any], name: str, facts: dict[str, Any]) -> dict[str, Any]:
+    rows = ", ".join(str(r) for r in facts["unread_rows"]) + (" …" if facts["n_unread"] > 5 else "")
+    examples = "、".join(f"'{e}'" for e in facts["unread_examples"])
+    return {
+        "code": "unread_meta_values",
+        "file": entry["file"],
+        "message": (
+            f"列 {facts['column']} 有 {facts['n_unread']:,} / {facts['n_filled']:,} 格无法读取 (行 {rows})，"
+            f"如 {examples}；这些记录视为没有{name} (unreadable {facts['what']}, read as missing)"
+        ),
+        "sheet": entry.get("sheet"),
+        "column": facts["column"],
+        "n": facts["n_unread"],
+        "rows": facts["unread_rows"],
+        "examples": facts["unread_examples"],
+    }
+
+
 def report_warnings(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every warning of the file entries of ``_ingest_report.json``, file by file in the order read."""
     out: list[dict[str, Any]] = []
@@ -81,4 +103,7 @@ def report_warnings(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out += [overlapping_files(entry, o) for o in entry.get("overlaps", [])]
         if entry.get("mode") == "paper":
             out += [paper_value_out_of_range(entry, c) for c in entry.get("invalid_cells", [])]
+        for name, facts in (entry.get("meta_columns") or {}).items():
+            if facts.get("n_unread"):
+                out.append(unread_meta_values(entry, name, facts))
     return out
