@@ -11,7 +11,7 @@ Durations read (seconds, float):
 - clock notation ``4:32`` (minutes:seconds) and ``00:04:32`` / ``1:02:03`` (hours:minutes:seconds);
 - an Excel time or duration: a ``datetime.time`` / ``timedelta`` as the reader returns a cell formatted as time,
   a datetime on Excel's day zero (1899-12-30/31), or a bare day fraction (a number below 1: ``0.00315`` of a day
-  is 272 s), each rounded to the second.
+  is 272 s, when no plain number of the column is 1 or more), each rounded to the second.
 
 A number of 1 or more is seconds: a column of minutes typed as numbers (``4.32``) is read as seconds, and it is
 the clean stage's circuit breaker (:mod:`pipeline.clean.breaker`) that notices it. An Excel time value is read as
@@ -61,11 +61,11 @@ def _squeeze(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
-def _number_seconds(x: float) -> float:
+def _number_seconds(x: float, day_fractions: bool = True) -> float:
     """A number in a duration column: a day fraction below 1 (rounded to the second), else seconds."""
     if not np.isfinite(x) or x < 0:
         return np.nan
-    if 0 < x < 1:
+    if day_fractions and 0 < x < 1:
         return float(round(x * SECONDS_PER_DAY))
     return float(x)
 
@@ -74,12 +74,14 @@ def _clock_seconds(h: int, m: int, s: float, us: int = 0) -> float:
     return float(round(h * 3600 + m * 60 + s + us / 1e6))
 
 
-def duration_seconds(value: object) -> float:
-    """One 所用时间 cell as seconds (float; NaN when empty or unreadable). See the module docstring for the forms."""
+def duration_seconds(value: object, *, day_fractions: bool = True) -> float:
+    """One 所用时间 cell as seconds (float; NaN when empty or unreadable). See the module docstring for the forms.
+
+    ``day_fractions=False``: a plain number below 1 is seconds, not a fraction of a day."""
     if value is None or isinstance(value, bool):
         return np.nan
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return _number_seconds(float(value))
+        return _number_seconds(float(value), day_fractions)
     if isinstance(value, (dt.timedelta, pd.Timedelta)):
         s = pd.Timedelta(value).total_seconds()
         return float(round(s)) if s >= 0 else np.nan
@@ -95,7 +97,7 @@ def duration_seconds(value: object) -> float:
     if not s:
         return np.nan
     if _NUMBER.match(s):
-        return _number_seconds(float(s))
+        return _number_seconds(float(s), day_fractions)
     m = _CLOCK.match(s)
     if m:
         h, mi, se = m.groups()
@@ -109,10 +111,27 @@ def duration_seconds(value: object) -> float:
     return np.nan
 
 
+def _plain_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.match(t := _squeeze(value)):
+        return float(t)
+    return None
+
+
 def parse_duration(col: pd.Series) -> pd.Series:
-    """A 所用时间 column as float seconds (NaN where empty or unreadable), once per distinct value."""
+    """A 所用时间 column as float seconds (NaN where empty or unreadable), once per distinct value.
+
+    Plain numbers below 1 are fractions of a day only when every plain number of the column is: in a column that
+    also holds ``4.32`` or ``272``, ``0.98`` is a number of the same kind (so that minutes typed as numbers stay
+    recognisable as such)."""
     codes, uniques = factorize(col)
-    return pd.Series(spread(codes, [duration_seconds(u) for u in uniques], np.nan, float), index=col.index)
+    numbers = [x for x in map(_plain_number, uniques) if x is not None and np.isfinite(x)]
+    fractions = all(x < 1 for x in numbers)
+    values = [duration_seconds(u, day_fractions=fractions) for u in uniques]
+    return pd.Series(spread(codes, values, np.nan, float), index=col.index)
 
 
 # --------------------------------------------------------------------------------------------------------------
