@@ -47,6 +47,13 @@ def test_unreadable_durations_are_missing(cell):
 
 def test_minutes_typed_as_plain_numbers_stay_seconds_for_the_circuit_breaker_to_catch():
     assert duration_seconds(4.32) == 4.32
+    got = parse_duration(pd.Series([4.32, 0.98, "12.5"], dtype=object))
+    assert got.tolist() == [4.32, 0.98, 12.5]  # 0.98 minutes is no fraction of a day beside 4.32
+
+
+def test_a_column_of_day_fractions_is_read_as_times_of_day():
+    got = parse_duration(pd.Series([0.00315, "0.0025", None], dtype=object))
+    assert got.iloc[:2].tolist() == [272.0, 216.0]
 
 
 @pytest.mark.parametrize(
@@ -141,8 +148,8 @@ def _duration_forms(s: int) -> list[object]:
 def test_every_written_duration_form_reads_back_as_the_same_seconds(s):
     for form in _duration_forms(s):
         assert duration_seconds(form) == pytest.approx(s, abs=1e-6), form
-    col = pd.Series(_duration_forms(s), dtype=object)
-    assert np.allclose(parse_duration(col).to_numpy(), s)
+    for form in _duration_forms(s):  # a column of one form
+        assert parse_duration(pd.Series([form, None, form], dtype=object)).iloc[0] == pytest.approx(s), form
 
 
 _TIMES = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2099, 12, 31)).map(
