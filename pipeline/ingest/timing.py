@@ -246,8 +246,11 @@ def _serials(x: pd.Series) -> pd.Series:
 def unread_cells(raw: pd.Series, parsed: pd.Series, *, examples: int = 3, rows: int = 5) -> dict:
     """Filled cells of ``raw`` whose ``parsed`` value is missing: ``{n, rows, examples}`` (the first spreadsheet
     rows, i.e. index labels, and the first distinct texts as typed)."""
-    filled = raw.notna() & (raw.astype(str).str.strip() != "")
-    bad = filled & parsed.isna()
+    candidates = raw.notna() & parsed.isna()  # a blank cell never parses: only these need the text test
+    blank = raw[candidates].astype(str).str.strip() == ""
+    bad = candidates.copy()
+    bad[candidates] = ~blank.to_numpy()
+    filled = int(raw.notna().sum()) - int(blank.sum())
     found = raw[bad]
     seen: list[str] = []
     for v in found.tolist():
@@ -257,7 +260,7 @@ def unread_cells(raw: pd.Series, parsed: pd.Series, *, examples: int = 3, rows: 
         if len(seen) >= examples:
             break
     return {
-        "n_filled": int(filled.sum()),
+        "n_filled": filled,
         "n": int(bad.sum()),
         "rows": [int(r) for r in found.index[:rows]],
         "examples": seen,
