@@ -354,3 +354,21 @@ def test_a_limit_stated_in_the_stem_becomes_max_choices(stem, k):
 def test_clean_text_drops_stray_spaces():
     assert clean_text(" 意见  建议 ") == "意见建议"
     assert clean_text("IT  数码 and more") == "IT 数码 and more"
+
+
+def test_cleaning_draft_keeps_the_meta_column_check_when_the_meta_columns_are_filled(small_pair):
+    cleaning = yaml.safe_load(cleaning_yaml(draft_from_exports(*small_pair)))
+    assert cleaning["circuit_breaker"]["meta_columns"] == "check"
+
+
+def test_cleaning_draft_switches_the_meta_column_check_off_with_a_reason_for_blank_meta_columns(small_pair):
+    import dataclasses
+
+    text, code = small_pair
+    blank = [dataclasses.replace(e, meta=e.meta.assign(duration_s=np.nan, ip=None)) for e in (text, code)]
+    written = cleaning_yaml(draft_from_exports(*blank))
+    cleaning = yaml.safe_load(written)
+    assert cleaning["circuit_breaker"]["meta_columns"] == "off"
+    (line,) = [line for line in written.splitlines() if line.strip().startswith("meta_columns")]
+    assert "所用时间" in line and "来自IP" in line and "提交答卷时间" not in line
+    CleaningRules.model_validate(cleaning)

@@ -5,7 +5,10 @@ no ``exclude`` rule caught, adds their ``flag_<rule>`` columns and the derived v
 :mod:`pipeline.clean.derive`, and returns them with the exclusions table and the flow table
 (:mod:`pipeline.clean.flow`) as a :class:`CleanResult`.
 
-Checks: for every ``source_file``, raw rows = kept + excluded, else DataError (:func:`check_accounting`).
+Checks: the circuit breaker of :mod:`pipeline.clean.breaker` (a watched rule excluding too large a share of a
+file, a missing or unusable 问卷星 meta column, a file without records: DataError); for every ``source_file``, raw
+rows = kept + excluded, else DataError (:func:`check_accounting`). Records excluded as duplicates of another
+file's records are warned about (``CleanResult.warnings``).
 
 Privacy: ``ip_key`` (a keyed hash of the IP) served only duplicate detection, which happens here, so it is
 dropped rather than passed on — a keyed hash of a 32-bit IPv4 space is reversible by anyone holding the key. Free
@@ -24,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.clean import breaker
 from pipeline.clean.derive import (
     demographics,
     indicator_inputs,
@@ -52,6 +56,8 @@ class CleanResult:
     exclusions: pd.DataFrame
     flow: pd.DataFrame
     screening: Screening
+    warnings: tuple[dict[str, Any], ...] = ()
+    """Console warnings (:func:`pipeline.clean.breaker.cross_file_duplicates`)."""
 
     def summary(self) -> dict[str, Any]:
         """Counts for the run manifest: raw, kept, excluded, excluded by rule, flagged by flag column."""
@@ -142,13 +148,26 @@ def _screen(
 
 
 def cleaned_responses(
-    frame: pd.DataFrame, codebook: Codebook, units: Units, rules: CleaningRules, executor: Executor = SERIAL
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    units: Units,
+    rules: CleaningRules,
+    executor: Executor = SERIAL,
+    *,
+    files: list[dict[str, Any]] | None = None,
 ) -> CleanResult:
-    """Screen one 01_ingest response table, derive variables for the kept records, and account for every row."""
+    """Screen one 01_ingest response table, derive variables for the kept records, and account for every row.
+
+    ``files``: the file entries of ``_ingest_report.json``, for the circuit breaker's meta-column and empty-file
+    checks (None: those two are not checked; the rule shares always are)."""
     instrument = codebook.instrument
     require_columns(frame, codebook)
     frame = frame.reset_index(drop=True)
+    cfg = rules.circuit_breaker
+    trips = breaker.input_trips(frame, files, cfg, instrument) if files is not None else []
     screening = _screen(frame, codebook, rules, executor)
+    breaker.stop(trips + breaker.rule_trips(frame, screening, rules), instrument)
+    warnings = tuple(breaker.cross_file_duplicates(frame, screening))
     exclusions = exclusions_table(frame, screening, instrument)
     kept_mask = screening.kept.to_numpy()
     # masking and derived variables are row-wise: done for the kept records only, taken from the table once
@@ -169,4 +188,4 @@ def cleaned_responses(
     kept = pd.concat([base, screening.flags.loc[kept_mask], derived], axis=1)
     kept = kept.reset_index(drop=True)
     check_accounting(raw_files, kept, exclusions, instrument)
-    return CleanResult(kept, exclusions, flow_table(screening, instrument), screening)
+    return CleanResult(kept, exclusions, flow_table(screening, instrument), screening, warnings)

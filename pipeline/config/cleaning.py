@@ -115,6 +115,39 @@ class SkipLogicRule(Model):
     """Staff SD block answered although not shown, or unanswered although shown."""
 
 
+def _check_or_off(value: Any) -> Any:
+    """Unquoted ``off``/``no``/``false`` → ``off``; ``on``/``yes``/``true`` → ``check``."""
+    return "off" if value is False else "check" if value is True else value
+
+
+Check = Annotated[Literal["check", "off"], BeforeValidator(_check_or_off)]
+
+BREAKER_RULES: tuple[str, ...] = ("speeder", "straightline", "attention", "missing")
+"""The quality rules whose share of excluded records the circuit breaker watches."""
+
+
+class CircuitBreaker(Model):
+    """Stop the run instead of cleaning data that looks wrong (pipeline/clean/breaker.py).
+
+    The clean stage fails (exit 2, earlier outputs untouched) when a watched rule would exclude more than
+    ``max_excluded_share`` of a file's records (files of at least ``min_file_records``), when a 问卷星 export lacks
+    所用时间, 提交答卷时间 or 来自IP or holds nothing usable in one of them (paper sheets have none by design), or
+    when a file yields no record. Each check is switched off on its own: ``<check>: off``."""
+
+    max_excluded_share: float = Field(default=0.3, gt=0, le=1)
+    """Largest share of one file's records a watched rule may exclude."""
+    min_file_records: int = Field(default=50, ge=1)
+    """Files with fewer records are not checked for shares (a few speeders in a small file are no signal)."""
+    speeder: Check = "check"
+    straightline: Check = "check"
+    attention: Check = "check"
+    missing: Check = "check"
+    meta_columns: Check = "check"
+    """所用时间, 提交答卷时间, 来自IP present and usable in every 问卷星 export."""
+    empty_file: Check = "check"
+    """Every survey file yields at least one record."""
+
+
 class CleaningRules(Model):
     """cleaning.yaml: exclusion rules of the clean stage."""
 
@@ -127,6 +160,7 @@ class CleaningRules(Model):
     missing: MissingRule = MissingRule()
     location: LocationRule = LocationRule()
     skip_logic: SkipLogicRule = SkipLogicRule()
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
 
     @model_validator(mode="before")
     @classmethod

@@ -193,4 +193,18 @@ def cleaning_yaml(draft: Draft) -> str:
         ]
     else:
         lines += ["skip_logic:", "  action: 'off'           # 导出中没有被跳过的题 (问卷无跳题逻辑)"]
+    lines += ["", "circuit_breaker:", "  max_excluded_share: 0.3", "  min_file_records: 50"]
+    blank = [
+        name
+        for name, has in (
+            ("所用时间", f.has_duration),
+            ("提交答卷时间", f.has_submit_time),
+            ("来自IP", f.has_ip),
+        )
+        if not has
+    ]
+    if blank:
+        lines.append(f"  meta_columns: 'off'     # 导出中 {'、'.join(blank)} 为空：不检查问卷星的元数据列")
+    else:
+        lines.append("  meta_columns: check")
     return "\n".join(lines) + "\n"

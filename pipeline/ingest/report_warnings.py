@@ -16,6 +16,9 @@ They are built from the per-file entries of ``_ingest_report.json`` (:func:`repo
     the sheet's layout (:attr:`pipeline.ingest.excel.Sheet.warnings`): a file read by its content because its
     extension says otherwise; cells that hold something beside or far from the table (a note), not read; a
     column of a case-file sheet that the reader does not use.
+``unread_meta_values``
+    所用时间 or 提交答卷时间 cells that are filled but could not be read (:mod:`pipeline.ingest.timing`): how
+    many, the first rows and examples (those records count as having no duration / submit time).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ CODES = {
     "wrong_extension": "file read by its content: its extension names another type",
     "cells_outside_table": "cells beside or far from the table (a note), not read",
     "unknown_column": "column of a case-file sheet not used",
+    "unread_meta_values": "filled duration or submit-time cells that could not be read",
 }
 _BY = {"seq_time": "序号+提交答卷时间相同", "answers": "答案完全相同"}
 _BY_EN = {"seq_time": "same 序号 and submission time", "answers": "identical answers"}
@@ -80,6 +84,24 @@ def paper_value_out_of_range(entry: dict[str, Any], cell: dict[str, Any]) -> dic
     }
 
 
+def unread_meta_values(entry: dict[str, Any], name: str, facts: dict[str, Any]) -> dict[str, Any]:
+    rows = ", ".join(str(r) for r in facts["unread_rows"]) + (" …" if facts["n_unread"] > 5 else "")
+    examples = "、".join(f"'{e}'" for e in facts["unread_examples"])
+    return {
+        "code": "unread_meta_values",
+        "file": entry["file"],
+        "message": (
+            f"列 {facts['column']} 有 {facts['n_unread']:,} / {facts['n_filled']:,} 格无法读取 (行 {rows})，"
+            f"如 {examples}；这些记录视为没有{name} (unreadable {facts['what']}, read as missing)"
+        ),
+        "sheet": entry.get("sheet"),
+        "column": facts["column"],
+        "n": facts["n_unread"],
+        "rows": facts["unread_rows"],
+        "examples": facts["unread_examples"],
+    }
+
+
 def report_warnings(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every warning of the file entries of ``_ingest_report.json``, file by file in the order read."""
     out: list[dict[str, Any]] = []
@@ -92,4 +114,7 @@ def report_warnings(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out += [overlapping_files(entry, o) for o in entry.get("overlaps", [])]
         if entry.get("mode") == "paper":
             out += [paper_value_out_of_range(entry, c) for c in entry.get("invalid_cells", [])]
+        for name, facts in (entry.get("meta_columns") or {}).items():
+            if facts.get("n_unread"):
+                out.append(unread_meta_values(entry, name, facts))
     return out

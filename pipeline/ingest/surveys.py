@@ -138,6 +138,7 @@ def ingest_survey_file(
                 "encoding": export.encoding,
                 "warnings": export.warnings + match.warnings,
                 "similar_matches": [m.as_dict() for m in match.similar],
+                "meta_columns": export.meta_columns,
             }
         else:
             meta, decoded = read_paper_sheet(sh, codebook, hr, strict=strict)

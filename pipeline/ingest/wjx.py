@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import DataError, Location
-from pipeline.ingest.columns import factorize, per_unique, per_unique_bool, spread
+from pipeline.ingest.columns import factorize, per_unique
 from pipeline.ingest.excel import Sheet, read_sheets, sheet_frame
 from pipeline.ingest.text import as_text, cell_text, normalize, numeric
+from pipeline.ingest.timing import parse_datetime, parse_duration, unread_cells
 
 Mode = Literal["text", "code"]
 
@@ -140,6 +141,8 @@ class WjxExport:
     warnings: list[str] = field(default_factory=list)
     mode_source: str = "cells"
     """How the mode was decided: ``file name`` (按文本/按序号 in it) or ``cells``."""
+    meta_columns: dict[str, dict] = field(default_factory=dict)
+    """:func:`meta_column_facts`: for each of :data:`CHECKED_META`, its header and how many cells were read."""
     _factorized: dict[str, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -181,7 +184,7 @@ class WjxExport:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# cells in 问卷星's own notation (vectorised over a column): fill-in text, durations, submit times
+# cells in 问卷星's own notation: fill-in text (durations and submit times: :mod:`pipeline.ingest.timing`)
 
 
 def split_other(text: str) -> tuple[str, str | None]:
@@ -192,60 +195,46 @@ def split_other(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-_DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)\s*(?:小时|时))?\s*(?:(\d+(?:\.\d+)?)\s*分(?:钟)?)?\s*(?:(\d+(?:\.\d+)?)\s*秒?)?\s*$"
-)
-
-
-def _duration(v: object) -> float:
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    m = _DURATION.match(str(v))
-    if not m or not any(m.groups()):
-        return np.nan
-    h, mi, se = (float(g) if g else 0.0 for g in m.groups())
-    return h * 3600 + mi * 60 + se
-
-
-def parse_duration(col: pd.Series) -> pd.Series:
-    """所用时间 → float seconds: ``125秒``, ``2分5秒``, ``1小时2分5秒``, plain numbers (seconds); NaN otherwise."""
-    codes, uniques = factorize(col)
-    return pd.Series(spread(codes, [_duration(u) for u in uniques], np.nan, float), index=col.index)
-
-
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-def parse_datetime(col: pd.Series) -> pd.Series:
-    """提交答卷时间 → naive datetime64[ns]: ``2023/7/12 10:23:45`` text, ISO text, Excel datetimes or serials."""
-    kind = pd.api.types.infer_dtype(col, skipna=True)
-    if kind in ("string", "empty"):  # the common case (text export, CSV): one vectorised parse
-        text = col.astype(object).where(col.notna(), None)
-        parsed = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S", errors="coerce")
-        left = parsed.isna() & col.notna()
-        if left.any():
-            parsed[left] = pd.to_datetime(text[left].astype(str).str.strip(), format="mixed", errors="coerce")
-        return parsed.astype("datetime64[ns]")
-    obj = col.astype(object)
-    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-    is_dt = per_unique_bool(obj, lambda v: hasattr(v, "year"))
-    if is_dt.any():
-        out[is_dt] = pd.to_datetime(obj[is_dt].tolist()).as_unit("ns")
-    is_num = per_unique_bool(obj, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)) & ~is_dt
-    if is_num.any():
-        out[is_num] = _EXCEL_EPOCH + pd.to_timedelta(obj[is_num].astype(float), unit="D")
-    rest = ~is_dt & ~is_num & obj.notna()
-    if rest.any():
-        text = obj[rest].astype(str).str.strip()
-        parsed = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S", errors="coerce")
-        left = parsed.isna()
-        if left.any():
-            parsed[left] = pd.to_datetime(text[left], format="mixed", errors="coerce")
-        out[rest] = parsed.astype("datetime64[ns]")
-    return out
-
-
 # --------------------------------------------------------------------------------------------------------------
+
+
+CHECKED_META: dict[str, tuple[str, str]] = {
+    "所用时间": ("duration", "durations"),
+    "提交答卷时间": ("submitted_at", "submit times"),
+    "来自IP": ("ip", "IPs"),
+}
+"""The meta columns every 问卷星 export has and the clean stage relies on (speeder screen, same-IP duplicates,
+IP place): 问卷星 name → (our name in :data:`META_COLUMNS`, what it holds)."""
+
+
+def meta_column_facts(
+    frame: pd.DataFrame, meta_cols: dict[str, str], meta: pd.DataFrame, headers: list[Header]
+) -> dict[str, dict]:
+    """For each column of :data:`CHECKED_META`: ``column`` (its header, None when absent), ``n_rows``,
+    ``n_filled`` (non-blank cells) and, for durations and submit times, ``n_unread`` (filled but unreadable)
+    with the first ``unread_rows`` and ``unread_examples``. When absent, ``unrecognised_columns`` lists the
+    headers that matched nothing (a renamed meta column is among them). IP cells are never quoted."""
+    unknown = [h.column for h in headers if h.kind == "unknown"]
+    out: dict[str, dict] = {}
+    for name, (ours, what) in CHECKED_META.items():
+        facts: dict = {"column": meta_cols.get(ours), "what": what, "n_rows": int(len(frame))}
+        if ours not in meta_cols:
+            out[name] = facts | {"n_filled": 0, "unrecognised_columns": unknown[:10]}
+            continue
+        raw = frame[meta_cols[ours]]
+        if ours == "ip":
+            facts["n_filled"] = int(as_text(raw).notna().sum())
+        else:
+            parsed = meta["duration_s"] if ours == "duration" else meta["submitted_at"]
+            unread = unread_cells(raw, parsed)
+            facts |= {
+                "n_filled": unread["n_filled"],
+                "n_unread": unread["n"],
+                "unread_rows": unread["rows"],
+                "unread_examples": unread["examples"],
+            }
+        out[name] = facts
+    return out
 
 
 def looks_like_export(header_cells: list[object]) -> bool:
@@ -299,18 +288,13 @@ def export_from_sheet(sh: Sheet, *, guess_kinds: bool = True, header_row: int = 
     meta["duration_s"] = parse_duration(frame[meta_cols["duration"]]) if "duration" in meta_cols else np.nan
     for ours in ("channel", "channel_detail", "ip"):
         meta[ours] = as_text(frame[meta_cols[ours]]) if ours in meta_cols else None
-    if "submitted_at" in meta_cols:
-        bad = frame[meta_cols["submitted_at"]].notna() & meta["submitted_at"].isna()
-        if bad.any():
-            rows = list(frame.index[bad][:5])
+    meta_facts = meta_column_facts(frame, meta_cols, meta, headers)
+    for name, facts in meta_facts.items():
+        if facts.get("n_unread"):
             warnings.append(
-                f"提交答卷时间 无法解析 {int(bad.sum())} 格 (unparseable submit times), rows {rows}"
+                f"{name} 无法读取 {facts['n_unread']} 格 (unreadable {facts['what']}), "
+                f"rows {facts['unread_rows']}, e.g. {facts['unread_examples']}"
             )
-    if "duration" in meta_cols:
-        bad = frame[meta_cols["duration"]].notna() & meta["duration_s"].isna()
-        if bad.any():
-            rows = list(frame.index[bad][:5])
-            warnings.append(f"所用时间 无法解析 {int(bad.sum())} 格 (unparseable durations), rows {rows}")
 
     questions: dict[int, WjxQuestion] = {}
     for h in headers:
@@ -340,6 +324,7 @@ def export_from_sheet(sh: Sheet, *, guess_kinds: bool = True, header_row: int = 
         meta=meta,
         warnings=warnings,
         mode_source=mode_source,
+        meta_columns=meta_facts,
     )
 
 

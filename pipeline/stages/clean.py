@@ -12,10 +12,16 @@ Reads ``output/01_ingest/``: ``public.parquet``, ``staff.parquet``, and when pre
 - ``flow.parquet`` — raw → valid per instrument (:mod:`pipeline.clean.flow`);
 - ``casefiles.parquet`` (one row per case file, :mod:`pipeline.clean.casefiles`), ``casefile_reviews.parquet``
   (passed through) and ``checkpoints.parquet`` (notes masked again, :mod:`pipeline.clean.checkpoints`).
+
+Before anything is written the circuit breaker (:mod:`pipeline.clean.breaker`, ``cleaning.yaml:
+circuit_breaker``) may stop the stage with a DataError: it also reads ``01_ingest/_ingest_report.json`` (which
+meta columns each 问卷星 export had, which file yielded no record). Records excluded as duplicates of another
+file's records are listed in the summary's ``warnings``.
 """
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,7 +42,15 @@ PARTS = (*INSTRUMENTS, "casefiles", "checkpoints")
 """Independent parts of the stage: each reads its own 01_ingest table(s) and writes its own 02_clean table(s)."""
 
 
-def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
+def _ingest_files(ctx: StageContext) -> list[dict[str, Any]] | None:
+    """The file entries of ``01_ingest/_ingest_report.json`` (for the circuit breaker), None if it is absent."""
+    path = ctx.stage_dir("ingest") / "_ingest_report.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("files", []) if path.exists() else None
+
+
+def _clean_part(
+    ctx: StageContext, part: str, dest: Path, files: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     """Clean one part and write its table(s) to ``dest``; returns its summary (and, for an instrument, its
     exclusions and flow, which are written together by :func:`run`). ``{}`` for an absent optional input."""
     cfg = ctx.config
@@ -44,10 +58,20 @@ def _clean_part(ctx: StageContext, part: str, dest: Path) -> dict[str, Any]:
         return {}
     if part in INSTRUMENTS:  # the table is handed over as the only reference: the core frees it (peak memory)
         result = cleaned_responses(
-            ctx.read_table("ingest", part), cfg.codebook(part), cfg.units, cfg.cleaning, ctx.executor
+            ctx.read_table("ingest", part),
+            cfg.codebook(part),
+            cfg.units,
+            cfg.cleaning,
+            ctx.executor,
+            files=files,
         )
         write_table(result.kept, dest, part)
-        return {"summary": result.summary(), "exclusions": result.exclusions, "flow": result.flow}
+        return {
+            "summary": result.summary(),
+            "exclusions": result.exclusions,
+            "flow": result.flow,
+            "warnings": list(result.warnings),
+        }
     if part == "casefiles" and ctx.has_table("ingest", "casefile_reviews") and cfg.casefile is not None:
         reviews = ctx.read_table("ingest", "casefile_reviews")
         cases = casefile_scores(reviews, cfg.casefile)
@@ -78,11 +102,14 @@ def _main_part(ctx: StageContext) -> str | None:
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     """Every part cleaned and written on its own (see :func:`_main_part` for the two-process split; the output
     is the same either way), then the exclusions and flow of both instruments together."""
+    files = _ingest_files(ctx)
     done = ctx.executor.run_parts(
-        {p: partial(_clean_part, ctx, p, Path(dest)) for p in PARTS}, here=_main_part(ctx)
+        {p: partial(_clean_part, ctx, p, Path(dest), files) for p in PARTS}, here=_main_part(ctx)
     )
     for table in ("exclusions", "flow"):
         write_table(
             pd.concat([done[i][table] for i in INSTRUMENTS if done[i]], ignore_index=True), dest, table
         )
-    return {p: done[p]["summary"] for p in PARTS if done[p]}
+    summary: dict[str, Any] = {p: done[p]["summary"] for p in PARTS if done[p]}
+    warnings = [w for i in INSTRUMENTS if done[i] for w in done[i]["warnings"]]
+    return summary | ({"warnings": warnings} if warnings else {})
