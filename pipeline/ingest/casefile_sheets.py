@@ -187,7 +187,14 @@ def read_casefile_sheet(
         if role and role not in by_role:
             by_role[role] = col
         code = header_code(col, codes)
-        if code and code not in by_code:
+        if code and code in by_code:
+            # two columns for one code (a re-check typed beside the first): which counts is not ours to guess
+            raise DataError(
+                f"代码 {code} 有两列 (two columns for code {code}): '{by_code[code]}' 和 '{col}'；请合并为一列 "
+                "(merge them into one column)",
+                sheet.location(row=hr + 1, column=col),
+            )
+        if code:
             by_code[code] = col
     missing = [ALIASES[r][0] for r in REQUIRED if r not in by_role]
     missing += [c for c in veto_codes + defect_codes if c not in by_code]
