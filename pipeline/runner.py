@@ -165,6 +165,7 @@ def run_stages(
     )
     manifest.setdefault("stages", {})
     code = code_digest()
+    manifest["code_digest"] = code
     for name in names:
         module = stage_module(name)
         folder = ctx.stage_dir(name)
