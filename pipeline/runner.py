@@ -29,6 +29,11 @@ PACKAGES = (
     "python-calamine",
 )
 
+RUN_TIMES = ("updated", "seconds", "finished")
+"""The only keys of ``_manifest.json`` and ``_run_report.json`` that differ between two runs on the same inputs,
+configuration, seed and options: when the run happened and how long each stage took. Every stage file (parquet,
+JSON) is byte-identical (``tests/test_reproducible.py``)."""
+
 
 def file_digest(path: Path) -> str:
     h = hashlib.sha256()
