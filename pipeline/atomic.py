@@ -7,7 +7,7 @@ A stage is written into ``output/.NN_stage.tmp-<random>/``; when its tables are 
     NN_stage            → .NN_stage.old        (moved aside)
     .NN_stage.tmp-xxxx  → NN_stage             (moved in)
 
-after which ``.NN_stage.old`` is deleted. A run killed anywhere in between leaves one of these states, and
+after which ``.NN_stage.old`` and the marker are deleted. A run killed anywhere in between leaves one of these states, and
 :func:`recover_folder` (called before the next run reads or writes the folder) repairs it:
 
 - ``.NN_stage.old`` without ``NN_stage`` (killed between the renames) → moved back: the previous output, which
@@ -18,7 +18,8 @@ after which ``.NN_stage.old`` is deleted. A run killed anywhere in between leave
 - every other temporary folder (killed while the stage worked, or a finished one beside an intact output) and a
   ``.old`` beside ``NN_stage`` → deleted.
 
-Files whose name starts with ``.`` (the marker) are not outputs: :func:`output_files` leaves them out.
+Files whose name starts with ``.`` (a marker left by a kill before its deletion) are not outputs:
+:func:`output_files` leaves them out.
 
 ``FAZHI_EVAL_CRASH_AT`` (tests only) kills the process with SIGKILL at a named point, so that a test can check
 every state above in a subprocess: ``<stage>:<point>`` with a point of :data:`CRASH_POINTS`, or ``manifest``
@@ -96,6 +97,7 @@ def replace_folder(tmp: Path, final: Path, stage: str = "") -> None:
     crash_point(f"{stage}:moved_in")
     if backup.exists():
         shutil.rmtree(backup)
+    (final / MARKER).unlink(missing_ok=True)  # an output folder holds only outputs
 
 
 def recover_folder(final: Path) -> list[str]:
@@ -124,6 +126,8 @@ def recover_folder(final: Path) -> list[str]:
             )
     if backup.exists():
         shutil.rmtree(backup, ignore_errors=True)
+    if final.is_dir():
+        (final / MARKER).unlink(missing_ok=True)
     left = [t for t in temps if t.exists()]
     for t in left:
         if t.is_dir():

@@ -85,7 +85,7 @@ def test_a_stage_killed_at_any_point_leaves_its_previous_output_recoverable(base
 
     lines: list[str] = []
     after = run_stages(_ctx(raw, out), ["ingest"], echo=lines.append)
-    assert _leftovers(out) == []
+    assert _leftovers(out) == [] and not (folder / atomic.MARKER).exists()
     assert output_digests(folder) == recorded
     assert after["stages"]["ingest"]["reused"], lines  # what the manifest describes is in place again
     if point == "moved_aside":
