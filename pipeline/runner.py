@@ -6,6 +6,8 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import atomic, paths
+from pipeline.errors import DataError, Location
 from pipeline.options import RunOptions
 from pipeline.run_report import format_summary, run_report, skipped_line, warning_line
 from pipeline.stages import available_stages, stage_module
@@ -130,6 +133,33 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return {}
 
 
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` while a run writes ``out``: a second run on the same folder stops with a message
+    instead of deleting the first one's temporary folders. Released by the system when the process ends, killed
+    or not. Where file locks are not available (no ``fcntl``), runs are not guarded."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / paths.LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise DataError(
+                "另一个 fazhi-eval 正在写入这个输出目录，请等它结束或换一个 --out "
+                "(another run is writing this output folder: wait for it or use another --out)",
+                Location(file=out),
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def run_stages(
     ctx: StageContext, stages: list[str] | None = None, *, echo=print, force: bool = False
 ) -> dict[str, Any]:
@@ -138,8 +168,14 @@ def run_stages(
 
     A stage whose key (code, configuration, seed and input digests, see :func:`stage_key`) equals the one
     recorded in the manifest, and whose folder still holds exactly the recorded files, is reused rather than
-    re-run, unless ``force``.
+    re-run, unless ``force``. The run holds the output folder's lock (:func:`output_lock`) and first repairs what
+    a killed run left in it (:func:`recover_output`).
     """
+    with output_lock(ctx.out):
+        return _run_stages(ctx, stages, echo=echo, force=force)
+
+
+def _run_stages(ctx: StageContext, stages: list[str] | None, *, echo, force: bool) -> dict[str, Any]:
     names = stages or available_stages()
     for note in recover_output(ctx.out):
         echo(f"! {note}")

@@ -4,7 +4,7 @@ The manifest (``output/_manifest.json``, :mod:`pipeline.runner`) holds the SHA-2
 configuration file and of every file each stage wrote. :func:`verify` finds the raw and configuration folders
 (given, else the absolute paths recorded at run time, else the paths as given to the run), hashes them and the
 stage folders again, and lists every difference: a raw, configuration or output file that was edited, is missing
-or was added. :func:`report_lines` words the result for people (Chinese, English in brackets).
+or was added, and a stage made from earlier inputs than those recorded (:func:`stale_stages`). :func:`report_lines` words the result for people (Chinese, English in brackets).
 """
 
 from __future__ import annotations
@@ -17,18 +17,25 @@ from typing import Any
 from pipeline import paths
 from pipeline.errors import DataError, Location
 
-KINDS = {"raw": "原始数据 (raw)", "config": "配置 (config)", "output": "输出 (output)"}
+KINDS = {
+    "raw": "原始数据 (raw)",
+    "config": "配置 (config)",
+    "output": "输出 (output)",
+    "stage": "阶段 (stage)",
+}
 STATUS = {
     "changed": "已被修改 (edited)",
     "missing": "缺失 (missing)",
     "added": "为新增文件，清单中没有 (added, not in the manifest)",
+    "stale": "由较早的输入生成，其上游或配置后来又运行或修改过 (made from earlier inputs: re-run it)",
 }
 
 
 @dataclass(frozen=True)
 class Change:
-    """One difference between the manifest and the files: ``kind`` (raw | config | output), ``name`` (path
-    relative to its folder; outputs as ``NN_stage/file``), ``status`` (changed | missing | added)."""
+    """One difference between the manifest and the files: ``kind`` (raw | config | output | stage), ``name``
+    (path relative to its folder; outputs as ``NN_stage/file``; a stage as its folder), ``status`` (changed |
+    missing | added, or stale: a stage not made from the inputs the manifest now records)."""
 
     kind: str
     name: str
@@ -135,6 +142,7 @@ def verify(out: Path, raw: Path | None = None, config: Path | None = None) -> Ve
                 "(left by an interrupted run; the next run repairs them)"
             )
     checked["output"] = n_outputs
+    changes += stale_stages(manifest)
     recorded_code = manifest.get("code_digest")
     if recorded_code and recorded_code != code_digest():
         notes.append(
@@ -142,6 +150,32 @@ def verify(out: Path, raw: Path | None = None, config: Path | None = None) -> Ve
             "(a new run may give other results)"
         )
     return Verification(out, raw_dir, config_dir, checked, changes, notes)
+
+
+def stale_stages(manifest: dict[str, Any]) -> list[Change]:
+    """Stages whose recorded key no longer follows from the manifest (a stage run after them changed their
+    inputs: e.g. ``fazhi-eval ingest`` on new raw data without re-running ``clean``), computed with the code
+    digest the manifest records; none when it records none."""
+    from pipeline.options import RunOptions
+    from pipeline.runner import stage_key
+    from pipeline.stages import stage_module
+
+    code = manifest.get("code_digest")
+    if not code:
+        return []
+    try:
+        options = RunOptions(**manifest.get("options", {}))
+    except TypeError:
+        return []
+    out = []
+    for name, stage in manifest.get("stages", {}).items():
+        try:
+            stage_module(name)
+        except (KeyError, ImportError, ValueError):
+            continue
+        if stage.get("key") != stage_key(name, manifest, code, options):
+            out.append(Change("stage", stage.get("folder", name), "stale"))
+    return out
 
 
 def _not_found(what: str, tried: Path | None, recorded: str | None, flag: str) -> str:

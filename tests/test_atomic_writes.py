@@ -151,3 +151,18 @@ def test_a_stale_backup_beside_a_whole_output_is_deleted(tmp_path):
     atomic.recover_folder(final)
     assert (final / "a.parquet").read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["02_clean"]
+
+
+def test_a_second_run_on_an_output_folder_being_written_stops_with_a_message(tmp_path, capsys):
+    fcntl = pytest.importorskip("fcntl")
+    from pipeline.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / paths.LOCK, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code = main(
+            ["ingest", "--raw", str(tmp_path / "raw"), "--out", str(out), "--config", str(CONFIG_DIR)]
+        )
+    err = capsys.readouterr().err
+    assert code == 2 and "另一个 fazhi-eval 正在写入" in err and "Traceback" not in err

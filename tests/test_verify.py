@@ -106,3 +106,14 @@ def test_an_output_without_a_manifest_says_what_to_run(tmp_path, capsys):
     (tmp_path / "output").mkdir()
     code, text = _verify(tmp_path, capsys)
     assert code == 2 and "fazhi-eval run" in text and "_manifest.json" in text
+
+
+def test_a_stage_left_behind_by_a_later_run_of_its_upstream_is_named_stale(copy, capsys):
+    cleaning = copy / "questionnaires" / "cleaning.yaml"
+    cleaning.write_text(cleaning.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    io = ["--raw", str(copy / "raw"), "--config", str(copy / "questionnaires"), "--out", str(copy / "output")]
+    assert main(["ingest", *io, "--seed", str(SEED)]) == 0  # ingest again, clean not
+    capsys.readouterr()
+    code, text = _verify_copy(copy, capsys)
+    assert code == 2
+    assert "阶段 (stage) 02_clean 由较早的输入生成" in text and "01_ingest 由较早" not in text
