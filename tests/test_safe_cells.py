@@ -109,11 +109,16 @@ def test_hostile_free_text_answers_are_kept_as_typed_and_neutralised_when_writte
     (paper,) = [p for p in (raw / "public").iterdir() if "纸质" in p.name]
     export_rows = _put_text(export, lambda h: "意见建议" in h, HOSTILE)
     paper_rows = _put_text(paper, lambda h: h == "P28", HOSTILE)
-    assert main(["ingest", "--raw", str(raw), "--out", str(out), "--config", str(CONFIG_DIR)]) == 0
+    io = ["--raw", str(raw), "--out", str(out), "--config", str(CONFIG_DIR)]
+    assert main(["run", "--only", "ingest", "clean", *io]) == 0
     table = pd.read_parquet(out / "01_ingest" / "public.parquet")
     for path, rows in ((export, export_rows), (paper, paper_rows)):
         mine = table[table["source_file"] == path.name].set_index("source_row")
         assert mine.loc[rows, "P28"].tolist() == HOSTILE, path.name  # "\t=2+3" is not "=2+3"
+    kept = pd.read_parquet(out / "02_clean" / "public.parquet").set_index("record_id")["P28"]
+    sent = table.set_index("record_id")["P28"]
+    survived = kept.index[kept.index.isin(sent[sent.isin(HOSTILE)].index)]
+    assert len(survived) and (kept[survived] == sent[survived]).all()  # clean masks again, changes nothing
 
     hostile = table[table["P28"].isin(HOSTILE)][["record_id", "P28"]]
     cells = _xlsx_cells(safe_cells.write_xlsx({"意见": hostile}, tmp_path / "意见.xlsx"))
