@@ -116,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force", action="store_true", help="即使输入未变也重新运行 (default: 输入未变的阶段沿用上次结果)"
     )
+
+    p = sub.add_parser(
+        "verify", help="核验输出：原始数据、配置和各阶段结果是否仍与运行清单一致 (exit 0 一致, 2 不一致)"
+    )
+    p.add_argument(
+        "output", type=Path, nargs="?", default=paths.DEFAULT_OUT, help="输出目录 (default: output/)"
+    )
+    p.add_argument("--raw", type=Path, default=None, help="原始数据目录 (default: 清单中记录的路径)")
+    p.add_argument("--config", type=Path, default=None, help="配置目录 (default: 清单中记录的路径)")
     return parser
 
 
@@ -177,6 +186,15 @@ def _cmd_codebook_draft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline.verify import report_lines, verify
+
+    result = verify(args.output, raw=args.raw, config=args.config)
+    for line in report_lines(result):
+        print(line)
+    return 0 if result.ok else 2
+
+
 def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
     from pipeline.runner import run_stages
     from pipeline.stages.base import StageContext
@@ -206,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_template(args)
         if args.command == "codebook":
             return _cmd_codebook_draft(args)
+        if args.command == "verify":
+            return _cmd_verify(args)
         if args.command == "run":
             return _cmd_stages(args, args.only)
         return _cmd_stages(args, [args.command])

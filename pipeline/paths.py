@@ -21,6 +21,7 @@ STAGE_FOLDERS: dict[str, str] = {
 }
 MANIFEST = "_manifest.json"
 RUN_REPORT = "_run_report.json"  # pipeline.run_report: valid n, exclusions, α, skips and warnings of the run
+LOCK = ".lock"  # pipeline.runner: held while a run writes the output folder
 BENCH_FOLDER = "bench"
 
 #: sub-folders of raw/ (what the simulator writes and ingest reads): any file names inside.

@@ -6,17 +6,20 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline import paths
+from pipeline import atomic, paths
+from pipeline.errors import DataError, Location
 from pipeline.options import RunOptions
 from pipeline.run_report import format_summary, run_report, skipped_line, warning_line
 from pipeline.stages import available_stages, stage_module
-from pipeline.stages.base import StageContext, run_stage, write_json
+from pipeline.stages.base import StageContext, json_text, run_stage, write_json
 
 PACKAGES = (
     "fazhi-eval",
@@ -28,6 +31,11 @@ PACKAGES = (
     "pydantic",
     "python-calamine",
 )
+
+RUN_TIMES = ("updated", "seconds", "finished")
+"""The only keys of ``_manifest.json`` and ``_run_report.json`` that differ between two runs on the same inputs,
+configuration, seed and options: when the run happened and how long each stage took. Every stage file (parquet,
+JSON) is byte-identical (``tests/test_reproducible.py``)."""
 
 
 def file_digest(path: Path) -> str:
@@ -98,8 +106,24 @@ def _reusable(name: str, key: str, manifest: dict[str, Any], folder: Path) -> bo
     recorded = manifest["stages"].get(name)
     if not recorded or recorded.get("key") != key or not folder.is_dir():
         return False
-    present = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
-    return present == recorded.get("outputs")
+    return output_digests(folder) == recorded.get("outputs")
+
+
+def output_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of each output file of a stage folder (file name → digest; :func:`pipeline.atomic.output_files`)."""
+    return {p.name: file_digest(p) for p in atomic.output_files(folder)}
+
+
+def recover_output(out: Path) -> list[str]:
+    """Repair what a killed run left in ``out`` (:func:`pipeline.atomic.recover_folder` for every stage folder,
+    leftover temporary copies of the manifest and run report deleted); the repairs done, as messages."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    notes = [n for name in paths.STAGE_FOLDERS for n in atomic.recover_folder(paths.stage_dir(out, name))]
+    for meta in (paths.MANIFEST, paths.RUN_REPORT):
+        atomic.remove_stale_files(out / meta)
+    return notes
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
@@ -107,6 +131,33 @@ def read_manifest(out: Path) -> dict[str, Any]:
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     return {}
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` while a run writes ``out``: a second run on the same folder stops with a message
+    instead of deleting the first one's temporary folders. Released by the system when the process ends, killed
+    or not. Where file locks are not available (no ``fcntl``), runs are not guarded."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / paths.LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise DataError(
+                "另一个 fazhi-eval 正在写入这个输出目录，请等它结束或换一个 --out "
+                "(another run is writing this output folder: wait for it or use another --out)",
+                Location(file=out),
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def run_stages(
@@ -117,19 +168,34 @@ def run_stages(
 
     A stage whose key (code, configuration, seed and input digests, see :func:`stage_key`) equals the one
     recorded in the manifest, and whose folder still holds exactly the recorded files, is reused rather than
-    re-run, unless ``force``.
+    re-run, unless ``force``. The run holds the output folder's lock (:func:`output_lock`) and first repairs what
+    a killed run left in it (:func:`recover_output`).
     """
+    with output_lock(ctx.out):
+        return _run_stages(ctx, stages, echo=echo, force=force)
+
+
+def _run_stages(ctx: StageContext, stages: list[str] | None, *, echo, force: bool) -> dict[str, Any]:
     names = stages or available_stages()
+    for note in recover_output(ctx.out):
+        echo(f"! {note}")
     manifest = read_manifest(ctx.out)
     if "inputs" not in manifest or any(not stage_module(name).REQUIRES for name in names):
         # Only a stage that reads raw/ (ingest) depends on it; the rest depend on recorded outputs. Hashing a
         # million-response export costs ~0.6 s, so a later stage run alone keeps the digests of the raw/ its
         # inputs were made from.
-        manifest.update({"raw": str(ctx.raw), "inputs": input_digests(ctx.raw)})
+        manifest.update(
+            {
+                "raw": str(ctx.raw),
+                "raw_absolute": str(Path(ctx.raw).resolve()),
+                "inputs": input_digests(ctx.raw),
+            }
+        )
     manifest.update(
         {
             "updated": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": str(ctx.config_dir),
+            "config_absolute": str(Path(ctx.config_dir).resolve()),
             "config_digest": ctx.config.digest,
             "analysis_config_digest": getattr(ctx.config, "analysis_digest", "") or ctx.config.digest,
             "config_files": dict(getattr(ctx.config, "file_digests", {})),
@@ -140,6 +206,7 @@ def run_stages(
     )
     manifest.setdefault("stages", {})
     code = code_digest()
+    manifest["code_digest"] = code
     for name in names:
         module = stage_module(name)
         folder = ctx.stage_dir(name)
@@ -163,16 +230,20 @@ def run_stages(
             "seconds": round(seconds, 3),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "summary": summary,
-            "outputs": {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file()},
+            "outputs": output_digests(folder),
         }
         echo(f"    done in {seconds:.2f} s -> {folder}")
         for line in stage_notes(summary):
             echo(f"    {line}")
-        Path(ctx.out).mkdir(parents=True, exist_ok=True)
-        write_json(manifest, Path(ctx.out) / paths.MANIFEST)
+        write_manifest(manifest, ctx.out)
     for line in format_summary(_write_report(ctx, manifest)):
         echo(line)
     return manifest
+
+
+def write_manifest(manifest: dict[str, Any], out: Path) -> None:
+    """``out/_manifest.json``, replaced all at once: a run killed while writing it leaves the previous one."""
+    atomic.write_text(Path(out) / paths.MANIFEST, json_text(manifest), crash_at="manifest")
 
 
 def _write_report(ctx: StageContext, manifest: dict[str, Any], failed: dict[str, str] | None = None):

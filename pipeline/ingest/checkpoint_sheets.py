@@ -18,7 +18,7 @@ from pipeline.errors import DataError
 from pipeline.ingest.casefile_sheets import map_units
 from pipeline.ingest.excel import Sheet, find_header_row, frame_below
 from pipeline.ingest.privacy import mask_series
-from pipeline.ingest.text import as_text, normalize
+from pipeline.ingest.text import as_text, free_texts, normalize
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "unit": ("被评估单位", "被评查单位", "单位", "单位名称", "单位代码"),
@@ -111,7 +111,7 @@ def read_checkpoint_sheet(sheet: Sheet, indicators: IndicatorSystem, units: Unit
         )
     out["rating"] = rated.map(lambda t: t[0]).astype(str)
     out["score"] = rated.map(lambda t: t[1]).astype(float)
-    out["note"] = mask_series(as_text(frame[by_role["note"]])) if "note" in by_role else None
+    out["note"] = mask_series(free_texts(frame[by_role["note"]])) if "note" in by_role else None
     return out
 
 

@@ -39,7 +39,7 @@ from pipeline.errors import DataError
 from pipeline.ingest import wjx
 from pipeline.ingest.columns import factorize, per_unique, spread
 from pipeline.ingest.privacy import mask_series, mask_text
-from pipeline.ingest.text import cell_float, cell_text, normalize, normalize_option, numeric
+from pipeline.ingest.text import cell_float, cell_text, free_text, normalize, normalize_option, numeric
 
 INVALID_CODE = -9
 """Written for an answer that is not a codebook option (documented in docs/DATA_CONTRACT.md)."""
@@ -607,13 +607,13 @@ def _decode_rank_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector) 
 
 
 def _fill_in(col: pd.Series) -> pd.Series:
-    """Fill-in text: 问卷星 markers → None, the rest masked (once per distinct text)."""
+    """Fill-in text: 问卷星 markers → None, the rest kept as typed and masked (once per distinct text)."""
 
     def one(u: object) -> str | None:
         text = cell_text(u)
         if not text or normalize(text) in (_SKIP_NORM | _EMPTY_NORM):
             return None
-        return mask_text(text)
+        return mask_text(free_text(u))  # as typed: a stripped "\t=2+3" would be a formula
 
     return per_unique(col, one)
 

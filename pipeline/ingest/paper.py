@@ -19,7 +19,7 @@ from pipeline.ingest import wjx
 from pipeline.ingest.codebook_match import INVALID_CODE, SKIPPED_CODE, Decoded, Issue, max_rank
 from pipeline.ingest.excel import Sheet, find_header_row, frame_below
 from pipeline.ingest.privacy import mask_series
-from pipeline.ingest.text import as_text, cell_text, numeric
+from pipeline.ingest.text import cell_text, free_texts, numeric
 
 PAPER_ID = "问卷编号"
 PAPER_DATE = "调查日期"
@@ -94,7 +94,9 @@ def read_paper_sheet(
             names, valid, expected = _valid_values(it)
         else:
             col = frame[it.id] if it.id in frame else pd.Series(None, index=idx, dtype=object)
-            cols[it.id] = numeric(col).astype("Float64") if it.type == "number" else mask_series(as_text(col))
+            cols[it.id] = (
+                numeric(col).astype("Float64") if it.type == "number" else mask_series(free_texts(col))
+            )
             continue
         for name in names:
             if name not in frame:
@@ -124,7 +126,7 @@ def read_paper_sheet(
             cols[name] = out.astype("Int64")
         if it.type == "multiple" and any(o.other for o in it.options):
             name = f"{it.id}_other_text"
-            cols[name] = mask_series(as_text(frame[name])) if name in frame else pd.Series(None, index=idx)
+            cols[name] = mask_series(free_texts(frame[name])) if name in frame else pd.Series(None, index=idx)
     meta = pd.DataFrame(index=idx)
     meta["seq"] = frame[PAPER_ID]
     meta["submitted_at"] = wjx.parse_datetime(frame[PAPER_DATE]) if PAPER_DATE in frame else pd.NaT

@@ -19,6 +19,7 @@ from pipeline.config import Config
 from pipeline.errors import DataError
 from pipeline.ingest.codebook_match import max_rank
 from pipeline.ingest.paper import PAPER_DATE, PAPER_ID, paper_columns_of
+from pipeline.safe_cells import save_workbook
 
 KINDS = ("public", "staff", "casefile", "checkpoints")
 ROWS = 2000
@@ -180,7 +181,4 @@ def write_template(config: Config, kind: str, path: str | Path) -> Path:
         _casefile(wb, config)
     else:
         _checkpoints(wb, config)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return save_workbook(wb, path)  # texts from the configuration cannot become formulas

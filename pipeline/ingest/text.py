@@ -4,7 +4,8 @@
   compared (width, spaces, dash styles and fill-in notes do not matter);
 - :func:`cell_text` / :func:`as_text`: one cell / a column as stripped text (integral floats as ``"3"``; an
   Arrow-backed string column with nothing to strip is returned as is);
-- :func:`cell_float` / :func:`numeric`: one cell / a column as float (NaN where not a number).
+- :func:`cell_float` / :func:`numeric`: one cell / a column as float (NaN where not a number);
+- :func:`free_text` / :func:`free_texts`: a free-text answer / a column of them as typed (nothing stripped).
 
 Column functions work on distinct values (:mod:`pipeline.ingest.columns`).
 """
@@ -17,7 +18,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from pipeline.ingest.columns import factorize, spread
+from pipeline.ingest.columns import factorize, per_unique, spread
 
 _DASHES = re.compile(r"[‐‑‒–—―－−~～]")
 _BRACKET_NOTE = re.compile(r"[【〖\[](?:[^】〗\]]*)[】〗\]]")
@@ -126,6 +127,20 @@ def cell_text(v: object) -> str | None:
             return None
         return str(int(v)) if v.is_integer() else repr(v)
     return str(v).strip()
+
+
+def free_text(v: object) -> str | None:
+    """A free-text answer as typed: None when empty or only whitespace, else every character kept (a leading tab
+    stays: stripping ``"\\t=2+3"`` would turn a harmless text into a formula; any spreadsheet written later
+    neutralises it, :mod:`pipeline.safe_cells`). Non-text cells as :func:`cell_text` (``3.0`` → ``"3"``)."""
+    if not isinstance(v, str):
+        return cell_text(v) or None
+    return v if v.strip() else None
+
+
+def free_texts(col: pd.Series) -> pd.Series:
+    """:func:`free_text` over a column (once per distinct value; missing → None)."""
+    return per_unique(col, free_text)
 
 
 def numeric(col: pd.Series) -> pd.Series:

@@ -191,7 +191,7 @@ def split_other(text: str) -> tuple[str, str | None]:
     """``其他【请注明】〖宠物〗`` → ``("其他【请注明】", "宠物")``; other text → ``(text, None)``."""
     m = _OTHER_FILL.match(text)
     if m:
-        return m.group(1), m.group(2).strip() or None
+        return m.group(1), m.group(2) if m.group(2).strip() else None  # as typed (see text.free_text)
     return text, None
 
 

@@ -6,14 +6,14 @@ into ``dest`` (a temporary folder) and returns a small JSON-able summary for the
 optional ``skipped`` and ``warnings`` lists are printed under the stage's line and gathered by
 :mod:`pipeline.run_report`).
 :func:`run_stage` renames ``dest`` to ``output/NN_stage`` only when ``run`` succeeded, so a failed stage never
-leaves a half-written folder and never destroys the previous good output.
+leaves a half-written folder and never destroys the previous good output; a stage killed at any point (SIGKILL,
+power loss) leaves a state the next run repairs (:mod:`pipeline.atomic`).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import paths, results
+from pipeline import atomic, paths, results
 from pipeline.config import Config, load_config
 from pipeline.options import RunOptions
 from pipeline.parallel import Executor
@@ -137,24 +137,28 @@ def _same_schema(tables: list) -> list | None:
 
 
 def write_json(obj: Any, path: Path) -> None:
-    Path(path).write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    """``obj`` as indented UTF-8 JSON at ``path``, replaced all at once (:func:`pipeline.atomic.write_text`)."""
+    atomic.write_text(Path(path), json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """The text :func:`write_json` writes (keys in the order the code built them: the same every run)."""
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
 
 
 def run_stage(module: ModuleType, ctx: StageContext) -> dict[str, Any]:
-    """Run one stage into a temporary folder and move it into place only on success."""
+    """Run one stage into a temporary folder and move it into place only when it finished
+    (:func:`pipeline.atomic.replace_folder`); what a killed earlier run left around the folder is repaired
+    first (:func:`pipeline.atomic.recover_folder`)."""
     final = ctx.stage_dir(module.NAME)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    atomic.recover_folder(final)
+    tmp = atomic.temp_folder(final)
     try:
         summary = module.run(ctx, tmp) or {}
-        backup = final.with_name(f".{final.name}.old")
-        if backup.exists():
-            shutil.rmtree(backup)
-        if final.exists():
-            final.rename(backup)
-        tmp.rename(final)
-        if backup.exists():
-            shutil.rmtree(backup)
+        atomic.crash_point(f"{module.NAME}:work")
+        atomic.mark_complete(tmp, final)
+        atomic.crash_point(f"{module.NAME}:complete")
+        atomic.replace_folder(tmp, final, module.NAME)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
