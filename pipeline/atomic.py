@@ -7,7 +7,9 @@ A stage is written into ``output/.NN_stage.tmp-<random>/``; when its tables are 
     NN_stage            → .NN_stage.old        (moved aside)
     .NN_stage.tmp-xxxx  → NN_stage             (moved in)
 
-after which ``.NN_stage.old`` and the marker are deleted. A run killed anywhere in between leaves one of these states, and
+after which ``.NN_stage.old`` and the marker are deleted (during a run of several stages the replaced output
+is kept as ``.NN_stage.prev`` until the run ends: a stage that fails puts back what the run replaced before it,
+:func:`restore_previous`, so a bad input never leaves earlier stages rewritten and later ones not). A run killed anywhere in between leaves one of these states, and
 :func:`recover_folder` (called before the next run reads or writes the folder) repairs it:
 
 - ``.NN_stage.old`` without ``NN_stage`` (killed between the renames) → moved back: the previous output, which
@@ -84,8 +86,16 @@ def is_complete(tmp: Path, final: Path) -> bool:
     return [p.name for p in output_files(tmp)] == marker.get("files")
 
 
-def replace_folder(tmp: Path, final: Path, stage: str = "") -> None:
-    """Move the complete folder ``tmp`` to ``final``, replacing what was there (see the module docstring)."""
+def previous_of(final: Path) -> Path:
+    """Where a run keeps the output a stage replaced until the whole run has succeeded (:func:`restore_previous`)."""
+    return final.with_name(f".{final.name}.prev")
+
+
+def replace_folder(tmp: Path, final: Path, stage: str = "", *, keep_previous: bool = False) -> None:
+    """Move the complete folder ``tmp`` to ``final``, replacing what was there (see the module docstring).
+    ``keep_previous``: the replaced output is kept as :func:`previous_of` (for the run to put back should a
+    later stage fail) instead of being deleted; a folder a first run creates leaves an empty one (there was
+    nothing before)."""
     backup = backup_of(final)
     if backup.exists():
         shutil.rmtree(backup)
@@ -95,9 +105,43 @@ def replace_folder(tmp: Path, final: Path, stage: str = "") -> None:
     tmp.rename(final)
     _sync_dir(final.parent)
     crash_point(f"{stage}:moved_in")
+    if keep_previous:
+        previous = previous_of(final)
+        if previous.exists():
+            shutil.rmtree(previous)
+        if backup.exists():
+            backup.rename(previous)
+        else:
+            previous.mkdir()
+            (previous / ABSENT).touch()
     if backup.exists():
         shutil.rmtree(backup)
     (final / MARKER).unlink(missing_ok=True)  # an output folder holds only outputs
+
+
+ABSENT = ".absent"
+"""Marks a kept previous output that did not exist (the stage had never run in this folder)."""
+
+
+def restore_previous(final: Path) -> bool:
+    """Put back the output a failed run replaced (kept by :func:`replace_folder` with ``keep_previous``): the
+    folder as it was before the run, or no folder if there was none. True when something was restored."""
+    previous = previous_of(final)
+    if not previous.is_dir():
+        return False
+    if final.exists():
+        shutil.rmtree(final)
+    if (previous / ABSENT).exists():
+        shutil.rmtree(previous)
+    else:
+        previous.rename(final)
+    _sync_dir(final.parent)
+    return True
+
+
+def drop_previous(final: Path) -> None:
+    """Forget the kept previous output of ``final`` (the run succeeded)."""
+    shutil.rmtree(previous_of(final), ignore_errors=True)
 
 
 def recover_folder(final: Path) -> list[str]:
@@ -126,6 +170,9 @@ def recover_folder(final: Path) -> list[str]:
             )
     if backup.exists():
         shutil.rmtree(backup, ignore_errors=True)
+    # a kept previous output of a run killed before it ended: the output in place is complete and the manifest
+    # records it, so the previous one is no longer needed
+    shutil.rmtree(previous_of(final), ignore_errors=True)
     if final.is_dir():
         (final / MARKER).unlink(missing_ok=True)
     left = [t for t in temps if t.exists()]

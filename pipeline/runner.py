@@ -180,6 +180,7 @@ def _run_stages(ctx: StageContext, stages: list[str] | None, *, echo, force: boo
     for note in recover_output(ctx.out):
         echo(f"! {note}")
     manifest = read_manifest(ctx.out)
+    before = json.loads(json.dumps(manifest))  # what to put back if a stage fails
     if "inputs" not in manifest or any(not stage_module(name).REQUIRES for name in names):
         # Only a stage that reads raw/ (ingest) depends on it; the rest depend on recorded outputs. Hashing a
         # million-response export costs ~0.6 s, so a later stage run alone keeps the digests of the raw/ its
@@ -207,6 +208,45 @@ def _run_stages(ctx: StageContext, stages: list[str] | None, *, echo, force: boo
     manifest.setdefault("stages", {})
     code = code_digest()
     manifest["code_digest"] = code
+    replaced: list[str] = []  # stages this run rewrote, their previous output kept until it ends
+    try:
+        _run_each(ctx, names, manifest, code, replaced, echo=echo, force=force)
+    except Exception as exc:
+        restored = [name for name in reversed(replaced) if atomic.restore_previous(ctx.stage_dir(name))]
+        if restored:
+            if before:
+                write_manifest(before, ctx.out)
+            else:
+                (Path(ctx.out) / paths.MANIFEST).unlink(missing_ok=True)
+            echo(
+                f"! 运行未完成，已恢复本次运行前的结果 (the run stopped: the outputs it had replaced were put back): "
+                f"{', '.join(paths.STAGE_FOLDERS[n] for n in reversed(restored))}"
+            )
+        failed = getattr(exc, "failed_stage", None)
+        _write_report(
+            ctx, before or manifest, failed={"stage": failed, "error": str(exc)} if failed else None
+        )
+        raise
+    finally:
+        for name in replaced:
+            atomic.drop_previous(ctx.stage_dir(name))
+    for line in format_summary(_write_report(ctx, manifest)):
+        echo(line)
+    return manifest
+
+
+def _run_each(
+    ctx: StageContext,
+    names: list[str],
+    manifest: dict[str, Any],
+    code: str,
+    replaced: list[str],
+    *,
+    echo,
+    force,
+) -> None:
+    """Run (or reuse) each stage in order, recording it in the manifest; ``replaced`` collects the stages whose
+    output was rewritten (their previous output kept until the run ends)."""
     for name in names:
         module = stage_module(name)
         folder = ctx.stage_dir(name)
@@ -218,10 +258,11 @@ def _run_stages(ctx: StageContext, stages: list[str] | None, *, echo, force: boo
         echo(f"[{paths.STAGE_FOLDERS[name]}] {name} ...")
         start = time.perf_counter()
         try:
-            summary = run_stage(module, ctx)
+            summary = run_stage(module, ctx, keep_previous=True)
         except Exception as exc:  # the report still tells what the output holds, and which stage failed
-            _write_report(ctx, manifest, failed={"stage": name, "error": str(exc)})
+            exc.failed_stage = name  # type: ignore[attr-defined]
             raise
+        replaced.append(name)
         seconds = time.perf_counter() - start
         manifest["stages"][name] = {
             "key": key,
@@ -236,9 +277,6 @@ def _run_stages(ctx: StageContext, stages: list[str] | None, *, echo, force: boo
         for line in stage_notes(summary):
             echo(f"    {line}")
         write_manifest(manifest, ctx.out)
-    for line in format_summary(_write_report(ctx, manifest)):
-        echo(line)
-    return manifest
 
 
 def write_manifest(manifest: dict[str, Any], out: Path) -> None:

@@ -146,10 +146,11 @@ def json_text(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
 
 
-def run_stage(module: ModuleType, ctx: StageContext) -> dict[str, Any]:
+def run_stage(module: ModuleType, ctx: StageContext, *, keep_previous: bool = False) -> dict[str, Any]:
     """Run one stage into a temporary folder and move it into place only when it finished
     (:func:`pipeline.atomic.replace_folder`); what a killed earlier run left around the folder is repaired
-    first (:func:`pipeline.atomic.recover_folder`)."""
+    first (:func:`pipeline.atomic.recover_folder`). ``keep_previous``: keep the replaced output until the run
+    ends (:func:`pipeline.atomic.restore_previous`)."""
     final = ctx.stage_dir(module.NAME)
     atomic.recover_folder(final)
     tmp = atomic.temp_folder(final)
@@ -158,7 +159,7 @@ def run_stage(module: ModuleType, ctx: StageContext) -> dict[str, Any]:
         atomic.crash_point(f"{module.NAME}:work")
         atomic.mark_complete(tmp, final)
         atomic.crash_point(f"{module.NAME}:complete")
-        atomic.replace_folder(tmp, final, module.NAME)
+        atomic.replace_folder(tmp, final, module.NAME, keep_previous=keep_previous)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
