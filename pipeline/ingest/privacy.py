@@ -49,6 +49,34 @@ def key_source() -> str:
     )
 
 
+def key_fingerprint() -> str:
+    """A digest that changes when ``$FAZHI_PSEUDONYM_KEY`` does (``""`` while unset), never the key itself: the
+    runner hashes it into the ingest stage's reuse key, so setting or changing the key re-runs ingest instead of
+    reusing tables pseudonymised with the old one."""
+    env = os.environ.get(KEY_ENV, "")
+    return (
+        hashlib.blake2b(env.encode("utf-8"), digest_size=16, person=b"fazhi-fpr").hexdigest() if env else ""
+    )
+
+
+def default_key_warning() -> dict[str, str] | None:
+    """The warning of every run while ``$FAZHI_PSEUDONYM_KEY`` is unset (None once it is set): the key is then
+    derived from the configuration digest, so anyone holding the configuration can recompute it."""
+    if os.environ.get(KEY_ENV):
+        return None
+    return {
+        "code": "pseudonym_key_default",
+        "file": "",
+        "message": (
+            f"未设置环境变量 {KEY_ENV}：假名（序号、IP、评查人）的密钥由配置文件摘要推出，任何持有这套配置文件的人都能"
+            "重新算出假名，并能穷举还原 IP 地址和问卷序号。处理真实数据前请设置一个只有项目组知道的密钥，保存在仓库和 "
+            f"output/ 之外：export {KEY_ENV}='一段足够长的随机文字'（Windows: set {KEY_ENV}=…），再重新运行 "
+            f"({KEY_ENV} is unset: pseudonyms are keyed by the configuration digest, so anyone with the "
+            "configuration can recompute them; set a secret key before processing real responses)"
+        ),
+    }
+
+
 def pseudonym(value: object, key: bytes) -> str:
     """Keyed BLAKE2b hash (BLAKE2's built-in keyed mode, a MAC like HMAC) of ``str(value)``, 16 hex characters.
 
