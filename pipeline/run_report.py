@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.ingest.masking import mask_text
+
 INSTRUMENT_LABELS = {"public": "公众", "staff": "公职人员"}
 """Short Chinese name of each survey instrument, for the console."""
 SCALE_STATISTIC = "alpha"
@@ -123,6 +125,8 @@ def build_report(
         }
         for name, recorded in manifest.get("stages", {}).items()
     ]
+    if failed:  # an error names the cell it stopped at, which may hold a phone number
+        failed = {**failed, "error": mask_text(failed.get("error", ""))}
     return {
         "updated": manifest.get("updated"),
         "failed": failed,

@@ -96,6 +96,7 @@ def stage_key(name: str, manifest: dict[str, Any], code: str, options: RunOption
     h.update(json.dumps([name, code, config, manifest["seed"], affecting], sort_keys=True).encode())
     if not module.REQUIRES:
         h.update(json.dumps(manifest["inputs"], sort_keys=True).encode())
+    h.update(getattr(module, "reuse_salt", str)().encode())  # e.g. ingest: the pseudonym key's fingerprint
     for upstream in module.REQUIRES:
         recorded = manifest["stages"].get(upstream, {})
         h.update(json.dumps(recorded.get("outputs", {}), sort_keys=True).encode())

@@ -161,6 +161,7 @@ _SCHEMAS = [
     TableSchema("clean", "casefile_reviews", CASEFILE_REVIEW, _casefile_codes("number")),
     TableSchema("clean", "casefiles", CASEFILE, _casefile_codes("number")),
     TableSchema("clean", "checkpoints", CHECKPOINT),
+    TableSchema("clean", "name_review", _cols("table record_id source_file column title text", "text")),
     TableSchema(
         "clean",
         "exclusions",

@@ -136,6 +136,9 @@ def test_clean_in_two_processes_writes_the_same_tables(tmp_path_factory, config)
     names = sorted(p.name for p in outs[False][1].iterdir())
     assert names == sorted(p.name for p in outs[True][1].iterdir())
     for name in names:
+        if not name.endswith(".parquet"):  # e.g. name_review.csv
+            assert (outs[False][1] / name).read_bytes() == (outs[True][1] / name).read_bytes(), name
+            continue
         pd.testing.assert_frame_equal(
             pd.read_parquet(outs[False][1] / name), pd.read_parquet(outs[True][1] / name)
         )

@@ -107,3 +107,37 @@ def test_ip_columns_of_plain_and_other_cells_equal_ip_parts_cell_by_cell(dtype):
     for cell, (k, p, c) in zip(cells, got.itertuples(index=False), strict=True):
         ip, province, city = privacy.ip_parts(cell)
         assert (k, p, c) == (privacy.pseudonym(ip, key) if ip else "", province, city), cell
+
+
+def test_every_run_warns_while_the_key_is_unset_and_says_why_and_how(monkeypatch):
+    monkeypatch.delenv(privacy.KEY_ENV, raising=False)
+    warning = privacy.default_key_warning()
+    assert warning is not None and warning["code"] == "pseudonym_key_default"
+    assert privacy.KEY_ENV in warning["message"] and "配置文件" in warning["message"]
+    assert "export" in warning["message"]
+    monkeypatch.setenv(privacy.KEY_ENV, "secret")
+    assert privacy.default_key_warning() is None
+
+
+def test_setting_or_changing_the_key_re_runs_ingest_but_never_stores_the_key(monkeypatch):
+    from pipeline.runner import stage_key
+
+    manifest = {"analysis_config_digest": "c", "config_files": {}, "seed": 1, "inputs": {}, "stages": {}}
+    keys = []
+    for value in (None, "secret", "another secret"):
+        if value is None:
+            monkeypatch.delenv(privacy.KEY_ENV, raising=False)
+        else:
+            monkeypatch.setenv(privacy.KEY_ENV, value)
+        keys.append(stage_key("ingest", manifest, "code"))
+        assert "secret" not in privacy.key_fingerprint()
+    assert len(set(keys)) == 3
+
+
+def test_run_report_masks_personal_data_in_the_error_it_records():
+    from pipeline.run_report import build_report
+
+    report = build_report(
+        {}, failed={"stage": "ingest", "error": "未知单位 '１３９８７６５４３２１' (第 5 行)"}
+    )
+    assert report["failed"]["error"] == "未知单位 '[电话]' (第 5 行)"

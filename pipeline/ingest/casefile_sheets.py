@@ -9,6 +9,9 @@ row (a two-row header with merged category cells above the codes also works) hol
   (blank = 0, ``√`` = 1);
 - optionally ``评查得分`` (the typed score) and ``评查等级``.
 
+Other columns (``备注`` remarks, the veto/defect texts) are not read, so nothing typed there reaches the output;
+the one free-text column kept, ``案卷编号``, is masked (:func:`pipeline.ingest.masking.mask_text`).
+
 The score is recomputed (:func:`recompute_scores`) and compared with the typed one: ``score_mismatch`` when they
 differ by more than :data:`SCORE_TOLERANCE`.
 """
@@ -23,7 +26,7 @@ import pandas as pd
 from pipeline.config.models import CasefileStandard, Units
 from pipeline.errors import DataError
 from pipeline.ingest.excel import Sheet, find_header_row, frame_below
-from pipeline.ingest.privacy import pseudonym_series
+from pipeline.ingest.privacy import mask_series, pseudonym_series
 from pipeline.ingest.text import as_text, normalize, numeric
 
 SCORE_TOLERANCE = 0.5
@@ -207,7 +210,7 @@ def read_casefile_sheet(
     _check_unused(sheet, hr, unused, veto_codes + defect_codes)
     frame = frame[frame[by_role["case_id"]].notna()]
     out = pd.DataFrame(index=frame.index)
-    out["case_id"] = as_text(frame[by_role["case_id"]]).astype(str)
+    out["case_id"] = mask_series(as_text(frame[by_role["case_id"]])).astype(str)  # a typed phone/ID masked
     out["unit"] = map_units(frame[by_role["unit"]], units, sheet, by_role["unit"])
     types = as_text(frame[by_role["case_type"]])
     allowed = {normalize(t): t for t in standard.case_types}

@@ -1,4 +1,5 @@
-"""Keep personal data out of ``output/``: keyed pseudonyms, masking of free text, splitting 问卷星's ``来自IP``.
+"""Keep personal data out of ``output/``: keyed pseudonyms, masking of free text (:mod:`pipeline.ingest.masking`,
+re-exported here), splitting 问卷星's ``来自IP``.
 
 Key design
 ----------
@@ -25,6 +26,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from pipeline.ingest.masking import MASKS, mask_series, mask_text  # noqa: F401  (re-exported: callers import them here)
+
 KEY_ENV = "FAZHI_PSEUDONYM_KEY"
 PSEUDONYM_HEX = 16
 """Length of a pseudonym in hex characters (64-bit BLAKE2b digest: collisions negligible below ~10⁷ values)."""
@@ -44,6 +47,34 @@ def key_source() -> str:
     return (
         f"${KEY_ENV}" if os.environ.get(KEY_ENV) else f"config digest (default; set ${KEY_ENV} for real data)"
     )
+
+
+def key_fingerprint() -> str:
+    """A digest that changes when ``$FAZHI_PSEUDONYM_KEY`` does (``""`` while unset), never the key itself: the
+    runner hashes it into the ingest stage's reuse key, so setting or changing the key re-runs ingest instead of
+    reusing tables pseudonymised with the old one."""
+    env = os.environ.get(KEY_ENV, "")
+    return (
+        hashlib.blake2b(env.encode("utf-8"), digest_size=16, person=b"fazhi-fpr").hexdigest() if env else ""
+    )
+
+
+def default_key_warning() -> dict[str, str] | None:
+    """The warning of every run while ``$FAZHI_PSEUDONYM_KEY`` is unset (None once it is set): the key is then
+    derived from the configuration digest, so anyone holding the configuration can recompute it."""
+    if os.environ.get(KEY_ENV):
+        return None
+    return {
+        "code": "pseudonym_key_default",
+        "file": "",
+        "message": (
+            f"未设置环境变量 {KEY_ENV}：假名（序号、IP、评查人）的密钥由配置文件摘要推出，任何持有这套配置文件的人都能"
+            "重新算出假名，并能穷举还原 IP 地址和问卷序号。处理真实数据前请设置一个只有项目组知道的密钥，保存在仓库和 "
+            f"output/ 之外：export {KEY_ENV}='一段足够长的随机文字'（Windows: set {KEY_ENV}=…），再重新运行 "
+            f"({KEY_ENV} is unset: pseudonyms are keyed by the configuration digest, so anyone with the "
+            "configuration can recompute them; set a secret key before processing real responses)"
+        ),
+    }
 
 
 def pseudonym(value: object, key: bytes) -> str:
@@ -164,61 +195,6 @@ def _canonical(value: object) -> str:
 
 
 _INTEGRAL_TEXT = re.compile(r"^-?\d+\.0+$")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# masking of free text. Order matters: e-mail before IP/phone (digits inside addresses), ID-card numbers before
-# phones (an 18-digit ID contains 11-digit runs), and each pattern refuses to start or end inside a longer digit run.
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-_ID = re.compile(
-    r"(?<![0-9A-Za-z])(?:[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]|[1-9]\d{14})(?![0-9A-Za-z])"
-)
-_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")
-_IPV6 = re.compile(
-    r"(?<![0-9A-Fa-f:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"  # full form
-    r"|(?=[0-9A-Fa-f:]*[0-9A-Fa-f]{3})(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,5})?)"
-    r"(?![0-9A-Fa-f:])"
-)  # compressed (::) form; a clock time 10:23:45 has neither 7 colons nor '::'
-
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[\s\-]?\d{7,8}(?!\d)")
-
-MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (_EMAIL, "[邮箱]"),
-    (_ID, "[身份证]"),
-    (_IPV4, "[IP]"),
-    (_IPV6, "[IP]"),
-    (_MOBILE, "[电话]"),
-    (_LANDLINE, "[电话]"),
-)
-
-
-_MAYBE_MASKED = re.compile(r"[\d@:]")
-"""Every pattern of :data:`MASKS` needs a digit (Unicode ``\\d``, as the patterns use), an ``@`` (e-mail) or a
-``:`` (IPv6): text without any of them is returned as is, after one search instead of six substitutions."""
-
-
-def mask_text(s: object) -> object:
-    """Replace phone numbers, ID-card numbers, e-mail and IP addresses in ``s`` by ``[电话]`` etc.
-
-    Non-strings (None, NaN) are returned unchanged. Personal names cannot be found reliably by pattern and are not
-    masked here; free-text columns that are *only* a name (微信昵称, 姓名) are dropped at ingest instead.
-    """
-    if not isinstance(s, str):
-        return s
-    if not _MAYBE_MASKED.search(s):
-        return s
-    for pattern, repl in MASKS:
-        s = pattern.sub(repl, s)
-    return s
-
-
-def mask_series(values: pd.Series) -> pd.Series:
-    """:func:`mask_text` over a column, once per distinct value (NA → None)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array([mask_text(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 _IP_CELL = re.compile(r"^\s*([^\s(（]*)\s*(?:[(（]\s*([^)）]*?)\s*[)）])?\s*$")

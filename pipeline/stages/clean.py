@@ -11,7 +11,9 @@ Reads ``output/01_ingest/``: ``public.parquet``, ``staff.parquet``, and when pre
   source_row, rule, reason, detail``); rules, order and defaults in ``questionnaires/cleaning.yaml``;
 - ``flow.parquet`` — raw → valid per instrument (:mod:`pipeline.clean.flow`);
 - ``casefiles.parquet`` (one row per case file, :mod:`pipeline.clean.casefiles`), ``casefile_reviews.parquet``
-  (passed through) and ``checkpoints.parquet`` (notes masked again, :mod:`pipeline.clean.checkpoints`).
+  (passed through) and ``checkpoints.parquet`` (notes masked again, :mod:`pipeline.clean.checkpoints`);
+- ``name_review.parquet`` and ``name_review.csv`` (UTF-8 with BOM, for Excel/WPS) — free texts of 01_ingest that may
+  name a person, the names hidden (:mod:`pipeline.clean.names`); the summary warns with their count.
 
 Before anything is written the circuit breaker (:mod:`pipeline.clean.breaker`, ``cleaning.yaml:
 circuit_breaker``) may stop the stage with a DataError: it also reads ``01_ingest/_ingest_report.json`` (which
@@ -32,7 +34,9 @@ import pyarrow.parquet as pq
 from pipeline import paths
 from pipeline.clean.casefiles import casefile_scores, casefile_summary
 from pipeline.clean.checkpoints import masked_checkpoints
-from pipeline.clean.responses import cleaned_responses
+from pipeline.clean.names import empty_review, name_candidates, review_message
+from pipeline.clean.responses import cleaned_responses, free_text_columns
+from pipeline.safe_cells import write_csv
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "clean"
@@ -110,6 +114,29 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         write_table(
             pd.concat([done[i][table] for i in INSTRUMENTS if done[i]], ignore_index=True), dest, table
         )
+    review = _name_review(ctx)
+    write_table(review, dest, "name_review")
+    write_csv(review, Path(dest) / "name_review.csv")
     summary: dict[str, Any] = {p: done[p]["summary"] for p in PARTS if done[p]}
+    summary["name_review"] = int(len(review))
     warnings = [w for i in INSTRUMENTS if done[i] for w in done[i]["warnings"]]
+    warnings += [review_message(len(review))] if len(review) else []
     return summary | ({"warnings": warnings} if warnings else {})
+
+
+def _name_review(ctx: StageContext) -> pd.DataFrame:
+    """:func:`~pipeline.clean.names.name_candidates` of every free-text column of the 01_ingest tables (every
+    record, kept or not: 01_ingest holds them all), reading only those columns."""
+    found = []
+    for part in INSTRUMENTS:
+        if ctx.config.questionnaire(part) is None or not ctx.has_table("ingest", part):
+            continue
+        names = pq.read_schema(paths.table_path(ctx.out, "ingest", part)).names
+        columns = free_text_columns(pd.DataFrame(columns=names), ctx.config.codebook(part))
+        frame = ctx.read_table("ingest", part, columns=["record_id", "source_file", *columns])
+        found.append(name_candidates(frame, columns, part))
+    if ctx.has_table("ingest", "checkpoints"):
+        frame = ctx.read_table("ingest", "checkpoints", columns=["record_id", "source_file", "note"])
+        found.append(name_candidates(frame, ["note"], "checkpoints"))
+    found = [f for f in found if len(f)]
+    return pd.concat(found, ignore_index=True) if found else empty_review()

@@ -11,7 +11,9 @@ masked. The core is :mod:`pipeline.ingest` (one part per table: :func:`pipeline.
 Answers that match no codebook option are written as −9 and listed under ``invalid_cells`` in the report (the clean
 stage excludes those records); ``RunOptions.strict_codes`` (``--strict-codes``) makes the first one a DataError instead.
 The pseudonym key is ``$FAZHI_PSEUDONYM_KEY`` if set, else derived from the digest of the analysis configuration
-(report-only files excluded; :func:`pipeline.ingest.privacy.project_key`; ``raw/`` is never written).
+(report-only files excluded; :func:`pipeline.ingest.privacy.project_key`; ``raw/`` is never written). While it is
+unset the summary's first warning says so (code ``pseudonym_key_default``), on every run; setting or changing it
+re-runs the stage (:func:`reuse_salt`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.ingest.parts import configured_parts, ingest_report, part_bytes, part_frames, raw_folder
-from pipeline.ingest.privacy import key_source, project_key
+from pipeline.ingest.privacy import default_key_warning, key_fingerprint, key_source, project_key
 from pipeline.parallel import Executor
 from pipeline.stages.base import StageContext, write_json, write_rows
 
@@ -50,10 +52,17 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         "rows": report["rows"],
         "n_invalid_cells": report["n_invalid_cells"],
         "files": len(report["files"]),
-        "warnings": report["warnings"],
+        "warnings": [w for w in [default_key_warning()] if w] + report["warnings"],
         "skipped": report["skipped"],
     }
     return summary | ({"skipped": skipped} if skipped else {})
+
+
+def reuse_salt() -> str:
+    """What the runner adds to this stage's reuse key besides ``raw/`` and the configuration: the pseudonym key's
+    fingerprint (:func:`pipeline.ingest.privacy.key_fingerprint`), so a new ``$FAZHI_PSEUDONYM_KEY`` re-runs
+    ingest."""
+    return key_fingerprint()
 
 
 def _main_part(raw: Path, executor: Executor, parts: list[str]) -> str | None:
