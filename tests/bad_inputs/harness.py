@@ -59,7 +59,9 @@ class Case:
     """The area whose work in progress will make this case pass (marked strict xfail until then)."""
 
     def param(self):
-        marks = [pytest.mark.xfail(strict=True, reason=f"being fixed: {self.fixing}")] if self.fixing else []
+        marks = (
+            [pytest.mark.xfail(strict=True, reason=f"not handled yet: {self.fixing}")] if self.fixing else []
+        )
         return pytest.param(self, id=self.name, marks=marks)
 
 
@@ -180,7 +182,9 @@ def _table_rows(path: Path) -> list[list[list[object]]]:
         return [list(csv.reader(io.StringIO(text)))]
     from python_calamine import CalamineWorkbook
 
-    wb = CalamineWorkbook.from_path(str(path))
+    wb = CalamineWorkbook.from_filelike(
+        io.BytesIO(path.read_bytes())
+    )  # the type from the bytes, not the name
     return [wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in wb.sheet_names]
 
 
