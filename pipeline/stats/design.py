@@ -530,8 +530,13 @@ class SurveyDesign:
     # helpers for estimators
     # ----------------------------------------------------------------------------------------------------------
 
-    def _numeric(self, variable: str) -> np.ndarray:
-        col = self._column(variable, "analysis")
+    def _numeric(self, variable: str | pd.Series) -> np.ndarray:
+        if isinstance(variable, pd.Series):  # a derived variable aligned to the frame (e.g. a rank indicator)
+            if not variable.index.equals(self.frame.index):
+                raise DataError(f"variable Series '{variable.name}' must be aligned to the design frame's index")
+            col = variable
+        else:
+            col = self._column(variable, "analysis")
         if isinstance(col.dtype, pd.CategoricalDtype) or not (
             pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
         ):
@@ -853,8 +858,9 @@ class SurveyDesign:
 
         Parameters
         ----------
-        variable : str
-            Numeric column. Missing values are dropped (domain estimation, see the class notes).
+        variable : str or Series
+            Numeric column (or a numeric Series aligned to the frame's index, named as the result's
+            ``variable``). Missing values are dropped (domain estimation, see the class notes).
         by : str or Series, optional
             Domain column (or a Series aligned to the frame's index); one row per observed level, each a
             domain of the full design. Order: category
@@ -880,7 +886,7 @@ class SurveyDesign:
         est, se, n, neff, _ = self._domain_means(y, gcode, len(levels))
         z = sps.norm.ppf(0.5 + confidence_level / 2)
         return self._frame_out(
-            variable,
+            variable.name if isinstance(variable, pd.Series) else variable,
             by,
             levels,
             {
@@ -893,7 +899,7 @@ class SurveyDesign:
             },
         )
 
-    def domain_means_vcov(self, variable: str, by: str | pd.Series) -> DomainMeans:
+    def domain_means_vcov(self, variable: str | pd.Series, by: str | pd.Series) -> DomainMeans:
         """Domain means of ``variable`` and their full covariance matrix, for contrasts between domains.
 
         The same estimates as :meth:`mean` with ``by``; the covariance is that of
@@ -911,7 +917,7 @@ class SurveyDesign:
         est, _, n, neff, cov = self._domain_means(y, gcode, len(levels))
         index = pd.Index(levels, name=self._by_name(by))
         return DomainMeans(
-            means=pd.Series(est, index=index, name=variable),
+            means=pd.Series(est, index=index, name=variable.name if isinstance(variable, pd.Series) else variable),
             vcov=pd.DataFrame(cov, index=index, columns=index),
             n=pd.Series(n, index=index, name="n"),
             n_eff=pd.Series(neff, index=index, name="n_eff"),
