@@ -136,7 +136,8 @@ def category_proportions(
     se = np.where(n_valid[:, None] > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
     dfs, _ = design._group_degf(np.where(valid, gcode, -1), n_groups)
     dfs = np.asarray(dfs, dtype=float)
-    neff = kish_n_eff_from_sums(sw, sw2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neff = kish_n_eff_from_sums(sw, sw2)
     lo, hi = _intervals(p, se, dfs, n_valid, neff, method, confidence_level, design)
     out = {}
     if by is not None:
@@ -204,7 +205,8 @@ def crosstab_test(design: SurveyDesign, row: str | pd.Series, col: str | pd.Seri
         variable has fewer than two observed levels.
     """
     try:
-        res = design.chisq(row, col)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a level only in rows left out: X² is NaN
+            res = design.chisq(row, col)
     except DataError:
         return dict(
             statistic=np.nan, ndf=np.nan, ddf=np.nan, p=np.nan, pearson=np.nan, deff=np.nan, cramers_v=np.nan,
