@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         SurveyDesign,
         TTestResult,
     )
-    from pipeline.stats.domains import DomainMeanTable, domain_mean_table
+    from pipeline.stats.domains import DomainMeanTable, design_domain_means, domain_mean_table
     from pipeline.stats.effect_sizes import (
         EffectSize,
         cramers_v,
