@@ -20,6 +20,7 @@ STAGE_HELP = {
     "weight": "加权：公众样本按人口边际 raking，公职人员按单位 → output/03_weight/",
     "reliability": "信度与效度：alpha、omega、项目分析、因子结构、评查员一致性 → output/04_reliability/",
     "compare": "组间比较：县区/部门/人群差异、效应量、多重比较校正 → output/05_compare/",
+    "describe": "描述统计：每题频数与加权百分比、交叉表、多选、排序、量表与满意率 → output/06_describe/",
 }
 
 
@@ -109,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_io_options(p)
         _add_run_options(p)
 
-    p = sub.add_parser("run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare)")
+    p = sub.add_parser(
+        "run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare → describe)"
+    )
     _add_io_options(p)
     _add_run_options(p)
     p.add_argument("--only", nargs="+", choices=list(paths.STAGE_FOLDERS), help="只运行这些阶段")

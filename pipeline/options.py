@@ -46,14 +46,14 @@ class RunOptions:
     )
     small_n: int | None = _option(
         None,
-        stages=("compare",),
+        stages=("compare", "describe"),
         flag="--small-n",
         help="小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small "
         f"(default: analysis.yaml small_cells.mark_below, 未设定时 {SMALL_N})",
     )
     min_n: int | None = _option(
         None,
-        stages=("compare",),
+        stages=("compare", "describe"),
         flag="--min-n",
         help="不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 "
         f"(default: analysis.yaml small_cells.suppress_below, 未设定时 {MIN_N})",
@@ -63,6 +63,12 @@ class RunOptions:
         stages=("ingest",),
         flag="--strict-codes",
         help="遇到码本之外的选项即报错 (default: 记为 −9，由 clean 剔除)",
+    )
+    korn_graubard: bool = _option(
+        False,
+        stages=("describe",),
+        flag="--korn-graubard",
+        help='描述统计的比例区间用 Korn–Graubard (svyciprop method="beta") (default: logit)',
     )
     workers: int | None = _option(
         None,

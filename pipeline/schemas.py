@@ -318,6 +318,112 @@ _SCHEMAS = [
             **_cols("holm_over description", "text"),
         },
     ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "frequencies",
+        {
+            **_cols("instrument by group item", "text"),
+            "number": "int",
+            **_cols("question row_text type", "text"),
+            "option_code": "int",
+            "option_label": "text",
+            **_cols("missing_option ordered", "bool"),
+            "n": "int",
+            **_cols("percent se ci_low ci_high cum_percent", "number"),
+            **_cols("n_valid n_dont_know n_skipped n_unanswered", "int"),
+            "n_eff": "number",
+            "weighted": "bool",
+            **_cols("method flag reason", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "crosstabs",
+        {
+            **_cols("instrument by item", "text"),
+            "number": "int",
+            **_cols("question row_text", "text"),
+            **_cols("statistic ndf ddf p pearson deff cramers_v", "number"),
+            **_cols("n n_groups", "int"),
+            "weighted": "bool",
+            **_cols("flag reason", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "multiple",
+        {
+            **_cols("instrument item", "text"),
+            "number": "int",
+            **_cols("question row_text kind", "text"),
+            "option_code": "int",
+            "option_label": "text",
+            "n": "int",
+            **_cols("percent se ci_low ci_high response_percent", "number"),
+            "n_valid": "int",
+            **_cols("n_eff mean_chosen", "number"),
+            "other_text_n": "int",
+            "weighted": "bool",
+            **_cols("flag reason", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "ranking",
+        {
+            **_cols("instrument item", "text"),
+            "number": "int",
+            **_cols("question row_text", "text"),
+            "option_code": "int",
+            **_cols("option_label measure", "text"),
+            **_cols("k n n_valid", "int"),
+            **_cols("estimate se ci_low ci_high n_eff", "number"),
+            "weighted": "bool",
+            **_cols("flag reason", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "scales",
+        {
+            **_cols("instrument variable kind name by group statistic", "text"),
+            **_cols("estimate se ci_low ci_high", "number"),
+            "n": "int",
+            **_cols("n_eff threshold", "number"),
+            "weighted": "bool",
+            **_cols("flag reason", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "scale_bins",
+        {
+            **_cols("instrument variable name by group bin", "text"),
+            **_cols("lower upper", "number"),
+            "n": "int",
+            **_cols("percent se ci_low ci_high", "number"),
+            "n_valid": "int",
+            "n_eff": "number",
+            "weighted": "bool",
+            **_cols("flag reason", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "quiz",
+        {
+            **_cols("instrument kind item question", "text"),
+            "key": "int",
+            **_cols("key_label by group", "text"),
+            "score": "number",
+            "n": "int",
+            **_cols("percent se ci_low ci_high", "number"),
+            "n_valid": "int",
+            "n_eff": "number",
+            "weighted": "bool",
+            **_cols("flag reason", "text"),
+        },
+    ),  # fmt: skip
 ]
 
 #: (stage, table) → its schema.

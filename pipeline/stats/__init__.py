@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         SurveyDesign,
         TTestResult,
     )
+    from pipeline.stats.domains import DomainMeanTable, design_domain_means, domain_mean_table
     from pipeline.stats.effect_sizes import (
         EffectSize,
         cramers_v,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         omega_squared_from_sums,
         rank_biserial_from_u,
     )
+    from pipeline.stats.frequencies import category_proportions, crosstab_test
     from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
     from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
     from pipeline.stats.reliability import (

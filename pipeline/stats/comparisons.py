@@ -66,6 +66,8 @@ from statsmodels.stats.proportion import proportion_confint
 from pipeline.errors import DataError, Location
 from pipeline.stats._ranks import kruskal_h, mannwhitneyu_asymptotic, rankdata_average
 from pipeline.stats._studentized_range import studentized_range_ppf, studentized_range_sf
+from pipeline.stats.domains import design_domain_means as _domain_means
+from pipeline.stats.domains import domain_mean_table
 from pipeline.stats.effect_sizes import (
     EffectSize,
     _hedges_g_arrays,
@@ -862,26 +864,6 @@ def _categorical_family(data, dv, by, *, small_n, min_n, confidence_level, cache
 # --- design-based path ------------------------------------------------------------------------------------
 
 
-def _domain_means(design, var: str, by) -> Any:
-    method = getattr(design, "domain_means_vcov", None)
-    if method is None:
-        raise TypeError(
-            f"{type(design).__name__} has no method domain_means_vcov(var, by) returning domain means, their "
-            "covariance matrix, n, n_eff and design df; the weighted comparisons need it "
-            "(see pipeline.stats.comparisons module docstring)"
-        )
-    res = method(var, by)
-    means = pd.Series(res.means, dtype=float)
-    if isinstance(res.vcov, pd.DataFrame):
-        vcov = res.vcov.loc[means.index, means.index]
-    else:  # a bare matrix is taken in the order of ``means``
-        vcov = pd.DataFrame(np.asarray(res.vcov, dtype=float), index=means.index, columns=means.index)
-    n = pd.Series(res.n, index=None if isinstance(res.n, pd.Series) else means.index).reindex(means.index)
-    n_eff = pd.Series(res.n_eff, index=None if isinstance(res.n_eff, pd.Series) else means.index)
-    n_eff = n_eff.reindex(means.index)
-    return means, vcov, n, n_eff, float(res.df)
-
-
 def _contrast(means, vcov, a, b) -> tuple[float, float]:
     diff = float(means[a] - means[b])
     var = float(vcov.loc[a, a] + vcov.loc[b, b] - 2 * vcov.loc[a, b])
@@ -889,19 +871,15 @@ def _contrast(means, vcov, a, b) -> tuple[float, float]:
 
 
 def _weighted_continuous_family(data, dv, by, design, *, small_n, min_n, confidence_level) -> list[dict]:
-    means, vcov, n, n_eff, design_df = _domain_means(design, dv, by)
+    found = domain_mean_table(design, dv, by, small_n=small_n, min_n=min_n, confidence_level=confidence_level)
+    means, vcov, n, n_eff, design_df = found.means, found.vcov, found.n, found.n_eff, found.df
     base = {"family": f"{dv} ~ {by}", "dv": dv, "by": by, "weighted": True}
     rows = []
-    tq = t_quantile(confidence_level, design_df)
-    for label in means.index:
-        flag, reason = _flag(n_eff[label], small_n, min_n)
-        row = _row(**base, test="svy_mean", contrast=str(label), group_a=label, n=int(n[label]),
-                   n_a=int(n[label]), n_eff_a=float(n_eff[label]), flag=flag, reason=reason)  # fmt: skip
-        if flag != "suppressed":
-            se = math.sqrt(vcov.loc[label, label])
-            row.update(
-                estimate=means[label], se=se, ci_low=means[label] - tq * se, ci_high=means[label] + tq * se
-            )
+    for r in found.table.itertuples(index=False):
+        row = _row(**base, test="svy_mean", contrast=str(r.group), group_a=r.group, n=r.n, n_a=r.n,
+                   n_eff_a=r.n_eff, flag=r.flag, reason=r.reason)  # fmt: skip
+        if r.flag != "suppressed":
+            row.update(estimate=r.estimate, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high)
         rows.append(row)
     keep = [lab for lab in means.index if n_eff[lab] >= min_n]
     excluded = _excluded_reason([lab for lab in means.index if n_eff[lab] < min_n], min_n)

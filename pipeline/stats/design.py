@@ -445,13 +445,16 @@ class SurveyDesign:
         scale = (self._fpc_factor * n_h / (n_h - 1.0))[h]
         return centered.T @ (centered * scale[:, None])
 
-    def _grouped_variance(self, group: np.ndarray, z_of_group: np.ndarray) -> np.ndarray:
+    def _grouped_variance(
+        self, group: np.ndarray, z_of_group: np.ndarray, *, diagonal: bool = False
+    ) -> np.ndarray:
         """:meth:`_variance` of ``z_i = z_of_group[group_i]``: an influence shared by all rows of a group.
 
         Rows of one stratum, calibration cell and group share their calibration residual ``e``, so each sum over
         rows is a weight total of that combination times a fixed vector: ``sum_h scale_h (sum w^2 e e' -
         s_h s_h' / n_h)`` with ``s_h = sum_{i in h} w_i e_i``. O(n) ``bincount``s plus O(combinations k^2)
-        instead of the O(n k^2) of the dense n x k matrix; same quadratic form (tested).
+        instead of the O(n k^2) of the dense n x k matrix; same quadratic form (tested). ``diagonal``: only the
+        variances (the diagonal), in O(combinations k).
         """
         z_of_group = np.asarray(z_of_group, dtype=float)
         h, n_h = self._strata_codes, self._n_h
@@ -480,9 +483,12 @@ class SurveyDesign:
             np.add.at(cell_sums, comb_cell, w0[:, None] * e)
             e = e - calibration_fit(cell_sums, a, sw0c)[comb_cell]
         scale = self._fpc_factor * n_h / (n_h - 1.0)
-        s2 = e.T @ (e * (scale[comb_h] * w2)[:, None])
         s1 = np.zeros((n_h.size, e.shape[1]))
         np.add.at(s1, comb_h, w1[:, None] * e)
+        if diagonal:
+            s2 = np.einsum("ck,ck,c->k", e, e, scale[comb_h] * w2)
+            return s2 - np.einsum("hk,hk,h->k", s1, s1, scale / n_h)
+        s2 = e.T @ (e * (scale[comb_h] * w2)[:, None])
         return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
 
     @property
@@ -530,8 +536,15 @@ class SurveyDesign:
     # helpers for estimators
     # ----------------------------------------------------------------------------------------------------------
 
-    def _numeric(self, variable: str) -> np.ndarray:
-        col = self._column(variable, "analysis")
+    def _numeric(self, variable: str | pd.Series) -> np.ndarray:
+        if isinstance(variable, pd.Series):  # a derived variable aligned to the frame (e.g. a rank indicator)
+            if not variable.index.equals(self.frame.index):
+                raise DataError(
+                    f"variable Series '{variable.name}' must be aligned to the design frame's index"
+                )
+            col = variable
+        else:
+            col = self._column(variable, "analysis")
         if isinstance(col.dtype, pd.CategoricalDtype) or not (
             pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
         ):
@@ -853,8 +866,9 @@ class SurveyDesign:
 
         Parameters
         ----------
-        variable : str
-            Numeric column. Missing values are dropped (domain estimation, see the class notes).
+        variable : str or Series
+            Numeric column (or a numeric Series aligned to the frame's index, named as the result's
+            ``variable``). Missing values are dropped (domain estimation, see the class notes).
         by : str or Series, optional
             Domain column (or a Series aligned to the frame's index); one row per observed level, each a
             domain of the full design. Order: category
@@ -880,7 +894,7 @@ class SurveyDesign:
         est, se, n, neff, _ = self._domain_means(y, gcode, len(levels))
         z = sps.norm.ppf(0.5 + confidence_level / 2)
         return self._frame_out(
-            variable,
+            variable.name if isinstance(variable, pd.Series) else variable,
             by,
             levels,
             {
@@ -893,7 +907,7 @@ class SurveyDesign:
             },
         )
 
-    def domain_means_vcov(self, variable: str, by: str | pd.Series) -> DomainMeans:
+    def domain_means_vcov(self, variable: str | pd.Series, by: str | pd.Series) -> DomainMeans:
         """Domain means of ``variable`` and their full covariance matrix, for contrasts between domains.
 
         The same estimates as :meth:`mean` with ``by``; the covariance is that of
@@ -911,7 +925,9 @@ class SurveyDesign:
         est, _, n, neff, cov = self._domain_means(y, gcode, len(levels))
         index = pd.Index(levels, name=self._by_name(by))
         return DomainMeans(
-            means=pd.Series(est, index=index, name=variable),
+            means=pd.Series(
+                est, index=index, name=variable.name if isinstance(variable, pd.Series) else variable
+            ),
             vcov=pd.DataFrame(cov, index=index, columns=index),
             n=pd.Series(n, index=index, name="n"),
             n_eff=pd.Series(neff, index=index, name="n_eff"),

@@ -1,0 +1,147 @@
+"""Scales, the satisfaction index and scored items: weighted mean, SD and 满意率 with intervals, overall and per
+district (staff also per unit type and unit), and the distribution of scale scores in bins of 20 points.
+
+Means use :func:`pipeline.stats.domain_mean_table` — the one function behind every table of district means
+(05_compare's ``svy_mean`` rows are the same numbers) — with a t interval on the design's df; the SD is the
+weighted SD (divisor Σw, :func:`pipeline.stats.weighted_sd`, no interval). 满意率 (percent satisfied, with a
+``svyciprop`` interval):
+
+* of a scored item — the share of its substantive answers counted ``satisfied`` by its scoring
+  (``satisfied_<item>`` of 02_clean);
+* of a scale — the share of respondents whose scale score is at least ``threshold``, the lowest 0–100 score
+  any item of the scale gives to an answer counted ``satisfied`` (reverse coding applied): a respondent is
+  satisfied with the scale when their average answer is at least a satisfied one;
+* of ``SI`` (满意度指数, the mean of the scale scores) — the same with the lowest threshold of its scales.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from pipeline import stats
+from pipeline.describe.common import Described, by_series
+from pipeline.frames import SI
+from pipeline.schemas import column_names
+
+BINS = (0.0, 20.0, 40.0, 60.0, 80.0, 100.0)
+"""Edges of the scale score bins: [0, 20), [20, 40), …, [80, 100] (the last includes 100)."""
+SCALE_BYS = ("district", "unit_type", "unit")
+"""Domains of the scale table besides the whole sample, where the frame has the column."""
+
+
+def satisfied_threshold(described: Described, items) -> float:
+    """The lowest score any of ``items`` gives to an answer counted satisfied (NaN if none is scored)."""
+    found = [
+        it.scoring.item_scores(it.reverse)[c]
+        for it in items
+        if it.scoring is not None
+        for c in it.scoring.satisfied_codes(reverse=it.reverse)
+        if c in it.scoring.scores
+    ]
+    return min(found) if found else math.nan
+
+
+def _variables(d: Described) -> list[tuple[str, str, str, float, pd.Series | None]]:
+    """(column, kind, name, threshold, satisfied indicator) of every scale, SI and scored item in the frame."""
+    q = d.codebook.questionnaire
+    out = []
+    thresholds = []
+    for s in q.scales:
+        if s.id not in d.frame.columns:
+            continue
+        threshold = satisfied_threshold(d, d.codebook.scale_items(s.id))
+        thresholds.append(threshold)
+        out.append((s.id, "scale", s.name, threshold, None))
+    if SI in d.frame.columns and thresholds:
+        out.append((SI, "index", "满意度指数", min(thresholds), None))
+    for it in d.codebook.scored_items:
+        col = f"{it.id}_score"
+        if col in d.frame.columns:
+            sat = d.frame[f"satisfied_{it.id}"] if f"satisfied_{it.id}" in d.frame.columns else None
+            out.append((col, "item", it.text, satisfied_threshold(d, [it]), sat))
+    return out
+
+
+def scale_table(described: Described) -> pd.DataFrame:
+    """``scales.parquet`` rows of one questionnaire."""
+    d = described
+    rows = []
+    bys = [None, *(b for b in SCALE_BYS if b in d.frame.columns)]
+    for column, kind, name, threshold, sat in _variables(d):
+        values = d.frame[column].astype(float)
+        if sat is None and not math.isnan(threshold):
+            sat = pd.Series(np.where(values.isna(), np.nan, values >= threshold - 1e-9), index=d.frame.index)
+        base = {"variable": column, "kind": kind, "name": name, "threshold": threshold}
+        for by in bys:
+            labels = by_series(d.frame, by, values.notna().to_numpy())
+            if labels.isna().all():
+                continue
+            means = stats.domain_mean_table(d.design, values.rename(column), labels, small_n=d.rule.flag_below,
+                                            min_n=d.rule.suppress_below,
+                                            confidence_level=d.confidence_level).table  # fmt: skip
+            for r in means.itertuples(index=False):
+                rows.append({**base, "by": by or "", "group": str(r.group), "statistic": "mean",
+                             "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
+                             "n_eff": r.n_eff, "flag": r.flag, "reason": r.reason})  # fmt: skip
+                rows.append({**rows[-1], "statistic": "sd", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                             "estimate": np.nan if r.flag == "suppressed" else stats.weighted_sd(
+                                 values, d.design.weights, rows=(labels == r.group).to_numpy())})  # fmt: skip
+            if sat is None:
+                continue
+            sat_labels = labels.where(sat.notna(), None)
+            p = stats.category_proportions(d.design, sat.astype(float), [0, 1], by=sat_labels, method=d.method,
+                                           confidence_level=d.confidence_level)  # fmt: skip
+            p = p[p["level"] == 1]
+            flags = d.rule.flags(p["n_eff"])
+            for r, f, why in zip(p.itertuples(index=False), flags["flag"], flags["reason"], strict=True):
+                hide = f == "suppressed"
+                rows.append({**base, "by": by or "", "group": str(getattr(r, labels.name)), "statistic": "satisfied",
+                             "estimate": np.nan if hide else 100 * r.estimate, "se": np.nan if hide else 100 * r.se,
+                             "ci_low": np.nan if hide else 100 * r.ci_low,
+                             "ci_high": np.nan if hide else 100 * r.ci_high, "n": int(r.n_valid),
+                             "n_eff": r.n_eff, "flag": f, "reason": why})  # fmt: skip
+    out = pd.DataFrame(
+        rows, columns=[c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
+    )
+    out.insert(0, "instrument", d.instrument)
+    out["weighted"] = d.weighted
+    out["n"] = out["n"].astype("Int64")
+    return out[column_names("describe", "scales")]
+
+
+def scale_bin_table(described: Described) -> pd.DataFrame:
+    """``scale_bins.parquet`` rows: the weighted distribution of each scale score and SI over :data:`BINS`."""
+    d = described
+    parts = []
+    variables = [v for v in _variables(d) if v[1] in ("scale", "index")]
+    labels_text = [f"{int(lo)}–{int(hi)}" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)]
+    for column, _kind, name, _threshold, _sat in variables:
+        values = d.frame[column].astype(float).to_numpy()
+        bins = np.clip(np.searchsorted(BINS, values, side="right") - 1, 0, len(BINS) - 2).astype(float)
+        bins[np.isnan(values)] = np.nan
+        codes = pd.Series(bins, index=d.frame.index)
+        for by in (None, *(b for b in SCALE_BYS[:1] if b in d.frame.columns)):
+            labels = by_series(d.frame, by, ~np.isnan(values))
+            if labels.isna().all():
+                continue
+            p = stats.category_proportions(d.design, codes, list(range(len(BINS) - 1)), by=labels, method=d.method,
+                                           confidence_level=d.confidence_level)  # fmt: skip
+            level = p["level"].astype(int).to_numpy()
+            out = pd.DataFrame({"variable": column, "name": name, "by": by or "",
+                                "group": p[labels.name].astype(str).to_numpy(), "bin": np.asarray(labels_text)[level],
+                                "lower": np.asarray(BINS)[level], "upper": np.asarray(BINS)[level + 1],
+                                "n": p["n"].to_numpy(), "percent": 100 * p["estimate"].to_numpy(),
+                                "se": 100 * p["se"].to_numpy(), "ci_low": 100 * p["ci_low"].to_numpy(),
+                                "ci_high": 100 * p["ci_high"].to_numpy(), "n_valid": p["n_valid"].to_numpy(),
+                                "n_eff": p["n_eff"].to_numpy()})  # fmt: skip
+            parts.append(out)
+    if not parts:
+        return pd.DataFrame(columns=column_names("describe", "scale_bins"))
+    from pipeline.describe.common import group_flags
+
+    out = group_flags(pd.concat(parts, ignore_index=True), d.rule)
+    out["instrument"], out["weighted"] = d.instrument, d.weighted
+    return out[column_names("describe", "scale_bins")]
