@@ -78,7 +78,9 @@ def scan_output(
     result = ScanResult()
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         rel = path.relative_to(out).as_posix()
-        items = _items(path, allow)
+        items = (
+            [] if path.stat().st_size == 0 else _items(path, allow)
+        )  # an empty file (the run's lock) holds nothing
         if items is None:
             result.unscanned.append(rel)
             continue
