@@ -118,7 +118,11 @@ def domain_mean_table(
         est = se = lo = hi = math.nan
         if flag != "suppressed":
             est = means[label]
-            se = math.sqrt(vcov.loc[label, label])
+            variance = float(vcov.loc[label, label])
+            # a domain whose values are all equal has variance 0, computed as ±1e-17 or so
+            if variance < -1e-9 * max(1.0, est * est):
+                raise ValueError(f"negative variance {variance!r} for domain {label!r} of {variable!r}")
+            se = math.sqrt(max(variance, 0.0))
             lo, hi = est - tq * se, est + tq * se
         rows.append(
             {"group": label, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "n": int(n[label]),
