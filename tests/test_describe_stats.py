@@ -96,3 +96,15 @@ def test_each_share_equals_proportion_of_the_same_domain(codes, seed, method):
             np.testing.assert_allclose(
                 mine[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, atol=1e-12
             )
+
+
+def test_a_domain_whose_values_are_all_equal_has_standard_error_zero():
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {"y": np.r_[np.full(40, 75.0), rng.normal(60, 10, 60)], "g": ["a"] * 40 + ["b"] * 60}
+    )
+    design = stats.SurveyDesign(frame, weights=rng.uniform(0.5, 3.0, 100))
+    table = stats.domain_mean_table(design, "y", "g", min_n=1).table.set_index("group")
+    assert table.loc["a", "estimate"] == 75.0
+    assert table.loc["a", "se"] == pytest.approx(0.0, abs=1e-9)
+    assert table.loc["b", "se"] > 0
