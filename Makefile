@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run test bench bench-versus lint format validate same-outputs simulate-sample check-sample \
+.PHONY: help run test bench bench-recovery bench-versus lint format validate same-outputs simulate-sample check-sample \
 	sample-digests clean-output
 
 ## help: list the targets
@@ -45,6 +45,10 @@ format: $(STAMP)
 ## validate: check the configuration in questionnaires/
 validate: $(STAMP)
 	$(BIN)/fazhi-eval validate
+
+## bench-recovery: planted problems recovered by the findings and by the oracle, 5 seeds -> output/bench/recovery.json
+bench-recovery: $(STAMP)
+	$(BIN)/python -m bench.recovery_bench
 
 ## bench-versus: each stage's seconds and peak memory vs REV (default HEAD) at 1M responses, best of 3
 bench-versus: $(STAMP)

@@ -7,7 +7,8 @@ own maximum RSS is recorded beside it. Ratios against peers are computed within 
 
 Environment knobs: ``BENCH_SIZES`` (comma-separated public sample sizes for the scaling runs, default
 ``10000,100000,1000000``), ``BENCH_PEER_ROWS`` (rows for the peer comparisons, default 1,000,000),
-``BENCH_SKIP`` (comma-separated sections to skip: ``sample``, ``scaling``, ``peers``).
+``BENCH_SKIP`` (comma-separated sections to skip: ``sample``, ``scaling``, ``peers``, ``recovery``); the recovery
+section's own knobs are in :mod:`bench.recovery_bench`.
 """
 
 from __future__ import annotations
@@ -257,19 +258,13 @@ def peers_section(rows: int) -> list[dict[str, Any]]:
 
 
 def planted_section() -> dict[str, Any]:
-    """Planted-problem recovery (precision, recall) is measured on the findings stage's problem list.
+    """Planted-problem recovery over 5 seeds at the default scale, findings and oracle (bench/recovery_bench.py)."""
+    from bench.recovery_bench import recovery_section
 
-    The findings stage comes with a later issue; until it exists the report says so instead of a number. Once
-    it exists this is where its recovery of ``simulate --plant`` problems is to be measured.
-    """
-    from pipeline.stages import available_stages
-
-    if "findings" not in available_stages():
-        return {
-            "available": False,
-            "reason": "no findings stage yet: problems are not listed, so not recovered",
-        }
-    return {"available": True, "error": "bench.run does not yet measure the findings stage's recovery"}
+    try:
+        return recovery_section(ROOT / "questionnaires")
+    except Exception as exc:  # the benchmark reports, never stops
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -311,8 +306,14 @@ def print_table(report: dict[str, Any]) -> None:
                 f"  ratio {r['ratio']:.1f}x"
             )
     if "planted_recovery" in report:
+        from bench.recovery_bench import print_recovery
+
         r = report["planted_recovery"]
-        print(line, f"\nPlanted-problem recovery: {r.get('reason') or r.get('error') or r}")
+        print(line)
+        if "error" in r:
+            print(f"Planted-problem recovery: {r['error']}")
+        else:
+            print_recovery(r)
     print(line)
 
 
@@ -327,7 +328,8 @@ def main() -> int:
         report["scaling"] = scaling_section(config, sizes)
     if "peers" not in skip:
         report["peers"] = peers_section(int(os.environ.get("BENCH_PEER_ROWS", "1000000")))
-    report["planted_recovery"] = planted_section()
+    if "recovery" not in skip:
+        report["planted_recovery"] = planted_section()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print_table(report)

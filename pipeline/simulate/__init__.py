@@ -12,8 +12,15 @@
 
 Header styles: public text export writes matrix rows as ``N(行标题)``; the staff code export as ``第N题(行标题)``.
 
-The model (latent.py): each unit has a true quality per second-level indicator item; plants shift it. Survey
-answers (likert.py), case-file defects (casefiles.py) and checkpoint ratings (checkpoints.py) all derive from it.
+The model (latent.py): each unit has a true baseline quality per second-level indicator item; a plant puts units
+into a problem state (common or individual) on an item, with a signature in every source that feeds it: checkpoint
+points rated 部分落实/未落实 with probability 0.75 (common) or 0.9 (individual) against 0.15 on average
+(checkpoints.py), case-file defect categories at 3 × the rate (casefiles.py), survey items shifted by the plant's
+effect in SD (likert.py through public.py and staff.py).
+
+truth.json records per plant its ``kind`` (common/individual), item and units, and under ``quality`` the true
+``baseline`` and ``planted`` (baseline + effects) quality per unit × item, ``applies`` (whether the item applies to
+the unit) and ``state`` (0 none, 1 common, 2 individual) — what ``bench/recovery.py`` scores findings against.
 Determinism: independent random streams per part (``SeedSequence(seed).spawn``), so the case files and
 checkpoints do not change with ``scale``; fixed workbook dates; same inputs → identical bytes.
 """
@@ -32,7 +39,7 @@ from pipeline.simulate import wjx_writer
 from pipeline.simulate.casefiles import simulate_casefiles, write_casefiles
 from pipeline.simulate.checkpoints import simulate_checkpoints
 from pipeline.simulate.demographics import ONLINE_TILT, PAPER_TILT, population_shares
-from pipeline.simulate.latent import draw_latent, load_plants
+from pipeline.simulate.latent import Latent, draw_latent, item_applies, load_plants
 from pipeline.simulate.public import simulate_public
 from pipeline.simulate.responses import Responses
 from pipeline.simulate.staff import simulate_staff
@@ -74,6 +81,14 @@ def _population_truth(config: Config, online: Responses, seed: int) -> dict:
             "online_sample_share": [float(x) for x in sample],
         }
     return out
+
+
+def _applies(config: Config, latent: Latent) -> list[list[bool]]:
+    """Per unit × item of ``latent``, whether the item applies to the unit (any of its points does)."""
+    if config.indicators is None or config.units is None:
+        return []
+    items = {it.id: it for a in config.indicators.aspects for it in a.items}
+    return [[item_applies(items[i].points, u) for i in latent.item_ids] for u in config.units.units]
 
 
 def _skipped_parts(config: Config, plant: str | Path | None) -> list[dict]:
@@ -227,7 +242,13 @@ def simulate_raw(
             "records": "survey problems are listed by 序号 (1-based, ordered by submission time)",
         },
         "plants": [
-            {"indicator": p.indicator, "units": list(p.units), "effect": p.effect, "label": p.label}
+            {
+                "indicator": p.indicator,
+                "units": list(p.units),
+                "effect": p.effect,
+                "label": p.label,
+                "kind": p.resolved_kind,
+            }
             for p in plants
         ],
         "quality": {
@@ -235,6 +256,8 @@ def simulate_raw(
             "items": list(latent.item_ids),
             "baseline": latent.baseline.tolist(),
             "planted": latent.quality.tolist(),
+            "applies": _applies(config, latent),
+            "state": latent.state.tolist() if latent.state is not None else [],
         },
         **{k: truth_parts[k] for k in ("public", "staff", "casefiles", "checkpoints") if k in truth_parts},
     }

@@ -1,9 +1,12 @@
 """Case-file review workbooks (行政执法案卷评查表), one per reviewing team (docs/BACKGROUND.md §2).
 
 Sampling: 3–5 files per municipal enforcement unit, 8–10 per district (fixed, ``scale`` does not apply).
-True defects per file: Poisson with mean λ₀·exp(−0.35·q)·frailty (q = the unit's true quality of the item the
-category feeds, frailty ~ Gamma(20, 1/20)), spread over defect codes with weight 2.5 for categories C and E; λ₀ is
-set so that scores come out ≈ N(82, 8). Veto ≈ 3.5% (less where quality is high). Each reviewer sees each true
+True defects per file: Poisson with mean λ₀·exp(−0.35·b)·frailty·m (b = the unit's baseline quality of the items
+the category feeds, frailty ~ Gamma(20, 1/20), m = :data:`PROBLEM_RATE_FACTOR` = 3 when the unit is in a problem
+state on any item the category feeds — a plant, latent.py — else 1), spread over defect codes with weight 2.5 for
+categories C and E; λ₀ is set so that a sample without plants scores ≈ N(88, 7) and the bundled sample, whose
+plants triple the defects of about a third of the enforcement units, ≈ N(81, 11). Veto ≈ 2–3.5% (less where
+quality is high; × 3 where the unit has a problem on the item the veto rate feeds). Each reviewer sees each true
 occurrence with probability 0.9 and adds false findings at a low rate, so double-scored files (20%) are scored
 independently. ``得分`` is typed by the reviewer (≈3% typed wrongly); ``等级`` follows the typed score.
 
@@ -30,12 +33,14 @@ REVIEWERS_PER_TEAM = 3
 FILES_PER_DEPARTMENT = (3, 5)
 FILES_PER_DISTRICT = (8, 10)
 DOUBLE_SHARE = 0.20
-TARGET_MEAN_DEDUCTION = 19.0
+TARGET_MEAN_DEDUCTION = 13.0
 VETO_BASE = 0.026
 DETECT = 0.9
 FALSE_FINDING = 0.006
 MISTYPE_RATE = 0.03
 FRAILTY_SHAPE = 20.0
+#: defect (and veto) rate multiplier of a unit in a problem state on an item the category feeds.
+PROBLEM_RATE_FACTOR = 3.0
 HEAVY_CATEGORIES = {"C": 2.5, "E": 2.5}
 CASE_TYPE_WEIGHTS = [0.6, 0.25, 0.07, 0.05, 0.03]
 
@@ -79,8 +84,10 @@ def simulate_casefiles(config: Config, latent: Latent, rng: np.random.Generator)
     w = w / w.sum()
     ded = np.array([d.deduction for d in defects])
     lam0 = TARGET_MEAN_DEDUCTION / float((w * ded).sum())
-    veto_q = latent.feeds_quality(std.veto_feeds)
-    cat_q = {c.id: latent.feeds_quality(c.feeds) for c in std.categories}
+    veto_q = latent.feeds_baseline(std.veto_feeds)
+    veto_m = np.where(latent.feeds_problem(std.veto_feeds), PROBLEM_RATE_FACTOR, 1.0)
+    cat_q = {c.id: latent.feeds_baseline(c.feeds) for c in std.categories}
+    cat_m = {c.id: np.where(latent.feeds_problem(c.feeds), PROBLEM_RATE_FACTOR, 1.0) for c in std.categories}
     types = std.case_types
     tw = np.array(
         CASE_TYPE_WEIGHTS[: len(types)] if len(types) <= len(CASE_TYPE_WEIGHTS) else [1] * len(types)
@@ -101,8 +108,9 @@ def simulate_casefiles(config: Config, latent: Latent, rng: np.random.Generator)
             ctype = types[int(rng.choice(len(types), p=tw / tw.sum()))]
             frailty = rng.gamma(FRAILTY_SHAPE, 1 / FRAILTY_SHAPE)
             qd = np.array([cat_q[c.id][ui] for c in cat_of])
-            true = rng.poisson(lam0 * w * np.exp(-0.35 * qd) * frailty)
-            p_veto = VETO_BASE * np.exp(-0.5 * veto_q[ui])
+            md = np.array([cat_m[c.id][ui] for c in cat_of])
+            true = rng.poisson(lam0 * w * np.exp(-0.35 * qd) * frailty * md)
+            p_veto = VETO_BASE * np.exp(-0.5 * veto_q[ui]) * veto_m[ui]
             veto_true = rng.random() < p_veto
             veto_code = std.vetoes[int(rng.integers(len(std.vetoes)))].code if veto_true else None
             double = rng.random() < DOUBLE_SHARE

@@ -2,13 +2,28 @@
 
 Model (all on a z scale, one SD = the spread of true quality between units)::
 
-    q[u, i] = 0.5·g[u] + 0.55·a[u, aspect(i)] + 0.67·e[u, i] + Σ plants(effect)
+    baseline[u, i] = 0.5·g[u] + 0.55·a[u, aspect(i)] + 0.67·e[u, i]
+    quality[u, i]  = baseline[u, i] + Σ plants(effect)
 
 with ``g`` (the unit's general standard), ``a`` (its standard on an aspect) and ``e`` (item-specific) independent
-N(0, 1), so that items of one aspect correlate more (≈0.55) than items of different aspects (≈0.25). A plant
-``{indicator, units, effect}`` adds ``effect`` (negative: a problem) to ``q`` of the listed units (``all`` = every
-unit the item applies to). Plants are applied after every random draw, so the same seed with and without a plant
-gives the same noise and differs only where the plant acts.
+N(0, 1), so that items of one aspect correlate more (≈0.55) than items of different aspects (≈0.25).
+
+A plant ``{indicator, units, effect, label[, kind]}`` puts the listed units (``all`` = every unit the item applies
+to) into a **problem state** on the item: ``state[u, i]`` is ``COMMON`` or ``INDIVIDUAL`` (``NONE`` elsewhere).
+``kind`` is optional: without it a plant of one or two units is individual (each unit its own problem), a plant
+of three or more units common. The state has a signature in every source that feeds the item:
+
+- checkpoint points (checkpoints.py): each rated 部分落实/未落实 with probability 0.75 (common) or 0.9
+  (individual), against 0.15 on average for a unit without the problem (lower for better units: the rating
+  follows ``baseline``);
+- case-file defect categories that feed the item (casefiles.py): defect rate × 3 (the veto rate × 3 for the
+  item the veto rate feeds);
+- survey items that feed the item (public.py, staff.py): they read ``quality``, shifted by the plant's ``effect``
+  (in SD).
+
+Baseline differences between units stay (a bad unit is rated lower everywhere). Plants are applied after every
+random draw, so the same seed with and without a plant gives the same noise and differs only where the plant
+acts.
 
 Without indicators.yaml there are no items: a unit's quality is its general standard ``g`` alone (and there is
 nothing to plant); without units.yaml there are no units (and no unit effect).
@@ -27,16 +42,29 @@ from pipeline.errors import ConfigError
 
 #: loadings of the general, aspect and item components (their squares sum to ≈1).
 LOAD_GENERAL, LOAD_ASPECT, LOAD_ITEM = 0.5, 0.55, 0.67
+#: problem states of a unit × item cell.
+NONE, COMMON, INDIVIDUAL = 0, 1, 2
+KINDS = {"common": COMMON, "individual": INDIVIDUAL}
+#: a plant without ``kind`` is common from this many units on.
+COMMON_MIN_UNITS = 3
 
 
 @dataclass(frozen=True)
 class Plant:
-    """One planted problem: ``effect`` SD added to the true quality of ``indicator`` in ``units``."""
+    """One planted problem: ``units`` in a problem state on ``indicator`` (``effect`` SD on its survey items)."""
 
     indicator: str
     units: tuple[str, ...]
     effect: float
     label: str = ""
+    kind: str = ""
+    """``common`` or ``individual``; empty = decided by the number of units (:data:`COMMON_MIN_UNITS`)."""
+
+    @property
+    def resolved_kind(self) -> str:
+        if self.kind:
+            return self.kind
+        return "common" if len(self.units) >= COMMON_MIN_UNITS else "individual"
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,27 @@ class Latent:
     """Observation point id → second-level item id."""
     general: np.ndarray | None = field(default=None, repr=False)
     """Each unit's general standard ``g`` (the quality of every item when there are no indicator items)."""
+    state: np.ndarray | None = field(default=None, repr=False)
+    """Problem state per unit × item (:data:`NONE`, :data:`COMMON`, :data:`INDIVIDUAL`)."""
+
+    def cell_state(self, unit_index: int, item: str) -> int:
+        if self.state is None or item not in self.item_ids:
+            return NONE
+        return int(self.state[unit_index, self.item_index(item)])
+
+    def feeds_baseline(self, feeds: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Per unit, the mean baseline quality (no plants) of the items the points ``feeds`` belong to."""
+        items = sorted({self.item_of_point(p) for p in feeds} & set(self.item_ids))
+        if not items:
+            return self.feeds_quality(feeds) if not self.item_ids else self.baseline.mean(axis=1)
+        return self.baseline[:, [self.item_index(i) for i in items]].mean(axis=1)
+
+    def feeds_problem(self, feeds: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Per unit, whether any item the points ``feeds`` belong to is in a problem state."""
+        items = sorted({self.item_of_point(p) for p in feeds} & set(self.item_ids))
+        if not items or self.state is None:
+            return np.zeros(len(self.unit_codes), dtype=bool)
+        return (self.state[:, [self.item_index(i) for i in items]] != NONE).any(axis=1)
 
     def unit_index(self, code: str) -> int:
         return self.unit_codes.index(code)
@@ -88,7 +137,8 @@ def item_applies(points: list[ObservationPoint], unit: Unit) -> bool:
 
 
 def load_plants(path: str | Path | None, indicators: IndicatorSystem, units: Units) -> list[Plant]:
-    """Read a plant spec YAML (a list of ``{indicator, units, effect}``) and check it against the config."""
+    """Read a plant spec YAML (a list of ``{indicator, units, effect, label[, kind]}``) and check it against the
+    config. An empty list (or an empty file) plants nothing."""
     if path is None:
         return []
     path = Path(path)
@@ -98,6 +148,8 @@ def load_plants(path: str | Path | None, indicators: IndicatorSystem, units: Uni
         raise ConfigError([f"{path.name}: 无法读取 (cannot read): {exc}"]) from exc
     if isinstance(data, dict) and "plants" in data:
         data = data["plants"]
+    if data is None:
+        data = []
     if not isinstance(data, list):
         raise ConfigError([f"{path.name}: 应为列表 (expected a list of {{indicator, units, effect}})"])
     items = {it.id: it for a in indicators.aspects for it in a.items}
@@ -129,7 +181,11 @@ def load_plants(path: str | Path | None, indicators: IndicatorSystem, units: Uni
         except (TypeError, ValueError):
             problems.append(f"{where}.effect: a number (SD shift), got {entry['effect']!r}")
             continue
-        plants.append(Plant(ind, codes, effect, str(entry.get("label", ""))))
+        kind = str(entry.get("kind") or "")
+        if kind and kind not in KINDS:
+            problems.append(f"{where}.kind: common or individual, got {kind!r}")
+            continue
+        plants.append(Plant(ind, codes, effect, str(entry.get("label", "")), kind))
     if problems:
         raise ConfigError(problems)
     return plants
@@ -149,8 +205,12 @@ def draw_latent(
     e = rng.standard_normal((n_u, n_i))
     baseline = LOAD_GENERAL * g[:, None] + LOAD_ASPECT * a[:, aspect_of] + LOAD_ITEM * e
     quality = baseline.copy()
+    state = np.full((n_u, n_i), NONE, dtype=np.int8)
     for p in plants:
         rows = [unit_codes.index(c) for c in p.units]
-        quality[rows, item_ids.index(p.indicator)] += p.effect
+        col = item_ids.index(p.indicator)
+        quality[rows, col] += p.effect
+        # an individual problem is the stronger state where a unit carries both
+        state[rows, col] = np.maximum(state[rows, col], KINDS[p.resolved_kind])
     point_item = {pt.id: it.id for a_ in aspects for it in a_.items for pt in it.points}
-    return Latent(unit_codes, item_ids, baseline, quality, tuple(plants), point_item, general=g)
+    return Latent(unit_codes, item_ids, baseline, quality, tuple(plants), point_item, general=g, state=state)

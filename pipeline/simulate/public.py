@@ -1,7 +1,7 @@
 """The public questionnaire: an online 问卷星 sample (with its data-quality problems) and a small paper sample.
 
 Online respondents answer about their district (perceived quality = 0.75·district + 0.25·municipal departments'
-mean); without a district question (``options_from: districts``) about the city as a whole (the mean over all
+mean; the quality includes a planted problem's ``effect`` in SD, latent.py); without a district question (``options_from: districts``) about the city as a whole (the mean over all
 units, the same for everyone: no district effect). Injected problems, by record (identified by 序号 after sorting by submission time): speeders (~3%, half
 random, half straight answers), straight-liners (~2%), failed attention checks (~3%), duplicates (~1%, same IP
 and answers 1–10 minutes later), blank cells (~1% of records), malformed cells (text export only), phone/ID numbers

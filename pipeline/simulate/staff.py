@@ -2,7 +2,7 @@
 
 Staff per unit ∝ headcount^0.6 (so small units still get a few). Demographics are tied to the unit (enforcement
 units have more enforcement posts and certificate holders; judicial units more law graduates). Likert answers
-load on the own unit's true quality (λ = 0.55) with a social-desirability lift. Skip logic (``skip_logic`` of the
+load on the own unit's true quality (λ = 0.55; shifted by a planted problem's ``effect`` in SD, latent.py) with a social-desirability lift. Skip logic (``skip_logic`` of the
 config) hides blocks: hidden items are −3 / ``(跳过)``; a few respondents violate it (answers present although
 the block should be hidden). Quiz items: correct with probability logistic(knowledge + law background + cert −
 difficulty), else a wrong option at random. Without units.yaml the staff form one group with no unit effect;

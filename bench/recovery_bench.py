@@ -1,0 +1,133 @@
+"""``make bench-recovery`` (and the recovery section of ``make bench``): planted problems recovered by the findings.
+
+Over :data:`SEEDS` at the default scale: simulate with the bundled plant spec, run the pipeline (through the
+findings stage when it exists, else through 02_clean for the oracle), score the findings and the oracle's
+(:mod:`bench.oracle`) with :mod:`bench.recovery`; then the same seeds with nothing planted (an empty plant list):
+common findings, and individual findings outside the bottom-5 % cells. Writes ``output/bench/recovery.json``.
+
+Environment knobs: ``BENCH_RECOVERY_SEEDS`` (comma-separated, default ``1,2,3,4,5``), ``BENCH_RECOVERY_SCALE``
+(default 1.0; checkpoints and case files do not depend on it, the surveys do).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.oracle import oracle_findings
+from bench.recovery import as_findings, mean_over, null_counts, read_truth, score
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "output" / "bench"
+PLANT = ROOT / "pipeline" / "simulate" / "plant_sample.yaml"
+SEEDS = (1, 2, 3, 4, 5)
+
+
+def findings_stage_available() -> bool:
+    from pipeline.stages import available_stages
+
+    return "findings" in available_stages()
+
+
+def one_run(config_dir: Path, seed: int, scale: float, plant: Path | None, work: Path) -> dict[str, Any]:
+    """Simulate, run the pipeline, and score the findings and the oracle against the truth of this run."""
+    from pipeline.config import load_config
+    from pipeline.runner import run_stages
+    from pipeline.simulate import simulate_raw
+    from pipeline.stages.base import StageContext
+
+    config = load_config(config_dir)
+    simulate_raw(config, work / "raw", seed=seed, scale=scale, plant=plant)
+    ctx = StageContext(raw=work / "raw", out=work / "output", config_dir=config_dir, seed=seed)
+    with_findings = findings_stage_available()
+    run_stages(ctx, None if with_findings else ["ingest", "clean"], echo=lambda *_: None)
+    truth = read_truth(json.loads((work / "raw" / "truth.json").read_text(encoding="utf-8")))
+    clean = work / "output" / "02_clean"
+    found = {
+        "oracle": oracle_findings(
+            config,
+            pd.read_parquet(clean / "checkpoints.parquet"),
+            pd.read_parquet(clean / "casefiles.parquet"),
+        )
+    }
+    if with_findings:
+        found["findings"] = as_findings(pd.read_parquet(work / "output" / "08_findings" / "findings.parquet"))
+    planted = plant is not None and bool(truth.common or truth.individual)
+    return {who: (score(f, truth) if planted else null_counts(f, truth)) for who, f in found.items()}
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean over seeds of recall and precision per kind, per classifier."""
+    out: dict[str, Any] = {}
+    for who in sorted({w for r in runs for w in r}):
+        out[who] = {
+            kind: {m: mean_over(r[who][kind][m] for r in runs if who in r) for m in ("recall", "precision")}
+            for kind in ("common", "individual")
+        }
+    return out
+
+
+def recovery_section(config_dir: Path, seeds: tuple[int, ...] = SEEDS, scale: float = 1.0) -> dict[str, Any]:
+    empty = Path(tempfile.mkdtemp(prefix="fazhi-null-")) / "none.yaml"
+    empty.write_text("[]\n", encoding="utf-8")
+    planted, null = [], []
+    try:
+        for seed in seeds:
+            for plant, runs in ((PLANT, planted), (empty, null)):
+                work = Path(tempfile.mkdtemp(prefix=f"fazhi-recovery-{seed}-"))
+                try:
+                    runs.append({"seed": seed, **one_run(config_dir, seed, scale, plant, work)})
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+    finally:
+        shutil.rmtree(empty.parent, ignore_errors=True)
+    return {
+        "seeds": list(seeds),
+        "scale": scale,
+        "findings_stage": findings_stage_available(),
+        "mean": summary([{k: v for k, v in r.items() if k != "seed"} for r in planted]),
+        "planted": planted,
+        "null": null,
+    }
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def print_recovery(r: dict[str, Any]) -> None:
+    print(f"Planted-problem recovery, mean over seeds {r['seeds']} (scale {r['scale']}):")
+    if not r["findings_stage"]:
+        print("  (no findings stage yet: the oracle only)")
+    for who, kinds in r["mean"].items():
+        cells = "  ".join(
+            f"{kind} recall {_fmt(v['recall'])} precision {_fmt(v['precision'])}" for kind, v in kinds.items()
+        )
+        print(f"  {who:<9} {cells}")
+    for run in r["null"]:
+        cells = "  ".join(f"{who}: {c['common']} common, {c['individual_outside_bottom']} individual outside "
+                          "bottom 5 %" for who, c in run.items() if who != "seed")  # fmt: skip
+        print(f"  nothing planted, seed {run['seed']}: {cells}")
+
+
+def main() -> int:
+    seeds = tuple(int(s) for s in os.environ.get("BENCH_RECOVERY_SEEDS", "1,2,3,4,5").split(",") if s)
+    scale = float(os.environ.get("BENCH_RECOVERY_SCALE", "1.0"))
+    report = recovery_section(ROOT / "questionnaires", seeds, scale)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "recovery.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print_recovery(report)
+    print(f"written: {OUT / 'recovery.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
