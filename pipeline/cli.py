@@ -132,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_OUT,
         help="流水线输出目录 (default: output/)",
     )
-    p.add_argument("--format", default="sav,xlsx,csv", help="格式，逗号分隔 (default: sav,xlsx,csv)")
+    p.add_argument(
+        "--format",
+        type=_export_formats,
+        default="sav,xlsx,csv",
+        help="格式，逗号分隔 (default: sav,xlsx,csv)",
+    )
     p.add_argument("--instrument", choices=["public", "staff"], default=None, help="问卷 (default: 全部)")
     p.add_argument(
         "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
@@ -205,6 +210,12 @@ def _cmd_codebook_draft(args: argparse.Namespace) -> int:
     n_todo = sum(len(q.notes) for q in draft.questions)
     print(f"问卷草稿已写入 {questionnaire} ({len(draft.questions)} 题, {n_todo} 处 TODO) 和 {cleaning}")
     return 0
+
+
+def _export_formats(text: str) -> tuple[str, ...]:
+    from pipeline.export import parse_formats
+
+    return parse_formats(text)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -163,7 +163,7 @@ def labelled_data(
                 codes = [str(v) for v in pd.unique(responses[col].dropna())]
                 variable_labels[col] += "：" + "；".join(f"{c}={names.get(c, c)}" for c in sorted(codes))
     data = pd.DataFrame(columns, index=responses.index).reset_index(drop=True)
-    for col in data.columns:
+    for col in data.columns.drop("respondent"):  # the keyed pseudonym is hex, never masked
         kind = data[col].dtype
         if isinstance(kind, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(kind):
             texts = mask_series(data[col].astype(object))
@@ -171,10 +171,12 @@ def labelled_data(
     return Labelled(instrument, data, variable_labels, value_labels, missing_codes)
 
 
-def check_rows(labelled: list[Labelled], formats: tuple[str, ...], *, limit: int = EXCEL_MAX_ROWS) -> None:
-    """A :class:`DataError` when ``xlsx`` is asked for and a questionnaire has more rows than a sheet holds."""
+def check_rows(labelled: list[Labelled], formats: tuple[str, ...], *, limit: int | None = None) -> None:
+    """A :class:`DataError` when ``xlsx`` is asked for and a questionnaire has more rows than a sheet holds
+    (``limit``, default :data:`EXCEL_MAX_ROWS`)."""
     if "xlsx" not in formats:
         return
+    limit = EXCEL_MAX_ROWS if limit is None else limit
     for item in labelled:
         if len(item.data) + 1 > limit:
             raise DataError(
@@ -209,7 +211,7 @@ def _write_sav(labelled: Labelled, path: Path) -> Path:
     taken: set[str] = set()
     names = {c: spss_name(c, taken) for c in labelled.data.columns}
     data = labelled.data.copy()
-    for col in data.columns:
+    for col in data.columns.drop("respondent"):  # the keyed pseudonym is hex, never masked
         kind = data[col].dtype
         if pd.api.types.is_bool_dtype(kind) or pd.api.types.is_numeric_dtype(kind):
             data[col] = data[col].astype("float64")
@@ -243,19 +245,26 @@ def export_all(
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
-    """``"sav,csv"`` → ``("sav", "csv")``; a :class:`ConfigError` naming an unknown format."""
+    """``"sav,csv"`` → ``("sav", "csv")`` (the ``--format`` argument); an unknown format is a usage error."""
+    import argparse
+
     wanted = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()))
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
-        raise ConfigError(
-            f"未知的导出格式 {', '.join(unknown) or text!r}；可选 {', '.join(FORMATS)} "
+        raise argparse.ArgumentTypeError(
+            f"未知的导出格式 {', '.join(unknown) or repr(text)}；可选 {', '.join(FORMATS)} "
             f"(unknown export format; choose from {', '.join(FORMATS)})"
         )
     return wanted
 
 
 def export_command(
-    source: Path, config_dir: Path, out: Path | None, *, formats: str, instruments: list[str] | None = None
+    source: Path,
+    config_dir: Path,
+    out: Path | None,
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    instruments: list[str] | None = None,
 ) -> list[str]:
     """The ``fazhi-eval export`` command: read ``02_clean`` and ``03_weight`` of the run in ``source``, write the
     export of every configured questionnaire (or of ``instruments``) into ``out`` (default
@@ -264,7 +273,7 @@ def export_command(
     from pipeline import results
     from pipeline.config import load_config
 
-    chosen = parse_formats(formats)
+    chosen = tuple(formats)
     config = load_config(config_dir)
     wanted = instruments or [i for i in INSTRUMENT_NAMES if config.questionnaire(i) is not None]
     labelled = []
