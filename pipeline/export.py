@@ -154,7 +154,8 @@ def labelled_data(
         if scale.id in responses.columns:
             columns[scale.id] = responses[scale.id]
             variable_labels[scale.id] = f"{scale.name} (量表得分 0–100)"
-    names = {u.code: u.name for u in config.units.units} | dict(config.units.unit_types)
+    units = config.units
+    names = {u.code: u.name for u in units.units} | dict(units.unit_types) if units else {}
     for col, label in DERIVED.items():
         if col in responses.columns and col not in columns:
             columns[col] = responses[col]

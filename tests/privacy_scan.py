@@ -105,6 +105,8 @@ def scan_output(
 def _items(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]] | None:
     """``(where, text, is_text)`` of everything in the file, or None for a format it cannot read."""
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0:  # an empty file (the run's .lock) holds nothing
+        return iter(())
     if suffix == ".parquet":
         return _parquet(path, allow)
     if suffix == ".json":
@@ -168,8 +170,15 @@ def _json(node, where: str) -> Iterator[tuple[str, str, bool]]:
 
 
 def _zip(path: Path) -> Iterator[tuple[str, str, bool]]:
+    """The text of every XML member; of a workbook's sheets, each text node (one cell's value or string) on its
+    own, so that numbers in neighbouring cells are not read as one digit run (``10 20 30 40`` as an IP)."""
+    per_node = path.suffix.lower() == ".xlsx"
     with zipfile.ZipFile(path) as z:
         for member in z.namelist():
             if member.endswith((".xml", ".rels")):
                 xml = z.read(member).decode("utf-8", "replace")
-                yield member, html.unescape(re.sub(r"<[^>]+>", " ", xml)), True  # &#22478; → 城
+                if per_node and member.startswith("xl/worksheets/"):
+                    for node in re.findall(r">([^<]+)<", xml):
+                        yield member, html.unescape(node), True
+                else:
+                    yield member, html.unescape(re.sub(r"<[^>]+>", " ", xml)), True  # &#22478; → 城

@@ -49,7 +49,8 @@ class _Labels:
 
     def __init__(self, config: Config, codebook: Codebook):
         self.codebook = codebook
-        self.groups = {u.code: u.name for u in config.units.units} | dict(config.units.unit_types)
+        units = config.units
+        self.groups = {u.code: u.name for u in units.units} | dict(units.unit_types) if units else {}
 
     def by(self, by: str) -> str:
         if by in FIXED_BY_LABELS:
