@@ -156,6 +156,14 @@ def _run_all(raw: str, out: str, config: str) -> dict[str, Any]:
     }
 
 
+def _export(out: str, config: str, dest: str, formats: str) -> dict[str, Any]:
+    """``fazhi-eval export`` of a finished run (not a stage: timed on its own)."""
+    from pipeline.export import export_command, parse_formats
+
+    lines = export_command(Path(out), Path(config), Path(dest), formats=parse_formats(formats))
+    return {"files": len(lines)}
+
+
 def _simulate(out: str, config: str, scale: float, seed: int) -> dict[str, Any]:
     from pipeline.config import load_config
     from pipeline.simulate import simulate_raw
@@ -178,6 +186,9 @@ def sample_section(config: Path) -> dict[str, Any]:
         shutil.copytree(config, config_copy)
         whole = measured(_run_all, str(ROOT / "raw"), str(work / "whole"), str(config_copy))
         rerun = measured(_run_all, str(ROOT / "raw"), str(work / "whole"), str(config_copy))
+        export = measured(
+            _export, str(work / "whole"), str(config_copy), str(work / "export"), "sav,xlsx,csv"
+        )
         _edit_report_setting(config_copy)
         rerun_report = measured(_run_all, str(ROOT / "raw"), str(work / "whole"), str(config_copy))
         return {
@@ -185,6 +196,7 @@ def sample_section(config: Path) -> dict[str, Any]:
             "whole_run": whole,
             "rerun": rerun,
             "rerun_after_report_edit": rerun_report,
+            "export": export,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -224,12 +236,16 @@ def scaling_section(config: Path, sizes: list[int]) -> dict[str, Any]:
             rows = (per_stage.get("ingest", {}).get("summary") or {}).get("rows", {})
             # the same stages as one `fazhi-eval run` (one process: the imports are paid once)
             whole = measured(_run_all, str(work / "raw"), str(work / "whole"), str(config))
+            # xlsx only below Excel's row limit (above it the command refuses it)
+            formats = "sav,xlsx,csv" if n < 1_000_000 else "sav,csv"
+            export = measured(_export, str(work / "whole"), str(config), str(work / "export"), formats)
             runs[str(n)] = {
                 "simulate": sim,
                 "rows": rows,
                 "stages": per_stage,
                 "total_seconds": total,
                 "whole_run": whole,
+                "export": export,
             }
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -273,7 +289,7 @@ def print_table(report: dict[str, Any]) -> None:
         print(line, "\nDefault sample (raw/): stage, seconds, peak MB")
         for stage, r in report["sample"]["stages"].items():
             print(f"  {stage:<14}{r['seconds']:>9.2f} s{r['peak_mb']:>10.0f} MB  {r['error'] or ''}")
-        for key in ("whole_run", "rerun", "rerun_after_report_edit"):
+        for key in ("whole_run", "rerun", "rerun_after_report_edit", "export"):
             r = report["sample"][key]
             print(f"  {key:<14}{r['seconds']:>9.2f} s{r['peak_mb']:>10.0f} MB  {r['error'] or ''}")
     if "scaling" in report:
@@ -289,6 +305,11 @@ def print_table(report: dict[str, Any]) -> None:
             print(
                 f"  {'':>10} one `fazhi-eval run` process: {whole['seconds']:.2f} s, peak {whole['peak_mb']:.0f} MB"
                 + (f"  ERR {whole['error']}" if whole["error"] else "")
+            )
+            export = run["export"]
+            print(
+                f"  {'':>10} `fazhi-eval export`: {export['seconds']:.2f} s, peak {export['peak_mb']:.0f} MB"
+                + (f"  ERR {export['error']}" if export["error"] else "")
             )
         if report["scaling"]["growth"]:
             g = ", ".join(f"{k} {v:.2f}" for k, v in report["scaling"]["growth"].items())

@@ -121,6 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "export",
+        help="导出清洗加权后的答卷数据 (SPSS .sav 带变量/取值标签、.xlsx、.csv；假名编号，已脱敏) → output/export/",
+    )
+    p.add_argument("--out", type=Path, default=None, help="写入的目录 (default: output/export/)")
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=paths.DEFAULT_OUT,
+        help="流水线输出目录 (default: output/)",
+    )
+    p.add_argument(
+        "--format",
+        type=_export_formats,
+        default="sav,xlsx,csv",
+        help="格式，逗号分隔 (default: sav,xlsx,csv)",
+    )
+    p.add_argument("--instrument", choices=["public", "staff"], default=None, help="问卷 (default: 全部)")
+    p.add_argument(
+        "--config", type=Path, default=paths.DEFAULT_CONFIG, help="配置目录 (default: questionnaires/)"
+    )
+
+    p = sub.add_parser(
         "verify", help="核验输出：原始数据、配置和各阶段结果是否仍与运行清单一致 (exit 0 一致, 2 不一致)"
     )
     p.add_argument(
@@ -189,6 +212,23 @@ def _cmd_codebook_draft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_formats(text: str) -> tuple[str, ...]:
+    from pipeline.export import parse_formats
+
+    return parse_formats(text)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pipeline.export import export_command
+
+    instruments = [args.instrument] if args.instrument else None
+    for line in export_command(
+        args.source, args.config, args.out, formats=args.format, instruments=instruments
+    ):
+        print(line)
+    return 0
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.verify import report_lines, verify
 
@@ -229,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_codebook_draft(args)
         if args.command == "verify":
             return _cmd_verify(args)
+        if args.command == "export":
+            return _cmd_export(args)
         if args.command == "run":
             return _cmd_stages(args, args.only)
         return _cmd_stages(args, [args.command])

@@ -424,6 +424,44 @@ _SCHEMAS = [
             **_cols("flag reason", "text"),
         },
     ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "open_answers",
+        {
+            **_cols("instrument item", "text"),
+            "number": "int",
+            **_cols("question row_text source column", "text"),
+            **_cols("n_respondents n_answers n_no_comment n_substantive", "int"),
+            **_cols("mean_chars median_chars", "number"),
+            **_cols("max_chars n_words n_distinct_words", "int"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "open_answer_terms",
+        {
+            **_cols("instrument item", "text"),
+            "number": "int",
+            **_cols("question row_text source column kind", "text"),
+            "rank": "int",
+            "term": "text",
+            "n": "int",
+            "percent": "number",
+            "occurrences": "int",
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "describe",
+        "open_answer_samples",
+        {
+            **_cols("instrument item", "text"),
+            "number": "int",
+            **_cols("question row_text source column", "text"),
+            "rank": "int",
+            "text": "text",
+            "chars": "int",
+        },
+    ),  # fmt: skip
 ]
 
 #: (stage, table) → its schema.

@@ -8,7 +8,8 @@ patterns match, is found:
 - JSON (run report, manifest, ingest report): every string and key, and numbers for planted values;
 - Markdown, CSV, SVG, HTML, TXT, YAML: the text;
 - ``.docx``/``.xlsx`` (zip): the text of every XML member, tags stripped and character references resolved
-  (openpyxl writes ``&#22478;`` for 城).
+  (openpyxl writes ``&#22478;`` for 城);
+- ``.sav`` (SPSS, ``fazhi-eval export``): variable and value labels and every cell.
 
 Texts are compared after NFKC, with the separators people type between digits (spaces, dashes, dots) removed, so
 ``139 8765 4321`` and ``１３９８７６５４３２１`` are both found as ``13987654321``. Keyed-hash columns (``respondent``,
@@ -106,6 +107,8 @@ def scan_output(
 def _items(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]] | None:
     """``(where, text, is_text)`` of everything in the file, or None for a format it cannot read."""
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0:  # an empty file (the run's .lock) holds nothing
+        return iter(())
     if suffix == ".parquet":
         return _parquet(path, allow)
     if suffix == ".json":
@@ -115,7 +118,28 @@ def _items(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]]
         return iter([(f"line {i + 1}", line, True) for i, line in enumerate(text.splitlines())])
     if suffix in ZIP_SUFFIXES:
         return _zip(path)
+    if suffix == ".sav":
+        return _sav(path, allow)
     return None
+
+
+def _sav(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]]:
+    """An SPSS file: variable names and labels, value labels and every cell."""
+    import pyreadstat
+
+    frame, meta = pyreadstat.read_sav(str(path))
+    for name, label in meta.column_names_to_labels.items():
+        yield "variables", f"{name} {label or ''}", True
+    for name, labels in meta.variable_value_labels.items():
+        for code, label in labels.items():
+            yield f"{name} value labels", f"{code} {label}", True
+    for name in frame.columns:
+        if name in allow:
+            continue
+        for i, value in enumerate(frame[name].tolist()):
+            if value is None or value == "" or (isinstance(value, float) and value != value):
+                continue
+            yield f"{name} row {i}", str(value), isinstance(value, str)
 
 
 def _parquet(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]]:
@@ -148,8 +172,15 @@ def _json(node, where: str) -> Iterator[tuple[str, str, bool]]:
 
 
 def _zip(path: Path) -> Iterator[tuple[str, str, bool]]:
+    """The text of every XML member; of a workbook's sheets, each text node (one cell's value or string) on its
+    own, so that numbers in neighbouring cells are not read as one digit run (``10 20 30 40`` as an IP)."""
+    per_node = path.suffix.lower() == ".xlsx"
     with zipfile.ZipFile(path) as z:
         for member in z.namelist():
             if member.endswith((".xml", ".rels")):
                 xml = z.read(member).decode("utf-8", "replace")
-                yield member, html.unescape(re.sub(r"<[^>]+>", " ", xml)), True  # &#22478; → 城
+                if per_node and member.startswith("xl/worksheets/"):
+                    for node in re.findall(r">([^<]+)<", xml):
+                        yield member, html.unescape(node), True
+                else:
+                    yield member, html.unescape(re.sub(r"<[^>]+>", " ", xml)), True  # &#22478; → 城

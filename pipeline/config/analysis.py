@@ -83,10 +83,30 @@ class InstrumentAnalysis(Model):
     adjusted: Adjusted | None = None
 
 
+class OpenAnswers(Model):
+    """How 06_describe summarises open answers (fill-in items and 其他 texts): words left out of the term
+    counts, answers that say nothing, how many terms and sample answers are listed."""
+
+    stop_words: list[str] = Field(default_factory=list)
+    """Words left out of the term counts, in addition to the default list of Chinese function words shipped
+    with the package (``pipeline/describe/stop_words.txt``) unless ``default_stop_words`` is false."""
+    default_stop_words: bool = True
+    no_comment: list[str] | None = None
+    """Whole answers that say nothing (无, 没有意见 …): counted, left out of terms and samples (default: the list
+    in :data:`pipeline.describe.open_answers.NO_COMMENT`)."""
+    top_terms: int = Field(default=20, ge=1)
+    """Words (and two-word phrases) listed per item, most frequent first."""
+    samples: int = Field(default=10, ge=0)
+    """Sample answers per item for the appendix (distinct texts in a seeded hash order)."""
+    min_chars: int = Field(default=2, ge=1)
+    """Shortest word counted, in characters."""
+
+
 class Analysis(Model):
     """analysis.yaml: groupings, outcomes, controls, comparisons, weighting and the small-cell rule."""
 
     small_cells: SmallCells = SmallCells()
+    open_answers: OpenAnswers = OpenAnswers()
     public: InstrumentAnalysis = InstrumentAnalysis()
     staff: InstrumentAnalysis = InstrumentAnalysis()
     casefile: InstrumentAnalysis = InstrumentAnalysis()

@@ -3,8 +3,9 @@
 Reads ``02_clean/public.parquet``, ``02_clean/staff.parquet``, ``03_weight/public_weights.parquet`` and
 ``03_weight/staff_weights.parquet``; writes (columns in ``docs/DATA_CONTRACT.md``, section 06_describe)
 ``frequencies``, ``crosstabs``, ``multiple``, ``ranking``, ``scales``, ``scale_bins`` and ``quiz``
-(core: :mod:`pipeline.describe`). Small cells follow ``analysis.yaml: small_cells`` or ``--small-n``/``--min-n``;
-proportion intervals are logit (``svyciprop`` default) or, with ``--korn-graubard``, Korn–Graubard.
+(core: :mod:`pipeline.describe`), the open-answer tables (:mod:`pipeline.describe.open_answers`) and
+``describe.xlsx`` (:mod:`pipeline.describe.workbook`). Small cells follow ``analysis.yaml: small_cells`` or
+``--small-n``/``--min-n``; proportion intervals are logit (``svyciprop`` default) or, with ``--korn-graubard``, Korn–Graubard.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 import pandas as pd
 
 from pipeline.describe import describe_tables
+from pipeline.describe.open_answers import open_answer_tables
 from pipeline.describe.tables import TABLES
+from pipeline.describe.workbook import describe_workbook
+from pipeline.safe_cells import write_report_xlsx
 from pipeline.stages.base import StageContext, write_table
 
 NAME = "describe"
@@ -37,4 +41,8 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     )  # fmt: skip
     for name in TABLES:
         write_table(found.tables[name], dest, name)
+    opened = open_answer_tables({i: inputs[i] for i in ("public", "staff")}, ctx.config, seed=ctx.seed)
+    for name, table in opened.items():
+        write_table(table, dest, name)
+    write_report_xlsx(describe_workbook({**found.tables, **opened}, ctx.config), dest / "describe.xlsx")
     return found.summary()
