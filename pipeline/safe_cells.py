@@ -13,6 +13,7 @@ spreadsheet is written — :func:`write_csv` for a table, :func:`write_xlsx` for
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -85,9 +86,12 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path, *, index: bool
     return path
 
 
-def save_workbook(workbook, path: str | Path) -> Path:
+def save_workbook(workbook, path: str | Path, *, reproducible: bool = False) -> Path:
     """Save an openpyxl ``workbook`` after neutralising every text cell of every sheet (a text that openpyxl
-    took for a formula included: nothing this package writes is meant to compute)."""
+    took for a formula included: nothing this package writes is meant to compute).
+
+    ``reproducible``: the same workbook gives the same bytes on every run (a stage output): the document's
+    created/modified times and every zip entry's time are set to :data:`FIXED_TIME` instead of now."""
     for ws in workbook.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -95,5 +99,30 @@ def save_workbook(workbook, path: str | Path) -> Path:
                     cell.value = neutralise(cell.value)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if reproducible:
+        workbook.properties.created = workbook.properties.modified = FIXED_TIME
     workbook.save(path)
+    if reproducible:
+        _fix_zip_times(path)
     return path
+
+
+FIXED_TIME = datetime(2000, 1, 1)
+"""The time a reproducible workbook records (:func:`save_workbook`)."""
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Rewrite the zip archive at ``path`` with every entry dated :data:`FIXED_TIME` (same order, same data)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, data)
+    path.write_bytes(buffer.getvalue())
