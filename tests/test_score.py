@@ -235,3 +235,21 @@ def test_the_scores_workbook_has_one_row_per_unit(scored):
     rows = list(wb["单位得分"].iter_rows(values_only=True))
     assert rows[0][:3] == ("单位代码", "单位名称", "单位类型")
     assert len(rows) - 1 == len(tables["ranking"])
+
+
+def test_public_scope_on_a_point_without_public_source_is_a_config_error(tmp_path):
+    import shutil
+
+    import yaml
+    from conftest import CONFIG_DIR
+
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
+    for f in CONFIG_DIR.glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    data = yaml.safe_load((tmp_path / "indicators.yaml").read_text(encoding="utf-8"))
+    data["aspects"][0]["items"][0]["points"][1]["public_scope"] = "city"  # 1.1.2: a document point
+    (tmp_path / "indicators.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match="public_scope"):
+        load_config(tmp_path)
