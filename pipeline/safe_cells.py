@@ -112,12 +112,26 @@ FIXED_TIME = datetime(2000, 1, 1)
 
 
 def _fix_zip_times(path: Path) -> None:
-    """Rewrite the zip archive at ``path`` with every entry dated :data:`FIXED_TIME` (same order, same data)."""
+    """Rewrite the zip archive at ``path`` with every entry dated :data:`FIXED_TIME` (same order, same data),
+    and the document's modified time (which openpyxl sets to now when saving) set to it too."""
     import io
+    import re
     import zipfile
 
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(path) as src:
         entries = [(info, src.read(info)) for info in src.infolist()]
+    entries = [
+        (
+            info,
+            re.sub(
+                rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", data
+            ),
+        )
+        if info.filename == "docProps/core.xml"
+        else (info, data)
+        for info, data in entries
+    ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
         for info, data in entries:
