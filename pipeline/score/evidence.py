@@ -101,10 +101,15 @@ def survey_sources(
     """Rows of ``point_sources`` for ``public`` or ``staff`` (``frame``: the design's frame)."""
     feeding = _feeding(config, instrument, frame)
     rows = []
-    city_labels = pd.Series(CITY, index=frame.index)
+    # categorical labels: the design factorizes them by their codes (a million rows, two dozen points)
+    city_labels = pd.Series(
+        pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), [CITY]), index=frame.index
+    )
     target = public_target(points, units) if instrument == "public" else None
     unit_col = "district" if instrument == "public" else "unit"
-    own = frame[unit_col].astype(str).where(frame[unit_col].notna())
+    own = frame[unit_col]
+    own = own.astype(str).astype("category") if not isinstance(own.dtype, pd.CategoricalDtype) else own
+    own = own.cat.rename_categories([str(c) for c in own.cat.categories])
     for j, p in enumerate(points["point"]):
         if instrument not in points["sources"].iat[j] or p not in feeding:
             continue
