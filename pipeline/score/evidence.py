@@ -107,8 +107,9 @@ def survey_sources(
     )
     target = public_target(points, units) if instrument == "public" else None
     unit_col = "district" if instrument == "public" else "unit"
-    own = frame[unit_col]
-    own = own.astype(str).astype("category") if not isinstance(own.dtype, pd.CategoricalDtype) else own
+    own = frame[unit_col] if unit_col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    if not isinstance(own.dtype, pd.CategoricalDtype):
+        own = own.astype(str).where(own.notna()).astype("category")
     own = own.cat.rename_categories([str(c) for c in own.cat.categories])
     for j, p in enumerate(points["point"]):
         if instrument not in points["sources"].iat[j] or p not in feeding:

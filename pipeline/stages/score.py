@@ -32,8 +32,9 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     read: dict[str, pd.DataFrame] = {}
     for instrument in ("public", "staff"):
         if ctx.config.questionnaire(instrument) is not None:
+            # a public questionnaire without a district question scores the city only
             read[instrument] = ctx.read_table(
-                "clean", instrument, columns=needed_columns(ctx.config, instrument)
+                "clean", instrument, columns=needed_columns(ctx.config, instrument), optional=["district"]
             )
             read[f"{instrument}_weights"] = ctx.read_table("weight", f"{instrument}_weights")
     for table in ("casefiles", "casefile_reviews", "checkpoints"):
