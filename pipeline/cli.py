@@ -21,6 +21,7 @@ STAGE_HELP = {
     "reliability": "信度与效度：alpha、omega、项目分析、因子结构、评查员一致性 → output/04_reliability/",
     "compare": "组间比较：县区/部门/人群差异、效应量、多重比较校正 → output/05_compare/",
     "describe": "描述统计：每题频数与加权百分比、交叉表、多选、排序、量表与满意率 → output/06_describe/",
+    "score": "指标得分：各单位在 17×53 指标体系上的要点、项目、方面和总分 (含覆盖率)，同类单位排名与梯队 → output/07_score/",
 }
 
 
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_run_options(p)
 
     p = sub.add_parser(
-        "run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare → describe)"
+        "run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare → describe → score)"
     )
     _add_io_options(p)
     _add_run_options(p)

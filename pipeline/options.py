@@ -46,14 +46,14 @@ class RunOptions:
     )
     small_n: int | None = _option(
         None,
-        stages=("compare", "describe"),
+        stages=("compare", "describe", "score"),
         flag="--small-n",
         help="小样本提示阈值: n (加权时为有效样本量) 低于此值的组标记 small "
         f"(default: analysis.yaml small_cells.mark_below, 未设定时 {SMALL_N})",
     )
     min_n: int | None = _option(
         None,
-        stages=("compare", "describe"),
+        stages=("compare", "describe", "score"),
         flag="--min-n",
         help="不予报告阈值: n (加权时为有效样本量) 低于此值的组不报告估计值 "
         f"(default: analysis.yaml small_cells.suppress_below, 未设定时 {MIN_N})",

@@ -96,9 +96,12 @@ def write_xlsx(
     return path
 
 
-def save_workbook(workbook, path: str | Path) -> Path:
+def save_workbook(workbook, path: str | Path, *, reproducible: bool = False) -> Path:
     """Save an openpyxl ``workbook`` after neutralising every text cell of every sheet (a text that openpyxl
-    took for a formula included: nothing this package writes is meant to compute)."""
+    took for a formula included: nothing this package writes is meant to compute).
+
+    ``reproducible``: the same workbook gives the same bytes on every run (a stage output): the document's
+    created/modified times and every zip entry's time are set to :data:`FIXED_TIME` instead of now."""
     for ws in workbook.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -106,7 +109,11 @@ def save_workbook(workbook, path: str | Path) -> Path:
                     cell.value = neutralise(cell.value)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if reproducible:
+        workbook.properties.created = workbook.properties.modified = FIXED_TIME
     workbook.save(path)
+    if reproducible:
+        _fix_zip_times(path)
     return path
 
 
@@ -236,3 +243,38 @@ def _cells(col: pd.Series, percent: bool, fmt: dict) -> tuple[list, object, obje
 
 def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+FIXED_TIME = datetime(2000, 1, 1)
+"""The time a reproducible workbook records (:func:`save_workbook`)."""
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Rewrite the zip archive at ``path`` with every entry dated :data:`FIXED_TIME` (same order, same data),
+    and the document's modified time (which openpyxl sets to now when saving) set to it too."""
+    import io
+    import re
+    import zipfile
+
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    entries = [
+        (
+            info,
+            re.sub(
+                rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", data
+            ),
+        )
+        if info.filename == "docProps/core.xml"
+        else (info, data)
+        for info, data in entries
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, data)
+    path.write_bytes(buffer.getvalue())

@@ -462,6 +462,40 @@ _SCHEMAS = [
             "chars": "int",
         },
     ),  # fmt: skip
+    TableSchema(
+        "score",
+        "point_sources",
+        {
+            **_cols("unit unit_type unit_name aspect item point source", "text"),
+            **_cols("score se ci_low ci_high", "number"),
+            "n": "int",
+            **_cols("flag reason detail", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "score",
+        "scores",
+        {
+            **_cols("unit unit_type level id parent name", "text"),
+            **_cols("score se ci_low ci_high", "number"),
+            "n": "int",
+            "sources": "text",
+            **_cols("coverage weight", "number"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "score",
+        "ranking",
+        {
+            **_cols("unit unit_name unit_type", "text"),
+            **_cols("score coverage", "number"),
+            **_cols(
+                "rank rank_low rank_high tier rank_low_sampling rank_high_sampling rank_low_weights "
+                "rank_high_weights rank_equal_weights n_units",
+                "int",
+            ),
+        },
+    ),  # fmt: skip
 ]
 
 #: (stage, table) → its schema.

@@ -46,8 +46,8 @@ def test_stage_context_read_table_raises_the_same_error(tmp_path):
 
 
 def test_unknown_stage_is_rejected_listing_the_known_ones(tmp_path):
-    with pytest.raises(DataError, match="unknown stage 'score'.*ingest, clean"):
-        results.table("score", "x", out=tmp_path)
+    with pytest.raises(DataError, match="unknown stage 'no_such_stage'.*ingest, clean"):
+        results.table("no_such_stage", "x", out=tmp_path)
 
 
 def test_tables_lists_the_parquet_tables_of_a_stage(simulated_pipeline):

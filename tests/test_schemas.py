@@ -34,7 +34,7 @@ def _rewrite(ctx: StageContext, stage: str, table: str, change) -> None:
 
 def test_every_table_of_a_run_has_a_schema_and_meets_it(simulated_pipeline):
     ctx, _ = simulated_pipeline
-    for stage in ("ingest", "clean", "weight", "reliability", "compare", "describe"):
+    for stage in ("ingest", "clean", "weight", "reliability", "compare", "describe", "score"):
         for path in sorted(ctx.stage_dir(stage).glob("*.parquet")):
             table_schema = schemas.schema(stage, path.stem)
             assert table_schema is not None, f"{stage}/{path.stem} has no schema"

@@ -443,6 +443,11 @@ def _check_indicators(config: Config) -> list[str]:
                         problems.append(
                             f"{_at(file, *loc, 'sources', m)}: source '{s}' has no source_weights entry"
                         )
+                if p.public_scope is not None and "public" not in p.sources:
+                    problems.append(
+                        f"{_at(file, *loc, 'public_scope')}: 要点 '{p.id}' 没有 public 来源，public_scope 无从适用 "
+                        "(public_scope is set but the point has no public source)"
+                    )
                 for m, target in enumerate(p.applies_to):
                     if allowed is not None and target not in allowed:
                         problems.append(

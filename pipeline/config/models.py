@@ -332,6 +332,11 @@ class ObservationPoint(Model):
     applies_to: list[str] = Field(default_factory=lambda: ["all"])
     """Unit types (from units.yaml), ``enforcement`` (units holding enforcement power), or ``all``."""
     pass_score: float = Field(default=70, ge=0, le=100)
+    public_scope: Literal["district", "city", "none"] | None = None
+    """Which public-survey estimate scores a unit on this point (07_score). Unset: a district its own district's
+    estimate, a municipal unit the city-wide one. ``district``: districts only (municipal units get no public
+    evidence on the point); ``city``: every unit the city-wide estimate; ``none``: the public answers score only
+    the city as a whole (unit ``CITY``)."""
 
 
 class IndicatorItem(Model):
@@ -347,6 +352,19 @@ class Aspect(Model):
     weight: float = Field(gt=0, le=1)
     block: str
     items: list[IndicatorItem] = Field(min_length=1)
+
+
+class RankingSettings(Model):
+    """How 07_score ranks the units within each unit type and how sure the ranks are (docs/DATA_CONTRACT.md,
+    07_score)."""
+
+    draws: int = Field(default=1000, ge=0)
+    """Simulated draws of the scores for the rank intervals (0: no intervals, only the ranks)."""
+    weight_concentration: float = Field(default=100, gt=0)
+    """Concentration of the Dirichlet draws of the weights around those configured (per group of siblings the
+    draws are Dirichlet(concentration × weights)): 100 lets an aspect weight of 0.05 vary by about ±0.02."""
+    confidence_level: float = Field(default=0.95, gt=0, lt=1)
+    """Coverage of the rank intervals."""
 
 
 class ExpectedCounts(Model):
@@ -365,10 +383,14 @@ class IndicatorSystem(Model):
     blocks: dict[str, str] = Field(default_factory=dict)
     """Block id → Chinese name (法治兰州 / 法治政府 / 法治社会)."""
     source_weights: dict[Source, float]
-    """Weight of each source when an item fuses several (renormalised over the sources present)."""
+    """Weight of each source when an observation point lists several (07_score fuses the sources of a point by
+    these weights, renormalised over the sources with data for the unit); points, items and aspects are combined
+    by their own ``weight``."""
     checkpoint_scores: dict[str, float]
     """Checkpoint rating text → score (完全落实 100, 基本落实 80, 部分落实 50, 未落实 0)."""
     aspects: list[Aspect] = Field(min_length=1)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
+    """Rank intervals and tiers of 07_score (all defaults when omitted)."""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
     )
     from pipeline.stats.frequencies import category_proportions, crosstab_test
     from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
+    from pipeline.stats.league import RankIntervals, competition_ranks, rank_intervals
     from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
     from pipeline.stats.reliability import (
         AlphaResult,
