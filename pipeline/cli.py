@@ -21,6 +21,7 @@ STAGE_HELP = {
     "reliability": "信度与效度：alpha、omega、项目分析、因子结构、评查员一致性 → output/04_reliability/",
     "compare": "组间比较：县区/部门/人群差异、效应量、多重比较校正 → output/05_compare/",
     "describe": "描述统计：每题频数与加权百分比、交叉表、多选、排序、量表与满意率 → output/06_describe/",
+    "findings": "问题发现：共性问题与个性问题（证据、排序、整改建议、问题清单）→ output/08_findings/",
 }
 
 

@@ -75,7 +75,6 @@ def infer_states(
     p0_city = ev["p0"].fillna(0).clip(1e-4, 0.95).to_numpy()
 
     # questionnaire gaps centred on the unit's median gap of that questionnaire; robust spread
-    z = ev["z"].to_numpy(dtype=float)
     zc = np.full(len(ev), np.nan)
     sigma = 1.0
     if is_z.any():
