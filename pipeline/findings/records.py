@@ -67,7 +67,8 @@ def build_records(
                  "ci_high": float(sc["ci_high"]) if sc is not None else np.nan,
                  "n": float(sc["n"]) if sc is not None else np.nan}
             )  # fmt: skip
-        mean_score = np.nanmean([m["score"] for m in members]) if members else np.nan
+        known = [m["score"] for m in members if np.isfinite(m["score"])]
+        mean_score = float(np.mean(known)) if known else np.nan
         gap = max(pass_line - mean_score, 0.0) if np.isfinite(mean_score) else 0.0
         share = float(first["share"])
         names = "、".join(
