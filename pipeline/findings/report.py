@@ -132,4 +132,31 @@ def write_problem_list(records: pd.DataFrame, path: Path) -> Path:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    return save_workbook(wb, path)
+    return _without_times(save_workbook(wb, path))
+
+
+FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def _without_times(path: Path) -> Path:
+    """Rewrite the saved workbook with fixed zip-entry times and document dates, so two runs on the same inputs
+    write byte-identical files (openpyxl stamps the time of saving into both)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                    rb"\g<1>" + FIXED_TIME.encode() + rb"\2",
+                    data,
+                )
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, data)
+    tmp.replace(path)
+    return path

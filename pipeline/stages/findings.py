@@ -18,8 +18,9 @@ import pandas as pd
 
 from pipeline import atomic, paths
 from pipeline.findings import findings_from, infer, structure
-from pipeline.findings.records import apply_review, build_records, cell_scores
+from pipeline.findings.records import COLUMNS, apply_review, build_records, cell_scores
 from pipeline.findings.report import findings_json, findings_markdown, write_problem_list
+from pipeline.findings.states import ITEM_TEST_COLUMNS
 from pipeline.stages.base import StageContext, json_text, write_table
 
 NAME = "findings"
@@ -29,9 +30,24 @@ REPORT_CONFIG = ("suggestions.yaml", "findings.yaml", "findings_review.yaml")
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     config = ctx.config
-    checkpoints = ctx.read_table("clean", "checkpoints")
-    casefiles = ctx.read_table("clean", "casefiles")
-    peers = ctx.read_table("compare", "unit_vs_peers")
+    checkpoints, casefiles, peers = (
+        ctx.read_table(stage, table) if ctx.has_table(stage, table) else pd.DataFrame()
+        for stage, table in (("clean", "checkpoints"), ("clean", "casefiles"), ("compare", "unit_vs_peers"))
+    )
+    if config.indicators is None or config.units is None:
+        records = pd.DataFrame(columns=COLUMNS)
+        write_table(records, dest, "findings")
+        write_table(
+            pd.DataFrame(columns=["unit", "item", "posterior", "lfdr", "llr", "prior", "n_streams"]),
+            dest,
+            "states",
+        )
+        write_table(pd.DataFrame(columns=ITEM_TEST_COLUMNS), dest, "item_tests")
+        atomic.write_text(dest / "findings.json", json_text(findings_json(records, {}, [])))
+        atomic.write_text(dest / "findings.md", findings_markdown(records))
+        write_problem_list(records, dest / "problem_list.xlsx")
+        reason = "没有 indicators.yaml 或 units.yaml，无法推断问题 (no indicator system or units configured)"
+        return {"common": 0, "individual": 0, "rows": 0, "skipped": [{"what": "findings", "reason": reason}]}
     has_scores = "score" in paths.STAGE_FOLDERS and ctx.has_table("score", "scores")
     scores = ctx.read_table("score", "scores") if has_scores else None
     st = structure(config)
