@@ -22,6 +22,7 @@ STAGE_HELP = {
     "compare": "组间比较：县区/部门/人群差异、效应量、多重比较校正 → output/05_compare/",
     "describe": "描述统计：每题频数与加权百分比、交叉表、多选、排序、量表与满意率 → output/06_describe/",
     "score": "指标得分：各单位在 17×53 指标体系上的要点、项目、方面和总分 (含覆盖率)，同类单位排名与梯队 → output/07_score/",
+    "findings": "问题发现：共性问题与个性问题（证据、排序、整改建议、问题清单）→ output/08_findings/",
 }
 
 
@@ -145,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "compare-rounds", help="两轮评估对比：问题已解决/持续存在/新发现，各方面得分变化，整改清单填报情况"
+    )
+    p.add_argument("old", type=Path, help="上一轮的输出目录 (如中期评估的 output/)")
+    p.add_argument("new", type=Path, help="本轮的输出目录")
+    p.add_argument("--status", type=Path, default=None, help="办公室填报后的 problem_list.xlsx (可选)")
+    p.add_argument("--out", type=Path, required=True, help="写入的目录")
+
+    p = sub.add_parser(
         "verify", help="核验输出：原始数据、配置和各阶段结果是否仍与运行清单一致 (exit 0 一致, 2 不一致)"
     )
     p.add_argument(
@@ -230,6 +239,36 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare_rounds(args: argparse.Namespace) -> int:
+    from pipeline.findings import rounds
+    from pipeline.safe_cells import write_xlsx
+
+    old, new = rounds.read_findings(args.old), rounds.read_findings(args.new)
+    problems = rounds.problem_changes(old, new)
+    sheets = {"问题变化": problems, "得分变化": rounds.score_changes(args.old, args.new)}
+    files = {
+        "问题变化": "problems",
+        "得分变化": "scores",
+        "整改状态": "status",
+        "整改状态汇总": "status_by_unit",
+    }
+    if args.status is not None:
+        status = rounds.read_status(args.status)
+        sheets["整改状态"] = status
+        sheets["整改状态汇总"] = rounds.status_by_unit(status)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_xlsx(sheets, args.out / "rounds.xlsx")
+    for name, frame in sheets.items():
+        frame.to_parquet(args.out / f"{files[name]}.parquet", index=False)
+    counts = problems.drop_duplicates(["id", "change"])["change"].value_counts()
+    print(
+        "问题 (problems): "
+        + "，".join(f"{k} {int(counts.get(k, 0))}" for k in ("已解决", "持续存在", "新发现"))
+    )
+    print(f"结果已写入 {args.out / 'rounds.xlsx'}")
+    return 0
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.verify import report_lines, verify
 
@@ -272,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_verify(args)
         if args.command == "export":
             return _cmd_export(args)
+        if args.command == "compare-rounds":
+            return _cmd_compare_rounds(args)
         if args.command == "run":
             return _cmd_stages(args, args.only)
         return _cmd_stages(args, [args.command])

@@ -20,6 +20,7 @@ STAGE_FOLDERS: dict[str, str] = {
     "compare": "05_compare",
     "describe": "06_describe",
     "score": "07_score",
+    "findings": "08_findings",
 }
 MANIFEST = "_manifest.json"
 RUN_REPORT = "_run_report.json"  # pipeline.run_report: valid n, exclusions, α, skips and warnings of the run

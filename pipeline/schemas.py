@@ -496,6 +496,36 @@ _SCHEMAS = [
             ),
         },
     ),  # fmt: skip
+    TableSchema(
+        "findings",
+        "findings",
+        {
+            **_cols("id kind item unit aspect path member member_name member_type", "text"),
+            **_cols("score ci_low ci_high n posterior", "number"),
+            **_cols("evidence sources", "text"),
+            "veto": "bool",
+            "rule": "text",
+            **_cols("n_affected n_applicable", "int"),
+            **_cols("share gap severity", "number"),
+            "rank": "int",
+            **_cols("problem suggestion basis responsible closure status note", "text"),
+        },
+    ),  # fmt: skip
+    TableSchema(
+        "findings",
+        "states",
+        {**_cols("unit item", "text"), **_cols("posterior lfdr llr prior", "number"), "n_streams": "int"},
+    ),  # fmt: skip
+    TableSchema(
+        "findings",
+        "item_tests",
+        {
+            "item": "text",
+            **_cols("n_pieces n_corroborating", "int"),
+            "corroborating": "text",
+            **_cols("z p p_bh", "number"),
+        },
+    ),  # fmt: skip
 ]
 
 #: (stage, table) → its schema.

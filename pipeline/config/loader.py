@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pipeline.config.analysis import Analysis
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook
+from pipeline.config.findings import FindingsReview, FindingsRules
 from pipeline.config.models import (
     CasefileStandard,
     IndicatorSystem,
@@ -42,6 +43,8 @@ FILES: dict[str, type[BaseModel]] = {
     "suggestions.yaml": Suggestions,
     "cleaning.yaml": CleaningRules,
     "analysis.yaml": Analysis,
+    "findings.yaml": FindingsRules,
+    "findings_review.yaml": FindingsReview,
 }
 #: Files that may be absent: a survey needs only its questionnaire. Without ``cleaning.yaml`` or
 #: ``analysis.yaml`` the defaults apply; the stages that need the others skip what needs them and say so.
@@ -49,7 +52,9 @@ OPTIONAL_FILES = frozenset(FILES) - {"public.yaml", "staff.yaml"}
 QUESTIONNAIRE_FILES = ("public.yaml", "staff.yaml")
 # Files only the reporting stages read (suggestion templates, report settings): a change to them re-runs the
 # stages that declare them (``REPORT_CONFIG`` in a stage module) and reuses ingest … compare.
-REPORT_FILES = frozenset({"suggestions.yaml"})
+REPORT_FILES = frozenset({"suggestions.yaml", "findings.yaml", "findings_review.yaml"})
+#: Optional files whose absence (or emptiness) means their model's defaults.
+DEFAULTED_FILES = ("cleaning.yaml", "analysis.yaml", "findings.yaml", "findings_review.yaml")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class Config:
     file_digests: dict[str, str] = field(default_factory=dict, compare=False)
     """SHA-256 of each configuration file's bytes (file name → hex digest)."""
     analysis: Analysis = field(default_factory=Analysis)
+    findings: FindingsRules = field(default_factory=FindingsRules)
+    """findings.yaml: thresholds of the problem inference (defaults when absent)."""
+    findings_review: FindingsReview = field(default_factory=FindingsReview)
+    """findings_review.yaml: the evaluators' decisions on the findings (none when absent)."""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """What ``validate`` warns about without refusing (e.g. an item on a response set without scoring)."""
 
@@ -262,9 +271,9 @@ def load_config(directory: str | Path = "questionnaires") -> Config:
     absent: set[str] = set()
     for name, model in FILES.items():
         data = _read_yaml(directory / name, problems)
-        if data is _ABSENT or (data is None and name in ("cleaning.yaml", "analysis.yaml")):
+        if data is _ABSENT or (data is None and name in DEFAULTED_FILES):
             absent.add(name)
-            models[name] = model() if name in ("cleaning.yaml", "analysis.yaml") else None
+            models[name] = model() if name in DEFAULTED_FILES else None
             continue
         models[name] = None if data is _UNREADABLE else _validate(name, data, model, problems)
     if all(name in absent for name in QUESTIONNAIRE_FILES):
@@ -295,6 +304,8 @@ def load_config(directory: str | Path = "questionnaires") -> Config:
             file_digests={f: hashlib.sha256((directory / f).read_bytes()).hexdigest() for f in present},
             cleaning=models["cleaning.yaml"],  # type: ignore[arg-type]
             analysis=models["analysis.yaml"],  # type: ignore[arg-type]
+            findings=models["findings.yaml"],  # type: ignore[arg-type]
+            findings_review=models["findings_review.yaml"],  # type: ignore[arg-type]
         )
         found, warned = cross_check(config)
         problems.extend(found)

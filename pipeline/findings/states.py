@@ -1,0 +1,181 @@
+"""Problem states of unit × item cells: a two-class empirical-Bayes model over every evidence stream.
+
+Why not rules on raw ratings: with 8 districts, "≥ 3 districts below the line" happens by chance on about one
+point in ten. Instead each applicable cell (unit u, item i) has a latent state — problem or not — and the
+evidence rows of :mod:`pipeline.findings.evidence` are read as draws given that state:
+
+- checkpoint source: ``k ~ Binomial(m, b_u)`` without the problem, where ``b_u`` is the unit's own failure rate
+  over all its checkpoints (judging the unit against what its other ratings predict; shrunk toward the city rate
+  with ``baseline_strength`` pseudo-ratings so a unit with few ratings is not over-read), and
+  ``k ~ Binomial(m, p1)`` with it;
+- case-file category / veto: ``Binomial(m, p0)`` at the city rate against ``Binomial(m, min(ρ·p0, .95))``;
+- questionnaire gap: ``z`` centred on the unit's median over all its items of that questionnaire (baseline
+  differences between units stay out of the evidence), ``N(0, σ)`` against ``N(μ1, σ)``, σ the robust spread
+  of those centred gaps (an empirical null: design effects and peer structure make them wider than N(0,1)).
+
+The prior share of cells with the problem on item i, ``π_i``, is estimated too and shrunk toward the overall
+share with ``prior_strength`` pseudo-units. ``p1``, ``ρ``, ``μ1``, ``b_u`` and ``π_i`` are fitted by EM; the
+posterior probability of the problem state is the cell's output (its local fdr is 1 − posterior).
+
+Besides the cells, every item × stream gets a city-wide excess test: the failures observed over all units
+against what the units' baselines predict (one-sided normal approximation of the Poisson-binomial; for
+questionnaires the mean centred gap), Benjamini–Hochberg adjusted over every item × stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special
+from scipy import stats as sps
+
+from pipeline.config.findings import FindingsRules
+from pipeline.findings.structure import Structure
+from pipeline.stats.multiplicity import benjamini_hochberg
+
+CHECKPOINT_STREAMS = ("document", "online", "site")
+ITERATIONS = 500
+PIECE_Z = 1.645
+"""A piece of evidence corroborates an item-wide excess when its own one-sided z exceeds this (p < .05)."""
+ITEM_TEST_COLUMNS = ["item", "n_pieces", "n_corroborating", "corroborating", "z", "p", "p_bh"]
+P1_MAX = 0.95
+"""Largest failure rate of a checkpoint in the problem state (a rate of 1 would make one passed point a veto)."""
+
+
+@dataclass(frozen=True)
+class States:
+    """``cells``: one row per applicable unit × item with evidence (``unit, item, posterior, lfdr, llr,
+    prior, n_streams``); ``items``: one row per item (``item, n_pieces, n_corroborating, corroborating, z, p, p_bh``);
+    ``parameters``: the fitted model (``p1``, ``rho``, ``mu1``, ``sigma``, ``pi``); ``evidence``: the rows read."""
+
+    cells: pd.DataFrame
+    items: pd.DataFrame
+    parameters: dict[str, float]
+    evidence: pd.DataFrame
+
+
+def infer_states(
+    evidence: pd.DataFrame, rules: FindingsRules, st: Structure, ratings: pd.DataFrame | None = None
+) -> States:
+    """Fit the two-class model (module docstring) and return every cell's posterior and the item tests."""
+    ev = evidence.reset_index(drop=True).copy()
+    cells = ev[["unit", "item"]].drop_duplicates().sort_values(["unit", "item"]).reset_index(drop=True)
+    if not len(cells):
+        empty = pd.DataFrame(columns=["unit", "item", "posterior", "lfdr", "llr", "prior", "n_streams"])
+        items = pd.DataFrame(columns=ITEM_TEST_COLUMNS)
+        return States(empty, items, {}, ev)
+    cell_index = pd.MultiIndex.from_frame(cells)
+    ev["cell"] = cell_index.get_indexer(pd.MultiIndex.from_frame(ev[["unit", "item"]]))
+    is_cp = ev["stream"].isin(CHECKPOINT_STREAMS).to_numpy()
+    is_cf = ((ev["kind"] == "binomial").to_numpy()) & ~is_cp
+    is_z = (ev["kind"] == "normal").to_numpy()
+    m, k = ev["m"].fillna(0).to_numpy(), ev["k"].fillna(0).to_numpy()
+    p0_city = ev["p0"].fillna(0).clip(1e-4, 0.95).to_numpy()
+
+    # questionnaire gaps centred on the unit's median gap of that questionnaire; robust spread
+    zc = np.full(len(ev), np.nan)
+    sigma = 1.0
+    if is_z.any():
+        zs = ev.loc[is_z, ["unit", "stream", "z"]]
+        centred = zs["z"] - zs.groupby(["unit", "stream"])["z"].transform("median")
+        zc[is_z] = centred.to_numpy()
+        mad = float(np.median(np.abs(centred - np.median(centred)))) * 1.4826
+        sigma = max(mad, 1.0)
+
+    cell_of = ev["cell"].to_numpy()
+    unit_codes = cells["unit"].to_numpy()
+    units, unit_idx = np.unique(unit_codes, return_inverse=True)
+    row_unit = unit_idx[cell_of]
+    item_codes, item_idx = np.unique(cells["item"].to_numpy(), return_inverse=True)
+    n_cells = len(cells)
+
+    city_rate = float(k[is_cp].sum() / max(m[is_cp].sum(), 1)) if is_cp.any() else 0.15
+    post = np.full(n_cells, 0.05)
+    p1, rho, mu1, pi_item = 0.7, 3.0, -2.0 * sigma, np.full(len(item_codes), 0.05)
+    for _ in range(ITERATIONS):
+        w0 = 1 - post[cell_of]
+        # unit baselines from the ratings weighted by the chance they carry no problem
+        num = np.bincount(row_unit[is_cp], weights=(w0 * k)[is_cp], minlength=len(units))
+        den = np.bincount(row_unit[is_cp], weights=(w0 * m)[is_cp], minlength=len(units))
+        s = rules.baseline_strength
+        base = (num + s * city_rate) / (den + s)
+        llr = _row_llr(is_cp, is_cf, is_z, m, k, base[row_unit], p0_city, zc, p1, rho, mu1, sigma)
+        cell_llr = np.bincount(cell_of, weights=llr, minlength=n_cells)
+        prior = pi_item[item_idx]
+        new = special.expit(cell_llr + special.logit(prior))
+        w1 = new[cell_of]
+        if is_cp.any() and (w1 * m)[is_cp].sum() > 0:
+            p1 = float(np.clip((w1 * k)[is_cp].sum() / (w1 * m)[is_cp].sum(), city_rate + 0.05, P1_MAX))
+        if is_cf.any() and (w1 * m * p0_city)[is_cf].sum() > 0:
+            rho = float(np.clip((w1 * k)[is_cf].sum() / (w1 * m * p0_city)[is_cf].sum(), 1.0, 20.0))
+        if is_z.any() and w1[is_z].sum() > 0:
+            mu1 = float(min((w1 * zc)[is_z].sum() / w1[is_z].sum(), -sigma))
+        pi_all = float(new.mean())
+        a = rules.prior_strength
+        pi_item = (np.bincount(item_idx, weights=new) + a * pi_all) / (np.bincount(item_idx) + a)
+        pi_item = np.clip(pi_item, 1e-4, 0.9)
+        converged = np.max(np.abs(new - post)) < 1e-7
+        post = new
+        if converged:
+            break
+    out = cells.copy()
+    out["posterior"] = post
+    out["lfdr"] = 1 - post
+    out["llr"] = cell_llr
+    out["prior"] = pi_item[item_idx]
+    out["n_streams"] = np.bincount(cell_of, minlength=n_cells)
+    baseline = dict(zip(units, base, strict=True))
+    ev["p0"] = np.where(is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
+    ev["z_centred"] = zc
+    tests = _item_tests(ev, ratings, baseline, is_z, sigma)
+    params = {"p1": p1, "rho": rho, "mu1": mu1, "sigma": sigma, "pi": float(post.mean()),
+              "city_rate": city_rate}  # fmt: skip
+    return States(out, tests, params, ev.drop(columns=["cell"]))
+
+
+def _row_llr(is_cp, is_cf, is_z, m, k, base, p0_city, zc, p1, rho, mu1, sigma) -> np.ndarray:
+    """log L(problem) − log L(no problem) of every evidence row (binomial coefficients cancel)."""
+    llr = np.zeros(len(m))
+    if is_cp.any():
+        b, kk, mm = base[is_cp], k[is_cp], m[is_cp]
+        llr[is_cp] = kk * np.log(p1 / b) + (mm - kk) * np.log((1 - p1) / (1 - b))
+    if is_cf.any():
+        q0, kk, mm = p0_city[is_cf], k[is_cf], m[is_cf]
+        q1 = np.minimum(rho * q0, 0.95)
+        llr[is_cf] = kk * np.log(q1 / q0) + (mm - kk) * np.log((1 - q1) / (1 - q0))
+    if is_z.any():
+        llr[is_z] = (mu1 * zc[is_z] - mu1**2 / 2) / sigma**2
+    return llr
+
+
+def _item_tests(
+    ev: pd.DataFrame, ratings: pd.DataFrame | None, baseline: dict, is_z, sigma: float
+) -> pd.DataFrame:
+    """City-wide excess per item: one piece per checkpoint point × source (failures against the units'
+    baselines) and per questionnaire (mean centred gap); the item's z is the Stouffer sum of its pieces."""
+    rows = []
+    if ratings is not None and len(ratings):
+        r = ratings.assign(
+            p0=ratings["unit"].map(baseline).fillna(np.mean(list(baseline.values()) or [0.15]))
+        )
+        r = r.assign(var=r["p0"] * (1 - r["p0"]))
+        g = r.groupby(["item", "point", "stream"], sort=True)[["bad", "p0", "var"]].sum()
+        for (item, point, stream), row in g.iterrows():
+            zval = (row["bad"] - row["p0"]) / np.sqrt(row["var"]) if row["var"] > 0 else 0.0
+            rows.append((item, f"{stream}:{point}", float(row["bad"]), float(row["p0"]), float(zval)))
+    for (item, stream), g in ev[is_z].groupby(["item", "stream"], sort=True):
+        zval = -g["z_centred"].sum() / (sigma * np.sqrt(len(g)))
+        rows.append((item, stream, float(-g["z_centred"].sum()), 0.0, float(zval)))
+    pieces = pd.DataFrame(rows, columns=["item", "piece", "observed", "expected", "z"])
+    out = []
+    for item, g in pieces.groupby("item", sort=True):
+        zsum = float(g["z"].sum() / np.sqrt(len(g)))
+        out.append(
+            (item, len(g), int((g["z"] > PIECE_Z).sum()), ",".join(g.loc[g["z"] > PIECE_Z, "piece"]), zsum)
+        )
+    tests = pd.DataFrame(out, columns=["item", "n_pieces", "n_corroborating", "corroborating", "z"])
+    tests["p"] = sps.norm.sf(tests["z"].to_numpy(dtype=float)) if len(tests) else []
+    tests["p_bh"] = benjamini_hochberg(tests["p"].to_numpy()) if len(tests) else []
+    return tests

@@ -1,0 +1,158 @@
+"""The findings stage: problem states, common/individual classing, the review file, the outputs people use, and
+compare-rounds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CONFIG_DIR
+
+from pipeline.cli import main
+from pipeline.config.findings import FindingsReview, FindingsRules
+from pipeline.errors import ConfigError
+from pipeline.findings import findings_from, infer_states, structure
+from pipeline.findings.evidence import COLUMNS
+from pipeline.findings.records import apply_review
+from pipeline.findings.report import STATUS_OPTIONS, write_problem_list
+from pipeline.findings.rounds import read_status
+
+
+def _checkpoint_evidence(config, planted: dict[str, set[str]], *, seed=1, p_bad=0.12, p_plant=0.8):
+    """Evidence rows of two document points per applicable cell; planted cells fail with ``p_plant``."""
+    rng = np.random.default_rng(seed)
+    st = structure(config)
+    rows = []
+    for unit, items in st.applicable.items():
+        for item in sorted(items):
+            p = p_plant if unit in planted.get(item, ()) else p_bad
+            k = int(rng.binomial(3, p))
+            rows.append({"unit": unit, "item": item, "stream": "document", "kind": "binomial", "m": 3.0,
+                         "k": float(k), "p0": np.nan, "z": np.nan, "points": "", "detail": f"{k}/3", "n": 3.0})  # fmt: skip
+    ratings = pd.DataFrame(
+        [{"unit": r["unit"], "item": r["item"], "point": f"{r['item']}.{j}", "stream": "document",
+          "bad": float(j < r["k"])} for r in rows for j in range(3)]
+    )  # fmt: skip
+    return st, pd.DataFrame(rows, columns=COLUMNS), ratings
+
+
+def test_a_problem_in_many_units_is_one_common_finding_and_nothing_planted_gives_none(config):
+    units = [u.code for u in config.units.units][8:38]  # 30 municipal units
+    st, ev, ratings = _checkpoint_evidence(config, {"8.1": set(units)})
+    states = infer_states(ev, config.findings, st, ratings)
+    found = findings_from(states, st, config.findings)
+    common = found[found["kind"] == "common"]
+    assert set(common["item"]) == {"8.1"}
+    assert len(set(common["member"]) & set(units)) >= len(units) / 2
+    st, ev, ratings = _checkpoint_evidence(config, {}, seed=2)
+    quiet = findings_from(infer_states(ev, config.findings, st, ratings), st, config.findings)
+    assert (quiet["kind"] == "common").sum() == 0
+    assert quiet["id"].nunique() <= 3
+
+
+def test_a_looser_fdr_reports_at_least_the_same_cells(config):
+    st, ev, ratings = _checkpoint_evidence(config, {"3.2": {"M010", "M020"}, "9.1": {"620102"}})
+    states = infer_states(ev, config.findings, st, ratings)
+    strict = findings_from(states, st, config.findings, fdr=0.05)
+    loose = findings_from(states, st, config.findings, fdr=0.3)
+    pairs = [set(zip(f["item"], f["member"], strict=True)) for f in (strict, loose)]
+    assert pairs[0] <= pairs[1]
+
+
+def test_the_stage_writes_findings_with_evidence_and_wording(simulated_pipeline):
+    ctx, _truth = simulated_pipeline
+    folder = ctx.stage_dir("findings")
+    for name in ("findings.parquet", "states.parquet", "item_tests.parquet", "findings.json", "findings.md",
+                 "problem_list.xlsx"):  # fmt: skip
+        assert (folder / name).exists(), name
+    doc = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+    assert doc["findings"], "the planted sample yields findings"
+    for f in doc["findings"]:
+        assert f["id"] == f"{f['kind']}:{f['item']}:{f['unit']}"
+        assert f["units"] and f["problem"] and f["suggestion"] and " › " in f["path"]
+        assert all(u["evidence"] for u in f["units"])
+    ranks = [f["rank"] for f in doc["findings"] if f["kind"] == "common"]
+    assert ranks == sorted(ranks)
+    md = (folder / "findings.md").read_text(encoding="utf-8")
+    assert md.index("## 共性问题") < md.index("## 个性问题")
+
+
+def test_problem_list_has_a_status_drop_down_a_frozen_header_and_reads_back(simulated_pipeline, tmp_path):
+    from openpyxl import load_workbook
+
+    ctx, _ = simulated_pipeline
+    records = pd.read_parquet(ctx.stage_dir("findings") / "findings.parquet").head(3).copy()
+    records.loc[records.index[0], "problem"] = '=HYPERLINK("http://x")'
+    path = write_problem_list(records, tmp_path / "problem_list.xlsx")
+    wb = load_workbook(path)
+    ws = wb["问题清单"]
+    assert ws.freeze_panes == "A2"
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    assert lists and all(s in lists[0].formula1 for s in STATUS_OPTIONS)
+    assert ws["G2"].value.startswith("'=")
+    # the office fills a status, leaves one blank and adds a row by hand
+    header = [c.value for c in ws[1]]
+    col = header.index("整改状态") + 1
+    ws.cell(row=2, column=col, value="整改中")
+    ws.append(["individual:9.9:M001", "个性问题", 99, "M001"] + [None] * (len(header) - 4))
+    wb.save(tmp_path / "filled.xlsx")
+    status = read_status(tmp_path / "filled.xlsx")
+    assert list(status["整改状态"]) == ["整改中", "未填写", "未填写", "未填写"]
+
+
+def test_review_accepts_rejects_rewords_merges_adds_and_reports_what_no_longer_matches(simulated_pipeline):
+    ctx, _ = simulated_pipeline
+    records = pd.read_parquet(ctx.stage_dir("findings") / "findings.parquet")
+    ids = list(dict.fromkeys(records["id"]))
+    assert len(ids) >= 3
+    kind0, item0, unit0 = ids[0].split(":")
+    kind1, item1, unit1 = ids[1].split(":")
+    kind2, item2, unit2 = ids[2].split(":")
+    review = FindingsReview.model_validate({"entries": [
+        {"kind": kind0, "item": item0, "unit": unit0, "decision": "reword", "problem": "改写后的表述"},
+        {"kind": kind1, "item": item1, "unit": unit1, "decision": "reject"},
+        {"kind": kind2, "item": item2, "unit": unit2, "decision": "merge", "into": ids[0]},
+        {"kind": "individual", "item": "15.1", "unit": "620105", "decision": "add", "source": "暗访",
+         "problem": "公共法律服务站无人值守", "evidence": "两次暗访记录"},
+        {"kind": "individual", "item": "1.1", "unit": "M999", "decision": "accept"},
+    ]})  # fmt: skip
+    out, warnings = apply_review(records, review, structure(ctx.config))
+    assert set(out.loc[out["id"] == ids[0], "problem"]) == {"改写后的表述"}
+    assert ids[1] not in set(out["id"]) and ids[2] not in set(out["id"])
+    assert "individual:15.1:620105" in set(out["id"])
+    assert [w["key"] for w in warnings] == ["individual:1.1:M999"]
+    assert "findings_review.yaml" in warnings[0]["file"]
+
+
+def test_a_mistyped_findings_key_names_the_file_and_key(tmp_path):
+    shutil.copytree(CONFIG_DIR, tmp_path / "cfg")
+    (tmp_path / "cfg" / "findings.yaml").write_text("fdr: 0.1\ncommon_shares: 0.3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        from pipeline.config import load_config
+
+        load_config(tmp_path / "cfg")
+    assert "findings.yaml: common_shares" in str(err.value)
+    assert FindingsRules().common_share == 0.30
+
+
+def test_compare_rounds_reports_resolved_persisting_and_new(simulated_pipeline, tmp_path, capsys):
+    ctx, _ = simulated_pipeline
+    old = tmp_path / "old"
+    shutil.copytree(ctx.stage_dir("findings"), old / "08_findings")
+    records = pd.read_parquet(old / "08_findings" / "findings.parquet")
+    gone = records["id"].iloc[0]
+    new = tmp_path / "new"
+    (new / "08_findings").mkdir(parents=True)
+    records[records["id"] != gone].to_parquet(new / "08_findings" / "findings.parquet")
+    code = main(["compare-rounds", str(new), str(old), "--out", str(tmp_path / "cmp"),
+                 "--status", str(old / "08_findings" / "problem_list.xlsx")])  # fmt: skip
+    assert code == 0
+    changes = pd.read_parquet(tmp_path / "cmp" / "problems.parquet")
+    assert set(changes.loc[changes["id"] == gone, "change"]) == {"新发现"}
+    assert set(changes.loc[changes["id"] != gone, "change"]) == {"持续存在"}
+    assert (tmp_path / "cmp" / "rounds.xlsx").exists()
+    assert main(["compare-rounds", str(tmp_path / "nothing"), str(old), "--out", str(tmp_path / "x")]) == 2
+    assert "findings" in capsys.readouterr().err
