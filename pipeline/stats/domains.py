@@ -118,7 +118,7 @@ def domain_mean_table(
         est = se = lo = hi = math.nan
         if flag != "suppressed":
             est = means[label]
-            se = math.sqrt(vcov.loc[label, label])
+            se = math.sqrt(max(vcov.loc[label, label], 0.0))  # a constant domain: ±1e-45, not < 0
             lo, hi = est - tq * se, est + tq * se
         rows.append(
             {"group": label, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "n": int(n[label]),

@@ -1,0 +1,245 @@
+"""Fast kernel of :func:`pipeline.stats.category_proportions` and :meth:`SurveyDesign.chisq` for many items by
+one grouping: the weighted frequencies and crosstab tests of every item from one set of sums.
+
+The rows of a design fall into *combinations* of stratum × calibration cell × domain (:func:`combinations`,
+once per grouping). For an item, one ``bincount`` per total over (combination, answer slot) — weights, squared
+weights, base weights, respondents; the last slot holds the answers that are not valid — gives every sum the
+estimators need: the shares of every level in every domain, their linearization SEs
+(:meth:`SurveyDesign._grouped_variance_from_sums`, the quadratic form of ``_grouped_variance``), the degrees
+of freedom, the Kish effective n, and the cell proportions and covariance of a grouping × item table for the
+Rao–Scott test. Cost per item: O(n) for the sums, then O(combinations), instead of a pass over the rows for
+every estimate.
+
+:func:`proportions` equals ``category_proportions(design, values, levels, by=...)`` (``svyciprop`` per domain
+and level) and :func:`crosstab` equals ``SurveyDesign.chisq`` on the same rows (``svychisq(statistic = "F")``);
+both to rounding (tests/test_frequencies_kernel.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.stats.descriptives import kish_n_eff_from_sums
+from pipeline.stats.design import ChisqResult, SurveyDesign
+from pipeline.stats.frequencies import _intervals
+
+
+@dataclass(frozen=True)
+class Combinations:
+    """Each row's (stratum, calibration cell, domain) combination and what each combination is.
+
+    ``group`` of a combination is ``n_groups`` for rows in no domain (a missing label).
+    """
+
+    index: np.ndarray
+    stratum: np.ndarray
+    cell: np.ndarray
+    group: np.ndarray
+    n_groups: int
+
+    @property
+    def size(self) -> int:
+        return self.stratum.size
+
+
+@dataclass(frozen=True)
+class ItemSums:
+    """Totals per (combination, slot) of one item: slots ``0 … k-1`` are its levels, slot ``k`` the rest."""
+
+    k: int
+    w1: np.ndarray
+    w2: np.ndarray
+    w0: np.ndarray | None
+    n: np.ndarray
+
+
+def combinations(design: SurveyDesign, gcode: np.ndarray, n_groups: int) -> Combinations:
+    """The combinations of ``design``'s strata and calibration cells with the domains ``gcode`` (-1: none)."""
+    h = design._strata_codes
+    cal = design._cal
+    n_cells = cal["w0_cell"].size if cal is not None else 1
+    g = np.where(gcode >= 0, gcode, n_groups)
+    key = h * (n_cells * (n_groups + 1)) + g
+    if cal is not None:
+        key = key + cal["cell"] * (n_groups + 1)
+    index, found = pd.factorize(key)
+    found = np.asarray(found, dtype=np.int64)
+    return Combinations(
+        index=index.astype(np.intp),
+        stratum=found // (n_cells * (n_groups + 1)),
+        cell=(found // (n_groups + 1)) % n_cells,
+        group=found % (n_groups + 1),
+        n_groups=n_groups,
+    )
+
+
+def item_sums(
+    design: SurveyDesign, combos: Combinations, slot: np.ndarray, k: int, w2: np.ndarray
+) -> ItemSums:
+    """:class:`ItemSums` of an item whose row ``i`` answered level ``slot[i]`` (``k``: not a valid answer).
+
+    ``w2`` is ``design.weights ** 2`` (computed once by the caller)."""
+    key = combos.index * (k + 1) + slot
+    size = combos.size * (k + 1)
+    shape = (combos.size, k + 1)
+    w0 = None
+    if design._cal is not None:
+        w0 = np.bincount(key, weights=design.base_weights, minlength=size).reshape(shape)
+    return ItemSums(
+        k=k,
+        w1=np.bincount(key, weights=design.weights, minlength=size).reshape(shape),
+        w2=np.bincount(key, weights=w2, minlength=size).reshape(shape),
+        w0=w0,
+        n=np.bincount(key, minlength=size).reshape(shape),
+    )
+
+
+def _per_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the rows of ``values`` (combinations × columns) by their group (the no-domain group dropped)."""
+    out = np.zeros((n_groups + 1, values.shape[1]))
+    np.add.at(out, group, values)
+    return out[:n_groups]
+
+
+def proportions(
+    design: SurveyDesign,
+    combos: Combinations,
+    sums: ItemSums,
+    *,
+    method: str = "logit",
+    confidence_level: float = 0.95,
+) -> dict[str, np.ndarray]:
+    """The numbers of :func:`category_proportions` from an item's sums: arrays (domains × levels) ``n,
+    estimate, se, ci_low, ci_high`` and per domain ``n_valid, n_eff, df``."""
+    k, n_groups = sums.k, combos.n_groups
+    g = combos.group
+    sw_cell = _per_group(sums.w1[:, :k], g, n_groups)
+    n_cell = _per_group(sums.n[:, :k], g, n_groups).astype(np.int64)
+    sw = sw_cell.sum(axis=1)
+    sw2 = _per_group(sums.w2[:, :k], g, n_groups).sum(axis=1)
+    n_valid = n_cell.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = sw_cell / sw[:, None]
+        inv_sw = np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
+    p0 = np.nan_to_num(p)
+    var = _diagonal_variance(design, combos, sums, p0, inv_sw)
+    se = np.where(n_valid[:, None] > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
+    dfs = _group_degf(design, combos, sums.n[:, :k].sum(axis=1), n_groups).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neff = kish_n_eff_from_sums(sw, sw2)
+    lo, hi = _intervals(p, se, dfs, n_valid, neff, method, confidence_level, design)
+    return {
+        "n": n_cell,
+        "estimate": p,
+        "se": se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n_valid": n_valid,
+        "n_eff": neff,
+        "df": dfs,
+    }
+
+
+def _group_degf(design: SurveyDesign, combos: Combinations, valid_n: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per domain: its valid respondents minus the strata they fall in (``SurveyDesign._group_degf``)."""
+    inside = combos.group < n_groups
+    rows = np.bincount(combos.group[inside], weights=valid_n[inside], minlength=n_groups).astype(np.int64)
+    if design._n_h.size == 1:
+        return rows - (rows > 0)
+    used = inside & (valid_n > 0)
+    pairs = np.unique(combos.group[used] * design._n_h.size + combos.stratum[used])
+    strata = np.bincount(pairs // design._n_h.size, minlength=n_groups)
+    return rows - strata
+
+
+def _diagonal_variance(
+    design: SurveyDesign, combos: Combinations, sums: ItemSums, p0: np.ndarray, inv_sw: np.ndarray
+) -> np.ndarray:
+    """Variances (domains × levels) of the shares: influence ``(1{y = k} − p_gk) / sw_g`` on domain g's valid
+    rows, 0 elsewhere — the diagonal of ``_grouped_variance`` for that influence."""
+    k, n_groups = sums.k, combos.n_groups
+    if design._cal is not None:
+        # general path: influence of every (domain, level) column for every (combination, slot)
+        n_cols = n_groups * k
+        z = np.zeros((n_cols + 1, n_cols))
+        eye = np.eye(k)
+        for gi in range(n_groups):
+            block = slice(gi * k, (gi + 1) * k)
+            z[block, block] = (eye - p0[gi][None, :]) * inv_sw[gi]
+        slots = np.arange(k + 1)
+        inside = (combos.group[:, None] < n_groups) & (slots[None, :] < k)
+        col = np.where(inside, combos.group[:, None] * k + slots[None, :], n_cols)
+        rep = np.repeat(np.arange(combos.size), k + 1)
+        var = design._grouped_variance_from_sums(
+            combos.stratum[rep], combos.cell[rep], col.ravel(), sums.w1.ravel(), sums.w2.ravel(),
+            sums.w0.ravel(), z, diagonal=True,
+        )  # fmt: skip
+        return var.reshape(n_groups, k)
+    # no calibration: a row's influence is non-zero only in its own domain's columns
+    n_h = design._n_h
+    scale = design._fpc_factor * n_h / (n_h - 1.0)
+    inside = combos.group < n_groups
+    g, h = combos.group[inside], combos.stratum[inside]
+    zb = (np.eye(k)[None, :, :] - p0[:, None, :]) * inv_sw[:, None, None]  # [domain, row's level, column]
+    w2s = _per_group(sums.w2[inside, :k] * scale[h][:, None], g, n_groups)  # Σ scale_h w² per (domain, level)
+    s2 = np.einsum("gj,gjk->gk", w2s, zb * zb)
+    w1h = np.zeros((n_h.size, n_groups, k))
+    np.add.at(w1h, (h, g), sums.w1[inside, :k])
+    s1 = np.einsum("hgj,gjk->hgk", w1h, zb)
+    return s2 - np.einsum("hgk,h->gk", s1 * s1, scale / n_h)
+
+
+def crosstab(
+    design: SurveyDesign,
+    combos: Combinations,
+    sums: ItemSums,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    row_labels: tuple,
+    col_labels: tuple,
+) -> ChisqResult:
+    """``SurveyDesign.chisq`` of the table of domains ``rows`` × levels ``cols`` (indices, in that order): the
+    rows of other domains or levels are left out of the table (zero influence), as ``chisq`` does for rows
+    with a missing value. Needs at least 2 of each."""
+    nr, nc, k = len(rows), len(cols), sums.k
+    n_cells = nr * nc
+    # table cell of every (combination, slot): rows vary fastest; n_cells = outside the table
+    row_of = np.full(combos.n_groups + 1, -1)
+    row_of[rows] = np.arange(nr)
+    col_of = np.full(k + 1, -1)
+    col_of[cols] = np.arange(nc)
+    r = row_of[combos.group][:, None]
+    c = col_of[None, :]
+    cell = np.where((r >= 0) & (c >= 0), r + nr * c, n_cells)
+    flat = cell.ravel()
+    w1 = sums.w1.ravel()
+    totals = np.bincount(flat, weights=w1, minlength=n_cells + 1)
+    wd = totals[:n_cells].sum()
+    p = totals[:n_cells] / wd
+    if design._cal is None:
+        v = _cell_vcov_uncalibrated(design, combos, sums, flat, p, wd, n_cells)
+    else:
+        z = np.vstack([(np.eye(n_cells) - p[None, :]) / wd, np.zeros((1, n_cells))])
+        rep = np.repeat(np.arange(combos.size), k + 1)
+        v = design._grouped_variance_from_sums(
+            combos.stratum[rep], combos.cell[rep], flat, w1, sums.w2.ravel(), sums.w0.ravel(), z
+        )
+    return design._chisq_from_cells(p, v, tuple(row_labels), tuple(col_labels))
+
+
+def _cell_vcov_uncalibrated(design, combos, sums, flat, p, wd, n_cells) -> np.ndarray:
+    """Covariance of the cell proportions without calibration: influence ``(δ_c − p) / wd`` in cell c."""
+    n_h = design._n_h
+    scale = design._fpc_factor * n_h / (n_h - 1.0)
+    h = np.repeat(combos.stratum, sums.k + 1)
+    inside = flat < n_cells
+    w2s = np.bincount(flat[inside], weights=sums.w2.ravel()[inside] * scale[h[inside]], minlength=n_cells)
+    total = w2s.sum()
+    s2 = (np.diag(w2s) - np.outer(w2s, p) - np.outer(p, w2s) + total * np.outer(p, p)) / (wd * wd)
+    w1h = np.zeros((n_h.size, n_cells))
+    np.add.at(w1h, (h[inside], flat[inside]), sums.w1.ravel()[inside])
+    s1 = (w1h - w1h.sum(axis=1)[:, None] * p[None, :]) / wd
+    return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
