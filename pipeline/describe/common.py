@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline import stats
 from pipeline.config.codebook import Codebook, CodebookItem
+from pipeline.stats import _frequencies as kernel
 from pipeline.stats.small_groups import SmallGroupRule
 
 SKIPPED = -3
@@ -30,6 +32,125 @@ class Described:
     weighted: bool
     method: str = "logit"
     confidence_level: float = 0.95
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Sums shared by the tables of one questionnaire (domains, item slots, item sums), built on first use."""
+
+
+@dataclass(frozen=True)
+class Domains:
+    """The domains of one grouping (``by`` = "" for the whole sample): labels in the grouping's category order,
+    each row's domain code (-1: no label) and the design's combinations with them."""
+
+    by: str
+    labels: tuple[str, ...]
+    gcode: np.ndarray
+    combos: kernel.Combinations
+
+
+@dataclass(frozen=True)
+class Slots:
+    """An item's answer of each row as a slot: ``0 … k-1`` its substantive codes (``codes``), then its
+    不了解-type codes (``missing``), then skipped (−3), unanswered (empty) and any other value."""
+
+    codes: tuple[int, ...]
+    missing: tuple[int, ...]
+    slot: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.codes)
+
+    @property
+    def skipped(self) -> int:
+        return self.k + len(self.missing)
+
+    @property
+    def unanswered(self) -> int:
+        return self.skipped + 1
+
+    @property
+    def n_slots(self) -> int:
+        return self.skipped + 3
+
+
+def domain_codes(frame: pd.DataFrame, by: str | None) -> tuple[tuple[str, ...], np.ndarray]:
+    """Labels (as text) of the domains of ``by`` that occur, in the grouping's category order (sorted text for
+    a column without categories), and each row's domain code (-1: missing label); one domain "" for None."""
+    if by is None:
+        return (OVERALL,), np.zeros(len(frame), dtype=np.intp)
+    col = frame[by]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy().astype(np.intp)
+        observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(col.cat.categories)))
+        remap = np.full(len(col.cat.categories) + 1, -1, dtype=np.intp)
+        remap[observed] = np.arange(observed.size)
+        return tuple(str(col.cat.categories[i]) for i in observed), remap[codes]
+    text = col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v))
+    codes, uniques = pd.factorize(text, sort=True, use_na_sentinel=True)
+    return tuple(uniques), codes.astype(np.intp, copy=False)
+
+
+def domains(described: Described, by: str | None) -> Domains:
+    """:class:`Domains` of ``by`` (None: the whole sample), built once per questionnaire."""
+    key = ("domains", by)
+    if key not in described.cache:
+        labels, gcode = domain_codes(described.frame, by)
+        combos = kernel.combinations(described.design, gcode, len(labels))
+        described.cache[key] = Domains(by=by or OVERALL, labels=labels, gcode=gcode, combos=combos)
+    return described.cache[key]
+
+
+def slots_of(values: pd.Series, codes, missing=()) -> Slots:
+    """:class:`Slots` of a coded column: ``codes`` are the levels of the base, ``missing`` counted apart."""
+    raw = values.to_numpy(dtype=float, na_value=np.nan)
+    known = np.asarray([*codes, *missing], dtype=float)
+    k_all = known.size
+    other = k_all + 2
+    slot = np.full(raw.size, other, dtype=np.intp)
+    if k_all:
+        order = np.argsort(known, kind="stable")
+        pos = np.minimum(np.searchsorted(known[order], raw), k_all - 1)
+        hit = known[order][pos] == raw
+        slot = np.where(hit, order[pos], other)
+    slot[(raw == SKIPPED) & (slot == other)] = k_all
+    slot[np.isnan(raw)] = k_all + 1
+    return Slots(codes=tuple(int(c) for c in codes), missing=tuple(int(c) for c in missing), slot=slot)
+
+
+def item_slots(described: Described, item: CodebookItem) -> Slots:
+    """:class:`Slots` of a single-choice or matrix item (built once per questionnaire)."""
+    key = ("slots", item.id)
+    if key not in described.cache:
+        described.cache[key] = slots_of(
+            described.frame[item.id], list(item.substantive_codes), list(item.missing_codes)
+        )
+    return described.cache[key]
+
+
+def weights_squared(described: Described) -> np.ndarray:
+    if "w2" not in described.cache:
+        described.cache["w2"] = described.design.weights**2
+    return described.cache["w2"]
+
+
+def sums_of(described: Described, dom: Domains, slots: Slots, key: Any = None) -> kernel.ItemSums:
+    """The kernel's sums of ``slots`` by the domains ``dom`` (kept when ``key`` names them, for other tables)."""
+    if key is not None and ("sums", dom.by, key) in described.cache:
+        return described.cache[("sums", dom.by, key)]
+    sums = kernel.item_sums(
+        described.design, dom.combos, slots.slot, slots.k, weights_squared(described), n_slots=slots.n_slots
+    )
+    if key is not None:
+        described.cache[("sums", dom.by, key)] = sums
+    return sums
+
+
+def shares(described: Described, dom: Domains, sums: kernel.ItemSums) -> dict[str, np.ndarray]:
+    """The weighted shares of the levels in every domain (``category_proportions``' numbers) from ``sums``."""
+    d = described
+    return kernel.proportions(
+        d.design, dom.combos, sums, method=d.method, confidence_level=d.confidence_level
+    )
 
 
 def item_labels(item: CodebookItem) -> dict:
@@ -58,10 +179,17 @@ def by_series(frame: pd.DataFrame, by: str | None, rows: np.ndarray | None = Non
     return labels.rename(by or "group")
 
 
+def rounded_n_eff(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
+    """Kish's effective n ``(Σw)² / Σw²`` rounded to 9 decimals: a group of equal weights (a staff unit) has
+    exactly its count, whatever order its weights were summed in, so its flag does not depend on rounding."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.round(np.asarray(sum_w, dtype=float) ** 2 / np.asarray(sum_w2, dtype=float), 9)
+
+
 def group_flags(table: pd.DataFrame, rule: SmallGroupRule, size: str = "n_eff") -> pd.DataFrame:
-    """``flag`` and ``reason`` of each row from its group's size (:class:`SmallGroupRule`, vectorized);
-    suppressed rows lose their estimates."""
-    sizes = table[size].astype(float).to_numpy()
+    """``flag`` and ``reason`` of each row from its group's size (:class:`SmallGroupRule`, vectorized; the
+    size rounded to 9 decimals, see :func:`rounded_n_eff`); suppressed rows lose their estimates."""
+    sizes = np.round(table[size].astype(float).to_numpy(), 9)
     hidden = ~(sizes >= rule.suppress_below)
     small = ~hidden & (sizes < rule.flag_below)
     table = table.assign(

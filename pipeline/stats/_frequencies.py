@@ -23,8 +23,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.stats.descriptives import kish_n_eff_from_sums
-from pipeline.stats.design import ChisqResult, SurveyDesign
+from pipeline.stats.design import ChisqResult, SurveyDesign, _interaction_contrasts
 from pipeline.stats.frequencies import _intervals
+
+
+class SingularTable(ValueError):
+    """The Rao–Scott correction of a table with empty cells is singular: no test can be computed."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ class Combinations:
 
 @dataclass(frozen=True)
 class ItemSums:
-    """Totals per (combination, slot) of one item: slots ``0 … k-1`` are its levels, slot ``k`` the rest."""
+    """Totals per (combination, slot) of one item: slots ``0 … k-1`` are its levels, slots ``k …`` the rest
+    (answers outside the base, possibly split by kind)."""
 
     k: int
     w1: np.ndarray
@@ -77,14 +82,15 @@ def combinations(design: SurveyDesign, gcode: np.ndarray, n_groups: int) -> Comb
 
 
 def item_sums(
-    design: SurveyDesign, combos: Combinations, slot: np.ndarray, k: int, w2: np.ndarray
+    design: SurveyDesign, combos: Combinations, slot: np.ndarray, k: int, w2: np.ndarray, *, n_slots: int = 0
 ) -> ItemSums:
-    """:class:`ItemSums` of an item whose row ``i`` answered level ``slot[i]`` (``k``: not a valid answer).
-
-    ``w2`` is ``design.weights ** 2`` (computed once by the caller)."""
-    key = combos.index * (k + 1) + slot
-    size = combos.size * (k + 1)
-    shape = (combos.size, k + 1)
+    """:class:`ItemSums` of an item whose row ``i`` answered level ``slot[i]`` (``k`` or more: not a valid
+    answer; ``n_slots`` slots in all, default ``k + 1``). ``w2`` is ``design.weights ** 2`` (computed once by
+    the caller)."""
+    n_slots = max(n_slots, k + 1)
+    key = combos.index * n_slots + slot
+    size = combos.size * n_slots
+    shape = (combos.size, n_slots)
     w0 = None
     if design._cal is not None:
         w0 = np.bincount(key, weights=design.base_weights, minlength=size).reshape(shape)
@@ -169,10 +175,11 @@ def _diagonal_variance(
         for gi in range(n_groups):
             block = slice(gi * k, (gi + 1) * k)
             z[block, block] = (eye - p0[gi][None, :]) * inv_sw[gi]
-        slots = np.arange(k + 1)
+        n_slots = sums.w1.shape[1]
+        slots = np.arange(n_slots)
         inside = (combos.group[:, None] < n_groups) & (slots[None, :] < k)
         col = np.where(inside, combos.group[:, None] * k + slots[None, :], n_cols)
-        rep = np.repeat(np.arange(combos.size), k + 1)
+        rep = np.repeat(np.arange(combos.size), n_slots)
         var = design._grouped_variance_from_sums(
             combos.stratum[rep], combos.cell[rep], col.ravel(), sums.w1.ravel(), sums.w2.ravel(),
             sums.w0.ravel(), z, diagonal=True,
@@ -204,12 +211,12 @@ def crosstab(
     """``SurveyDesign.chisq`` of the table of domains ``rows`` × levels ``cols`` (indices, in that order): the
     rows of other domains or levels are left out of the table (zero influence), as ``chisq`` does for rows
     with a missing value. Needs at least 2 of each."""
-    nr, nc, k = len(rows), len(cols), sums.k
+    nr, nc, n_slots = len(rows), len(cols), sums.w1.shape[1]
     n_cells = nr * nc
     # table cell of every (combination, slot): rows vary fastest; n_cells = outside the table
     row_of = np.full(combos.n_groups + 1, -1)
     row_of[rows] = np.arange(nr)
-    col_of = np.full(k + 1, -1)
+    col_of = np.full(n_slots, -1)
     col_of[cols] = np.arange(nc)
     r = row_of[combos.group][:, None]
     c = col_of[None, :]
@@ -219,22 +226,33 @@ def crosstab(
     totals = np.bincount(flat, weights=w1, minlength=n_cells + 1)
     wd = totals[:n_cells].sum()
     p = totals[:n_cells] / wd
+    if (p == 0).any() and _singular_correction(p, nr, nc):
+        raise SingularTable(f"{int((p == 0).sum())} empty cells")
     if design._cal is None:
         v = _cell_vcov_uncalibrated(design, combos, sums, flat, p, wd, n_cells)
     else:
         z = np.vstack([(np.eye(n_cells) - p[None, :]) / wd, np.zeros((1, n_cells))])
-        rep = np.repeat(np.arange(combos.size), k + 1)
+        rep = np.repeat(np.arange(combos.size), n_slots)
         v = design._grouped_variance_from_sums(
             combos.stratum[rep], combos.cell[rep], flat, w1, sums.w2.ravel(), sums.w0.ravel(), z
         )
     return design._chisq_from_cells(p, v, tuple(row_labels), tuple(col_labels))
 
 
+def _singular_correction(p: np.ndarray, nr: int, nc: int) -> bool:
+    """Whether ``C' D⁻¹ C`` of :meth:`SurveyDesign.chisq` (empty cells: ``1 / p`` taken as 0, as
+    ``svychisq`` does) is numerically singular, which makes ``Delta`` and the test arbitrary."""
+    cmat = _interaction_contrasts(nr, nc)
+    inv_p = np.where(p == 0, 0.0, 1.0 / np.where(p == 0, 1.0, p))
+    eig = np.linalg.eigvalsh(cmat.T @ (cmat * inv_p[:, None]))
+    return not eig[0] > 1e-10 * eig[-1]
+
+
 def _cell_vcov_uncalibrated(design, combos, sums, flat, p, wd, n_cells) -> np.ndarray:
     """Covariance of the cell proportions without calibration: influence ``(δ_c − p) / wd`` in cell c."""
     n_h = design._n_h
     scale = design._fpc_factor * n_h / (n_h - 1.0)
-    h = np.repeat(combos.stratum, sums.k + 1)
+    h = np.repeat(combos.stratum, sums.w1.shape[1])
     inside = flat < n_cells
     w2s = np.bincount(flat[inside], weights=sums.w2.ravel()[inside] * scale[h[inside]], minlength=n_cells)
     total = w2s.sum()

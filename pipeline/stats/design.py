@@ -44,19 +44,19 @@ from pipeline.stats.weighting import MarginKey, _columns_of, _margin_name
 @functools.lru_cache(maxsize=64)
 def _interaction_contrasts(nr: int, nc: int) -> np.ndarray:
     """A basis of the interaction contrasts of an ``nr`` x ``nc`` table orthogonal to its main effects (cells
-    with rows varying fastest); the same for every table of that shape, so it is computed once per shape."""
+    with rows varying fastest): the indicators of cells (i, j), i, j ≥ 1, minus their projection on the main
+    effects (R's ``qr.resid(qr(X1), X12)``). On a full grid that projection of a cell function is its row mean
+    plus its column mean minus its grand mean; the basis is the same for every table of a shape, so it is
+    computed once per shape."""
     k = nr * nc
     grid_r = np.tile(np.arange(nr), nc)
     grid_c = np.repeat(np.arange(nc), nr)
-    x1 = np.column_stack(
-        [np.ones(k)]
-        + [(grid_r == i).astype(float) for i in range(1, nr)]
-        + [(grid_c == j).astype(float) for j in range(1, nc)]
-    )
     x12 = np.column_stack(
         [((grid_r == i) & (grid_c == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
     )
-    cmat = x12 - x1 @ np.linalg.lstsq(x1, x12, rcond=None)[0]
+    grid = x12.reshape(nc, nr, -1)  # [column, row, contrast]
+    fitted = grid.mean(axis=0, keepdims=True) + grid.mean(axis=1, keepdims=True) - grid.mean(axis=(0, 1))
+    cmat = (grid - fitted).reshape(k, -1)
     cmat.flags.writeable = False
     return cmat
 
