@@ -45,6 +45,8 @@ class Domains:
     labels: tuple[str, ...]
     gcode: np.ndarray
     combos: kernel.Combinations
+    of_fine: np.ndarray | None = None
+    """Each finest combination's combination here (None: a grouping outside the finest ones)."""
 
 
 @dataclass(frozen=True)
@@ -90,30 +92,63 @@ def domain_codes(frame: pd.DataFrame, by: str | None) -> tuple[tuple[str, ...], 
     return tuple(uniques), codes.astype(np.intp, copy=False)
 
 
+def finest_of(described: Described) -> kernel.Finest:
+    """The finest combinations of the design with every grouping of the questionnaire (built once)."""
+    if "finest" not in described.cache:
+        codes = [domain_codes(described.frame, by) for by in described.groupings]
+        described.cache["domain_codes"] = dict(zip(described.groupings, codes, strict=True))
+        described.cache["finest"] = kernel.finest(described.design, [gcode for _, gcode in codes])
+    return described.cache["finest"]
+
+
 def domains(described: Described, by: str | None) -> Domains:
-    """:class:`Domains` of ``by`` (None: the whole sample), built once per questionnaire."""
+    """:class:`Domains` of ``by`` (None: the whole sample; else one of the questionnaire's groupings or
+    ``SCALE_BYS``), built once per questionnaire."""
     key = ("domains", by)
     if key not in described.cache:
-        labels, gcode = domain_codes(described.frame, by)
-        combos = kernel.combinations(described.design, gcode, len(labels))
-        described.cache[key] = Domains(by=by or OVERALL, labels=labels, gcode=gcode, combos=combos)
+        d = described
+        cal = d.design._cal
+        n_cells = cal["w0_cell"].size if cal is not None else 1
+        if by is None or by in d.groupings:
+            fine = finest_of(d)
+            labels, gcode = d.cache["domain_codes"][by] if by is not None else domain_codes(d.frame, None)
+            which = None if by is None else d.groupings.index(by)
+            combos, of_fine = kernel.combinations_of(fine, which, len(labels), n_cells)
+        else:
+            labels, gcode = domain_codes(d.frame, by)
+            combos, of_fine = kernel.combinations(d.design, gcode, len(labels)), None
+        d.cache[key] = Domains(by=by or OVERALL, labels=labels, gcode=gcode, combos=combos, of_fine=of_fine)
     return described.cache[key]
 
 
 def slots_of(values: pd.Series, codes, missing=()) -> Slots:
     """:class:`Slots` of a coded column: ``codes`` are the levels of the base, ``missing`` counted apart."""
-    raw = values.to_numpy(dtype=float, na_value=np.nan)
-    known = np.asarray([*codes, *missing], dtype=float)
-    k_all = known.size
+    known = [*codes, *missing]
+    k_all = len(known)
     other = k_all + 2
-    slot = np.full(raw.size, other, dtype=np.intp)
-    if k_all:
-        order = np.argsort(known, kind="stable")
-        pos = np.minimum(np.searchsorted(known[order], raw), k_all - 1)
-        hit = known[order][pos] == raw
-        slot = np.where(hit, order[pos], other)
-    slot[(raw == SKIPPED) & (slot == other)] = k_all
-    slot[np.isnan(raw)] = k_all + 1
+    arr = values.array
+    if isinstance(arr, pd.arrays.IntegerArray) and all(float(c).is_integer() for c in known):
+        # Int64 codes (02_clean's item columns): a lookup table over the codes' range, no float copy
+        data, empty = arr._data, arr._mask
+        lo = min([*(int(c) for c in known), SKIPPED])
+        hi = max([*(int(c) for c in known), SKIPPED])
+        table = np.full(hi - lo + 3, other, dtype=np.intp)  # [below, lo … hi, above]
+        table[SKIPPED - lo + 1] = k_all
+        for j, c in enumerate(known):
+            table[int(c) - lo + 1] = j
+        slot = table[np.clip(data - (lo - 1), 0, hi - lo + 2)]
+        slot[empty] = k_all + 1
+    else:
+        raw = values.to_numpy(dtype=float, na_value=np.nan)
+        known_f = np.asarray(known, dtype=float)
+        slot = np.full(raw.size, other, dtype=np.intp)
+        if k_all:
+            order = np.argsort(known_f, kind="stable")
+            pos = np.minimum(np.searchsorted(known_f[order], raw), k_all - 1)
+            hit = known_f[order][pos] == raw
+            slot = np.where(hit, order[pos], other)
+        slot[(raw == SKIPPED) & (slot == other)] = k_all
+        slot[np.isnan(raw)] = k_all + 1
     return Slots(codes=tuple(int(c) for c in codes), missing=tuple(int(c) for c in missing), slot=slot)
 
 
@@ -134,15 +169,18 @@ def weights_squared(described: Described) -> np.ndarray:
 
 
 def sums_of(described: Described, dom: Domains, slots: Slots, key: Any = None) -> kernel.ItemSums:
-    """The kernel's sums of ``slots`` by the domains ``dom`` (kept when ``key`` names them, for other tables)."""
-    if key is not None and ("sums", dom.by, key) in described.cache:
-        return described.cache[("sums", dom.by, key)]
-    sums = kernel.item_sums(
-        described.design, dom.combos, slots.slot, slots.k, weights_squared(described), n_slots=slots.n_slots
-    )
-    if key is not None:
-        described.cache[("sums", dom.by, key)] = sums
-    return sums
+    """The kernel's sums of ``slots`` by the domains ``dom``: one pass over the rows per item (``key`` names
+    it, so that every grouping and table reuses that pass), then summed up to ``dom``'s combinations."""
+    d = described
+    w2 = weights_squared(d)
+    if dom.of_fine is None or key is None:
+        return kernel.item_sums(d.design, dom.combos, slots.slot, slots.k, w2, n_slots=slots.n_slots)
+    if ("fine_sums", key) not in d.cache:
+        fine = finest_of(d)
+        d.cache[("fine_sums", key)] = kernel.item_sums(
+            d.design, fine, slots.slot, slots.k, w2, n_slots=slots.n_slots
+        )
+    return kernel.summed_up(d.cache[("fine_sums", key)], dom.of_fine, dom.combos.size)
 
 
 def shares(described: Described, dom: Domains, sums: kernel.ItemSums) -> dict[str, np.ndarray]:
@@ -179,16 +217,9 @@ def by_series(frame: pd.DataFrame, by: str | None, rows: np.ndarray | None = Non
     return labels.rename(by or "group")
 
 
-def rounded_n_eff(sum_w: np.ndarray, sum_w2: np.ndarray) -> np.ndarray:
-    """Kish's effective n ``(Σw)² / Σw²`` rounded to 9 decimals: a group of equal weights (a staff unit) has
-    exactly its count, whatever order its weights were summed in, so its flag does not depend on rounding."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.round(np.asarray(sum_w, dtype=float) ** 2 / np.asarray(sum_w2, dtype=float), 9)
-
-
 def group_flags(table: pd.DataFrame, rule: SmallGroupRule, size: str = "n_eff") -> pd.DataFrame:
     """``flag`` and ``reason`` of each row from its group's size (:class:`SmallGroupRule`, vectorized; the
-    size rounded to 9 decimals, see :func:`rounded_n_eff`); suppressed rows lose their estimates."""
+    size rounded to 9 decimals as the rule does); suppressed rows lose their estimates."""
     sizes = np.round(table[size].astype(float).to_numpy(), 9)
     hidden = ~(sizes >= rule.suppress_below)
     small = ~hidden & (sizes < rule.flag_below)

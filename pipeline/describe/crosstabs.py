@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.describe.common import Described, domains, item_labels, item_slots, rounded_n_eff, sums_of
+from pipeline import stats
+from pipeline.describe.common import Described, domains, item_labels, item_slots, sums_of
 from pipeline.describe.frequencies import choice_items
 from pipeline.schemas import column_names
 from pipeline.stats import _frequencies as kernel
@@ -82,7 +83,9 @@ def crosstab_table(described: Described) -> pd.DataFrame:
                 dom.combos.group[inside], weights=sums.w2[inside, :k].sum(axis=1), minlength=n_groups
             )
             present = np.flatnonzero(valid_n > 0)
-            flags = d.rule.flags(pd.Series(rounded_n_eff(sw[present], sw2[present])))["flag"].to_numpy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                n_eff = stats.kish_n_eff_from_sums(sw[present], sw2[present])
+            flags = d.rule.flags(pd.Series(n_eff))["flag"].to_numpy()
             kept = present[flags != "suppressed"]
             suppressed = [dom.labels[g] for g in present[flags == "suppressed"]]
             cols = np.flatnonzero(sums.n[:, :k].sum(axis=0) > 0)

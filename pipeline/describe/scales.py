@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import stats
-from pipeline.describe.common import Described, by_series
+from pipeline.describe.common import Described, by_series, domains, finest_of, shares, slots_of, sums_of
 from pipeline.frames import SI
 from pipeline.schemas import column_names
 
@@ -65,44 +65,91 @@ def _variables(d: Described) -> list[tuple[str, str, str, float, pd.Series | Non
     return out
 
 
+def domain_labels(described: Described, by: str | None, rows: np.ndarray) -> pd.Series:
+    """The domains of ``by`` as a categorical Series (the grouping's category order), missing outside ``rows``
+    — the ``by`` of :func:`pipeline.stats.domain_mean_table`."""
+    dom = domains(described, by)
+    codes = np.where(rows, dom.gcode, -1)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(dom.labels, dtype=object)),
+        index=described.frame.index,
+        name=by or "group",
+    )
+
+
+def _sds(d: Described, by: str | None, column: str, values: pd.Series, present: np.ndarray) -> np.ndarray:
+    """Weighted SD of ``values`` in every domain of ``by``, from sums over the finest combinations taken once
+    per variable (:func:`pipeline.stats.weighted_sd_from_sums`)."""
+    dom = domains(d, by)
+    n_groups = len(dom.labels)
+    if dom.of_fine is None:
+        return stats.weighted_sd_by_group(
+            values, d.design.weights, np.where(present, dom.gcode, -1), n_groups
+        )
+    key = ("moments", column)
+    if key not in d.cache:  # per finest combination: Σw, weighted mean, Σ w (y − mean)², count
+        fine = finest_of(d)
+        y = np.where(present, values.to_numpy(dtype=float, na_value=np.nan), 0.0)
+        w = np.where(present, d.design.weights, 0.0)
+        sw = np.bincount(fine.index, weights=w, minlength=fine.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.bincount(fine.index, weights=w * y, minlength=fine.size) / sw
+        dev = y - np.nan_to_num(mean)[fine.index]
+        m2 = np.bincount(fine.index, weights=w * dev * dev, minlength=fine.size)
+        d.cache[key] = (sw, mean, m2, np.bincount(fine.index, weights=present, minlength=fine.size))
+    return stats.weighted_sd_pooled(*d.cache[key], dom.combos.group[dom.of_fine], n_groups)
+
+
+def _satisfied_rows(d: Described, by: str | None, sat: pd.Series, rows: np.ndarray, base: dict) -> list[dict]:
+    """满意率 rows of one variable by ``by``: the share of 1 among the 0/1 answers of ``sat`` on ``rows``."""
+    dom = domains(d, by)
+    key = ("satisfied", base["variable"])
+    if ("slots", key) not in d.cache:
+        d.cache[("slots", key)] = slots_of(sat.where(rows), [0, 1])
+    props = shares(d, dom, sums_of(d, dom, d.cache[("slots", key)], key=key))
+    present = np.flatnonzero(props["n_valid"] > 0)
+    flags = d.rule.flags(pd.Series(props["n_eff"][present]))
+    out = []
+    for g, f, why in zip(present, flags["flag"], flags["reason"], strict=True):
+        hide = f == "suppressed"
+
+        def pct(name: str, _g=g, _hide=hide) -> float:
+            return np.nan if _hide else 100 * props[name][_g, 1]
+
+        out.append({**base, "by": by or "", "group": dom.labels[g], "statistic": "satisfied",
+                    "estimate": pct("estimate"), "se": pct("se"), "ci_low": pct("ci_low"),
+                    "ci_high": pct("ci_high"), "n": int(props["n_valid"][g]), "n_eff": props["n_eff"][g],
+                    "flag": f, "reason": why})  # fmt: skip
+    return out
+
+
 def scale_table(described: Described) -> pd.DataFrame:
-    """``scales.parquet`` rows of one questionnaire."""
+    """``scales.parquet`` rows of one questionnaire (groups in each grouping's category order)."""
     d = described
     rows = []
     bys = [None, *(b for b in SCALE_BYS if b in d.frame.columns)]
     for column, kind, name, threshold, sat in _variables(d):
         values = d.frame[column].astype(float)
+        present = values.notna().to_numpy()
         if sat is None and not math.isnan(threshold):
             sat = pd.Series(np.where(values.isna(), np.nan, values >= threshold - 1e-9), index=d.frame.index)
         base = {"variable": column, "kind": kind, "name": name, "threshold": threshold}
         for by in bys:
-            labels = by_series(d.frame, by, values.notna().to_numpy())
+            labels = domain_labels(d, by, present)
             if labels.isna().all():
                 continue
             means = stats.domain_mean_table(d.design, values.rename(column), labels, small_n=d.rule.flag_below,
                                             min_n=d.rule.suppress_below,
                                             confidence_level=d.confidence_level).table  # fmt: skip
+            sd_of = dict(zip(domains(d, by).labels, _sds(d, by, column, values, present), strict=True))
             for r in means.itertuples(index=False):
                 rows.append({**base, "by": by or "", "group": str(r.group), "statistic": "mean",
                              "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
                              "n_eff": r.n_eff, "flag": r.flag, "reason": r.reason})  # fmt: skip
                 rows.append({**rows[-1], "statistic": "sd", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                             "estimate": np.nan if r.flag == "suppressed" else stats.weighted_sd(
-                                 values, d.design.weights, rows=(labels == r.group).to_numpy())})  # fmt: skip
-            if sat is None:
-                continue
-            sat_labels = labels.where(sat.notna(), None)
-            p = stats.category_proportions(d.design, sat.astype(float), [0, 1], by=sat_labels, method=d.method,
-                                           confidence_level=d.confidence_level)  # fmt: skip
-            p = p[p["level"] == 1]
-            flags = d.rule.flags(p["n_eff"])
-            for r, f, why in zip(p.itertuples(index=False), flags["flag"], flags["reason"], strict=True):
-                hide = f == "suppressed"
-                rows.append({**base, "by": by or "", "group": str(getattr(r, labels.name)), "statistic": "satisfied",
-                             "estimate": np.nan if hide else 100 * r.estimate, "se": np.nan if hide else 100 * r.se,
-                             "ci_low": np.nan if hide else 100 * r.ci_low,
-                             "ci_high": np.nan if hide else 100 * r.ci_high, "n": int(r.n_valid),
-                             "n_eff": r.n_eff, "flag": f, "reason": why})  # fmt: skip
+                             "estimate": np.nan if r.flag == "suppressed" else sd_of[str(r.group)]})  # fmt: skip
+            if sat is not None:
+                rows.extend(_satisfied_rows(d, by, sat.astype(float), present, base))
     out = pd.DataFrame(
         rows, columns=[c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
     )

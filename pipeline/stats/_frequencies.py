@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline.stats._linearization import calibration_fit
 from pipeline.stats.descriptives import kish_n_eff_from_sums
-from pipeline.stats.design import ChisqResult, SurveyDesign, _interaction_contrasts
+from pipeline.stats.design import ChisqResult, SurveyDesign
 from pipeline.stats.frequencies import _intervals
 
 
@@ -81,8 +82,89 @@ def combinations(design: SurveyDesign, gcode: np.ndarray, n_groups: int) -> Comb
     )
 
 
+@dataclass(frozen=True)
+class Finest:
+    """The finest combinations of a design's strata and calibration cells with several groupings at once:
+    each row's combination (``index``) and, per combination, its stratum, calibration cell and the domain
+    code of every grouping (-1: none). An item's sums over these are summed up to any one grouping's
+    :class:`Combinations` without another pass over the rows."""
+
+    index: np.ndarray
+    stratum: np.ndarray
+    cell: np.ndarray
+    groups: tuple[np.ndarray, ...]
+
+    @property
+    def size(self) -> int:
+        return self.stratum.size
+
+
+def finest(design: SurveyDesign, gcodes: list[np.ndarray]) -> Finest:
+    """:class:`Finest` of the design with the domain codes ``gcodes`` (one array per grouping, -1: none)."""
+    cal = design._cal
+    cell = cal["cell"] if cal is not None else np.zeros(design.n, dtype=np.intp)
+    parts = [design._strata_codes, cell, *gcodes]
+    index = np.zeros(design.n, dtype=np.int64)
+    size = 1
+    for part in parts:  # mixed radix, refactorized at each step so the keys stay below n
+        lo = int(part.min()) if part.size else 0
+        radix = (int(part.max()) if part.size else 0) - lo + 1
+        index, _ = pd.factorize(index * radix + (part - lo))
+        size = int(index.max()) + 1 if index.size else 0
+    first = np.full(size, -1, dtype=np.int64)
+    first[index[::-1]] = np.arange(index.size - 1, -1, -1)  # a row of each combination
+    return Finest(
+        index=index.astype(np.intp),
+        stratum=design._strata_codes[first],
+        cell=cell[first],
+        groups=tuple(np.asarray(g)[first] for g in gcodes),
+    )
+
+
+def combinations_of(
+    fine: Finest, which: int | None, n_groups: int, n_cells: int
+) -> tuple[Combinations, np.ndarray]:
+    """The :class:`Combinations` of grouping ``which`` (an index into ``fine.groups``; None: the whole sample,
+    one domain) and each finest combination's combination in it."""
+    g = np.zeros(fine.size, dtype=np.int64) if which is None else fine.groups[which]
+    g = np.where(g >= 0, g, n_groups)
+    key = (fine.stratum * n_cells + fine.cell) * (n_groups + 1) + g
+    of_fine, found = pd.factorize(key)
+    found = np.asarray(found, dtype=np.int64)
+    combos = Combinations(
+        index=of_fine[fine.index].astype(np.intp),
+        stratum=found // (n_cells * (n_groups + 1)),
+        cell=(found // (n_groups + 1)) % n_cells,
+        group=found % (n_groups + 1),
+        n_groups=n_groups,
+    )
+    return combos, of_fine.astype(np.intp)
+
+
+def summed_up(sums: ItemSums, of_fine: np.ndarray, size: int) -> ItemSums:
+    """``sums`` over finest combinations summed up to combinations (``of_fine``: each one's combination)."""
+    n_slots = sums.w1.shape[1]
+    key = (of_fine[:, None] * n_slots + np.arange(n_slots)[None, :]).ravel()
+    shape = (size, n_slots)
+
+    def total(values: np.ndarray | None) -> np.ndarray | None:
+        if values is None:
+            return None
+        return np.bincount(key, weights=values.ravel(), minlength=size * n_slots).reshape(shape)
+
+    return ItemSums(
+        k=sums.k, w1=total(sums.w1), w2=total(sums.w2), w0=total(sums.w0), n=total(sums.n).astype(np.int64)
+    )
+
+
 def item_sums(
-    design: SurveyDesign, combos: Combinations, slot: np.ndarray, k: int, w2: np.ndarray, *, n_slots: int = 0
+    design: SurveyDesign,
+    combos: Combinations | Finest,
+    slot: np.ndarray,
+    k: int,
+    w2: np.ndarray,
+    *,
+    n_slots: int = 0,
 ) -> ItemSums:
     """:class:`ItemSums` of an item whose row ``i`` answered level ``slot[i]`` (``k`` or more: not a valid
     answer; ``n_slots`` slots in all, default ``k + 1``). ``w2`` is ``design.weights ** 2`` (computed once by
@@ -179,11 +261,9 @@ def _diagonal_variance(
         slots = np.arange(n_slots)
         inside = (combos.group[:, None] < n_groups) & (slots[None, :] < k)
         col = np.where(inside, combos.group[:, None] * k + slots[None, :], n_cols)
-        rep = np.repeat(np.arange(combos.size), n_slots)
         var = design._grouped_variance_from_sums(
-            combos.stratum[rep], combos.cell[rep], col.ravel(), sums.w1.ravel(), sums.w2.ravel(),
-            sums.w0.ravel(), z, diagonal=True,
-        )  # fmt: skip
+            *_aggregated(combos, sums, col.ravel(), n_cols), z, diagonal=True
+        )
         return var.reshape(n_groups, k)
     # no calibration: a row's influence is non-zero only in its own domain's columns
     n_h = design._n_h
@@ -231,21 +311,91 @@ def crosstab(
     if design._cal is None:
         v = _cell_vcov_uncalibrated(design, combos, sums, flat, p, wd, n_cells)
     else:
-        z = np.vstack([(np.eye(n_cells) - p[None, :]) / wd, np.zeros((1, n_cells))])
-        rep = np.repeat(np.arange(combos.size), n_slots)
-        v = design._grouped_variance_from_sums(
-            combos.stratum[rep], combos.cell[rep], flat, w1, sums.w2.ravel(), sums.w0.ravel(), z
-        )
+        v = _cell_vcov_calibrated(design, *_aggregated(combos, sums, flat, n_cells), p, wd, n_cells)
     return design._chisq_from_cells(p, v, tuple(row_labels), tuple(col_labels))
+
+
+def _aggregated(combos: Combinations, sums: ItemSums, column: np.ndarray, n_columns: int) -> tuple:
+    """(stratum, calibration cell, column, w1, w2, w0) of the distinct (stratum, cell, column) combinations,
+    ``column`` giving each (combination, slot) its influence column (``n_columns``: none)."""
+    n_slots = sums.w1.shape[1]
+    rep = np.repeat(np.arange(combos.size), n_slots)
+    n_cal = int(combos.cell.max()) + 1
+    key = (combos.stratum[rep] * n_cal + combos.cell[rep]) * (n_columns + 1) + column
+    index, found = pd.factorize(key)
+    found = np.asarray(found, dtype=np.int64)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(index, weights=values.ravel(), minlength=found.size)
+
+    return (
+        found // ((n_columns + 1) * n_cal),
+        (found // (n_columns + 1)) % n_cal,
+        found % (n_columns + 1),
+        total(sums.w1),
+        total(sums.w2),
+        total(sums.w0),
+    )
+
+
+def _z_times(x: np.ndarray, p: np.ndarray, wd: float, n_cells: int) -> np.ndarray:
+    """``Z' x`` for the influence ``Z`` of the cell proportions (row j < n_cells: ``(δ_j − p) / wd``; the last
+    row, outside the table: 0) and ``x`` with one row per table cell plus the outside row."""
+    inside = x[:n_cells]
+    return (inside - p[:, None] * inside.sum(axis=0)[None, :]) / wd
+
+
+def _cell_vcov_calibrated(design, stratum, cell, column, w1, w2, w0, p, wd, n_cells) -> np.ndarray:
+    """Covariance of the cell proportions of a calibrated design from (stratum, calibration cell, table cell)
+    totals: ``_grouped_variance`` of the influence ``(δ_c − p) / wd`` with calibration residuals, its quadratic
+    form expanded so that the cost is O(cells² × calibration cells), not O(cells³ × calibration cells)."""
+    cal = design._cal
+    n_cal, n_h = cal["w0_cell"].size, design._n_h
+    scale = design._fpc_factor * n_h / (n_h - 1.0)
+    cols = n_cells + 1
+
+    def grid(values: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+        return np.bincount(rows * cols + column, weights=values, minlength=n_rows * cols).reshape(
+            n_rows, cols
+        )
+
+    w0c = grid(w0, cell, n_cal)  # Σ w0 per (calibration cell, table cell)
+    cell_sums = _z_times(w0c.T, p, wd, n_cells).T  # Σ_{i in cell} w0_i z_i
+    fit = calibration_fit(cell_sums, cal["A"], cal["sqrt_w0_cell"])  # (calibration cells × table cells)
+    w2s = grid(w2 * scale[stratum], cell, n_cal)  # Σ scale_h w² per (calibration cell, table cell)
+    v_in = w2s.sum(axis=0)[:n_cells]
+    zz = (np.diag(v_in) - np.outer(v_in, p) - np.outer(p, v_in) + v_in.sum() * np.outer(p, p)) / (wd * wd)
+    zf = _z_times(w2s.T @ fit, p, wd, n_cells)  # Σ w² scale z f'
+    s2 = zz - zf - zf.T + fit.T @ (fit * w2s.sum(axis=1)[:, None])
+    w1h = grid(w1, stratum, n_h.size)  # Σ w per (stratum, table cell)
+    b1 = np.bincount(stratum * n_cal + cell, weights=w1, minlength=n_h.size * n_cal).reshape(n_h.size, n_cal)
+    s1 = _z_times(w1h.T, p, wd, n_cells).T - b1 @ fit
+    return s2 - s1.T @ (s1 * (scale / n_h)[:, None])
 
 
 def _singular_correction(p: np.ndarray, nr: int, nc: int) -> bool:
     """Whether ``C' D⁻¹ C`` of :meth:`SurveyDesign.chisq` (empty cells: ``1 / p`` taken as 0, as
-    ``svychisq`` does) is numerically singular, which makes ``Delta`` and the test arbitrary."""
-    cmat = _interaction_contrasts(nr, nc)
-    inv_p = np.where(p == 0, 0.0, 1.0 / np.where(p == 0, 1.0, p))
-    eig = np.linalg.eigvalsh(cmat.T @ (cmat * inv_p[:, None]))
-    return not eig[0] > 1e-10 * eig[-1]
+    ``svychisq`` does) is singular, which makes ``Delta`` and the test arbitrary.
+
+    Its null space is the interaction vectors (all row and column sums 0) that are zero on every non-empty
+    cell. Such a vector exists exactly when the empty cells, as edges between their row and their column,
+    contain a cycle (a vector ±1 around the cycle has zero row and column sums); without a cycle, every
+    interaction vector supported on them is 0. So: a union-find over the empty cells.
+    """
+    parent = list(range(nr + nc))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for cell in np.flatnonzero(p == 0):
+        a, b = root(int(cell) % nr), root(nr + int(cell) // nr)  # rows vary fastest
+        if a == b:
+            return True
+        parent[a] = b
+    return False
 
 
 def _cell_vcov_uncalibrated(design, combos, sums, flat, p, wd, n_cells) -> np.ndarray:

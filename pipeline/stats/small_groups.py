@@ -62,7 +62,10 @@ class SmallGroupRule:
         return f"样本量不足{self.flag_below}，结果仅供参考"
 
     def flag(self, size: float) -> GroupFlag:
-        """The flag of a group of ``size`` respondents (or effective n); NaN counts as suppressed."""
+        """The flag of a group of ``size`` respondents (or effective n); NaN counts as suppressed. The size is
+        compared rounded to 9 decimals: Kish's n of equal weights is the count, whatever order the weights
+        were summed in (29.999999999999996 is 30)."""
+        size = round(float(size), 9) if size == size else size
         if not size >= self.suppress_below:
             return GroupFlag("suppressed", self.suppressed_reason)
         if size < self.flag_below:
