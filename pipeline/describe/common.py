@@ -121,6 +121,18 @@ def domains(described: Described, by: str | None) -> Domains:
     return described.cache[key]
 
 
+def domain_labels(described: Described, by: str | None, rows: np.ndarray) -> pd.Series:
+    """The domains of ``by`` as a categorical Series (the grouping's category order), missing outside ``rows``
+    — the ``by`` of :func:`pipeline.stats.domain_mean_table`."""
+    dom = domains(described, by)
+    codes = np.where(rows, dom.gcode, -1)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(dom.labels, dtype=object)),
+        index=described.frame.index,
+        name=by or "group",
+    )
+
+
 def slots_of(values: pd.Series, codes, missing=()) -> Slots:
     """:class:`Slots` of a coded column: ``codes`` are the levels of the base, ``missing`` counted apart."""
     known = [*codes, *missing]
@@ -199,22 +211,6 @@ def item_labels(item: CodebookItem) -> dict:
         "question": item.question_text,
         "row_text": item.row_text or "",
     }
-
-
-def by_series(frame: pd.DataFrame, by: str | None, rows: np.ndarray | None = None) -> pd.Series:
-    """The domain labels of ``by`` as text (one label ``""`` for the whole sample), missing outside ``rows``."""
-    if by is None:
-        labels = pd.Series(OVERALL, index=frame.index, dtype=object)
-    else:
-        labels = (
-            frame[by]
-            .astype(object)
-            .where(frame[by].notna(), None)
-            .map(lambda v: None if v is None else str(v))
-        )
-    if rows is not None:
-        labels = labels.where(rows, None)
-    return labels.rename(by or "group")
 
 
 def group_flags(table: pd.DataFrame, rule: SmallGroupRule, size: str = "n_eff") -> pd.DataFrame:

@@ -22,7 +22,17 @@ import numpy as np
 import pandas as pd
 
 from pipeline import stats
-from pipeline.describe.common import Described, by_series, domains, finest_of, shares, slots_of, sums_of
+from pipeline.describe.common import (
+    Described,
+    Slots,
+    domain_labels,
+    domains,
+    finest_of,
+    group_flags,
+    shares,
+    slots_of,
+    sums_of,
+)
 from pipeline.frames import SI
 from pipeline.schemas import column_names
 
@@ -63,18 +73,6 @@ def _variables(d: Described) -> list[tuple[str, str, str, float, pd.Series | Non
             sat = d.frame[f"satisfied_{it.id}"] if f"satisfied_{it.id}" in d.frame.columns else None
             out.append((col, "item", it.text, satisfied_threshold(d, [it]), sat))
     return out
-
-
-def domain_labels(described: Described, by: str | None, rows: np.ndarray) -> pd.Series:
-    """The domains of ``by`` as a categorical Series (the grouping's category order), missing outside ``rows``
-    — the ``by`` of :func:`pipeline.stats.domain_mean_table`."""
-    dom = domains(described, by)
-    codes = np.where(rows, dom.gcode, -1)
-    return pd.Series(
-        pd.Categorical.from_codes(codes, categories=pd.Index(dom.labels, dtype=object)),
-        index=described.frame.index,
-        name=by or "group",
-    )
 
 
 def _sds(d: Described, by: str | None, column: str, values: pd.Series, present: np.ndarray) -> np.ndarray:
@@ -164,31 +162,37 @@ def scale_bin_table(described: Described) -> pd.DataFrame:
     d = described
     parts = []
     variables = [v for v in _variables(d) if v[1] in ("scale", "index")]
-    labels_text = [f"{int(lo)}–{int(hi)}" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)]
+    labels_text = np.asarray([f"{int(lo)}–{int(hi)}" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)])
+    n_bins = len(BINS) - 1
     for column, _kind, name, _threshold, _sat in variables:
-        values = d.frame[column].astype(float).to_numpy()
-        bins = np.clip(np.searchsorted(BINS, values, side="right") - 1, 0, len(BINS) - 2).astype(float)
-        bins[np.isnan(values)] = np.nan
-        codes = pd.Series(bins, index=d.frame.index)
+        key = ("bins", column)
+        if ("slots", key) not in d.cache:
+            values = d.frame[column].astype(float).to_numpy()
+            bins = np.clip(np.searchsorted(BINS, values, side="right") - 1, 0, n_bins - 1)
+            slot = np.where(np.isnan(values), n_bins, bins).astype(np.intp)
+            d.cache[("slots", key)] = Slots(codes=tuple(range(n_bins)), missing=(), slot=slot)
+        slots = d.cache[("slots", key)]
         for by in (None, *(b for b in SCALE_BYS[:1] if b in d.frame.columns)):
-            labels = by_series(d.frame, by, ~np.isnan(values))
-            if labels.isna().all():
+            dom = domains(d, by)
+            p = shares(d, dom, sums_of(d, dom, slots, key=key))
+            present = np.flatnonzero(p["n_valid"] > 0)
+            if not present.size:
                 continue
-            p = stats.category_proportions(d.design, codes, list(range(len(BINS) - 1)), by=labels, method=d.method,
-                                           confidence_level=d.confidence_level)  # fmt: skip
-            level = p["level"].astype(int).to_numpy()
-            out = pd.DataFrame({"variable": column, "name": name, "by": by or "",
-                                "group": p[labels.name].astype(str).to_numpy(), "bin": np.asarray(labels_text)[level],
-                                "lower": np.asarray(BINS)[level], "upper": np.asarray(BINS)[level + 1],
-                                "n": p["n"].to_numpy(), "percent": 100 * p["estimate"].to_numpy(),
-                                "se": 100 * p["se"].to_numpy(), "ci_low": 100 * p["ci_low"].to_numpy(),
-                                "ci_high": 100 * p["ci_high"].to_numpy(), "n_valid": p["n_valid"].to_numpy(),
-                                "n_eff": p["n_eff"].to_numpy()})  # fmt: skip
-            parts.append(out)
+            g = np.repeat(present, n_bins)
+            level = np.tile(np.arange(n_bins), present.size)
+
+            def cells(name: str, scale: float = 1.0, _g=g, _level=level, _p=p) -> np.ndarray:
+                return scale * _p[name][_g, _level]
+
+            parts.append(pd.DataFrame({"variable": column, "name": name, "by": dom.by,
+                                       "group": np.asarray(dom.labels, dtype=object)[g], "bin": labels_text[level],
+                                       "lower": np.asarray(BINS)[level], "upper": np.asarray(BINS)[level + 1],
+                                       "n": cells("n").astype(np.int64), "percent": cells("estimate", 100),
+                                       "se": cells("se", 100), "ci_low": cells("ci_low", 100),
+                                       "ci_high": cells("ci_high", 100), "n_valid": p["n_valid"][g],
+                                       "n_eff": p["n_eff"][g]}))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=column_names("describe", "scale_bins"))
-    from pipeline.describe.common import group_flags
-
     out = group_flags(pd.concat(parts, ignore_index=True), d.rule)
     out["instrument"], out["weighted"] = d.instrument, d.weighted
     return out[column_names("describe", "scale_bins")]
