@@ -216,13 +216,9 @@ def item_labels(item: CodebookItem) -> dict:
 def group_flags(table: pd.DataFrame, rule: SmallGroupRule, size: str = "n_eff") -> pd.DataFrame:
     """``flag`` and ``reason`` of each row from its group's size (:class:`SmallGroupRule`, vectorized; the
     size rounded to 9 decimals as the rule does); suppressed rows lose their estimates."""
-    sizes = np.round(table[size].astype(float).to_numpy(), 9)
-    hidden = ~(sizes >= rule.suppress_below)
-    small = ~hidden & (sizes < rule.flag_below)
-    table = table.assign(
-        flag=np.where(hidden, "suppressed", np.where(small, "small", "")),
-        reason=np.where(hidden, rule.suppressed_reason, np.where(small, rule.small_reason, "")),
-    )
+    flag, reason = rule.flag_array(table[size].astype(float).to_numpy())
+    hidden = flag == "suppressed"
+    table = table.assign(flag=flag, reason=reason)
     for col in ("percent", "estimate", "se", "ci_low", "ci_high", "cum_percent", "sd"):
         if col in table.columns:
             table.loc[hidden, col] = np.nan

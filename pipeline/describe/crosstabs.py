@@ -85,7 +85,7 @@ def crosstab_table(described: Described) -> pd.DataFrame:
             present = np.flatnonzero(valid_n > 0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 n_eff = stats.kish_n_eff_from_sums(sw[present], sw2[present])
-            flags = d.rule.flags(pd.Series(n_eff))["flag"].to_numpy()
+            flags = d.rule.flag_array(n_eff)[0]
             kept = present[flags != "suppressed"]
             suppressed = [dom.labels[g] for g in present[flags == "suppressed"]]
             cols = np.flatnonzero(sums.n[:, :k].sum(axis=0) > 0)

@@ -124,7 +124,7 @@ def _satisfied_rows(d: Described, by: str | None, sat: pd.Series, rows: np.ndarr
 def scale_table(described: Described) -> pd.DataFrame:
     """``scales.parquet`` rows of one questionnaire (groups in each grouping's category order)."""
     d = described
-    rows = []
+    blocks = []
     bys = [None, *(b for b in SCALE_BYS if b in d.frame.columns)]
     for column, kind, name, threshold, sat in _variables(d):
         values = d.frame[column].astype(float)
@@ -140,17 +140,18 @@ def scale_table(described: Described) -> pd.DataFrame:
                                             min_n=d.rule.suppress_below,
                                             confidence_level=d.confidence_level).table  # fmt: skip
             sd_of = dict(zip(domains(d, by).labels, _sds(d, by, column, values, present), strict=True))
-            for r in means.itertuples(index=False):
-                rows.append({**base, "by": by or "", "group": str(r.group), "statistic": "mean",
-                             "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
-                             "n_eff": r.n_eff, "flag": r.flag, "reason": r.reason})  # fmt: skip
-                rows.append({**rows[-1], "statistic": "sd", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                             "estimate": np.nan if r.flag == "suppressed" else sd_of[str(r.group)]})  # fmt: skip
+            mean = means.assign(group=means["group"].astype(str), statistic="mean", by=by or "", **base)
+            sd = mean.assign(statistic="sd", se=np.nan, ci_low=np.nan, ci_high=np.nan,
+                             estimate=np.where(mean["flag"].eq("suppressed"), np.nan, mean["group"].map(sd_of)))  # fmt: skip
+            g = len(mean)
+            blocks.append(
+                pd.concat([mean.set_axis(np.arange(g) * 2), sd.set_axis(np.arange(g) * 2 + 1)]).sort_index()
+            )
             if sat is not None:
-                rows.extend(_satisfied_rows(d, by, sat.astype(float), present, base))
-    out = pd.DataFrame(
-        rows, columns=[c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
-    )
+                blocks.append(pd.DataFrame(_satisfied_rows(d, by, sat.astype(float), present, base)))
+    columns = [c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
+    blocks = [b for b in blocks if len(b)]
+    out = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
     out.insert(0, "instrument", d.instrument)
     out["weighted"] = d.weighted
     out["n"] = out["n"].astype("Int64")

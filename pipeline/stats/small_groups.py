@@ -72,6 +72,18 @@ class SmallGroupRule:
             return GroupFlag("small", self.small_reason)
         return GroupFlag("", "")
 
+    def flag_array(self, sizes) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`flag` of many sizes at once: arrays of flags and reasons (no DataFrame, for hot loops)."""
+        sizes = np.round(np.asarray(sizes, dtype=float), 9)
+        with np.errstate(invalid="ignore"):
+            hidden = ~(sizes >= self.suppress_below)
+            small = ~hidden & (sizes < self.flag_below)
+        flag = np.where(hidden, "suppressed", np.where(small, "small", "")).astype(object)
+        reason = np.where(hidden, self.suppressed_reason, np.where(small, self.small_reason, "")).astype(
+            object
+        )
+        return flag, reason
+
     def flags(self, sizes) -> pd.DataFrame:
         """:meth:`flag` of each size: columns ``size, flag, reason`` (index kept from a Series)."""
         sizes = sizes if isinstance(sizes, pd.Series) else pd.Series(np.asarray(sizes, dtype=float))
