@@ -249,6 +249,11 @@ def _diagonal_variance(
     """Variances (domains × levels) of the shares: influence ``(1{y = k} − p_gk) / sw_g`` on domain g's valid
     rows, 0 elsewhere — the diagonal of ``_grouped_variance`` for that influence."""
     k, n_groups = sums.k, combos.n_groups
+    if (
+        design._cal is not None
+        and design._n_h.size * design._cal["w0_cell"].size * (n_groups + 1) <= 2_000_000
+    ):
+        return _diagonal_variance_calibrated(design, combos, sums, p0, inv_sw)
     if design._cal is not None:
         # general path: influence of every (domain, level) column for every (combination, slot)
         n_cols = n_groups * k
@@ -276,6 +281,46 @@ def _diagonal_variance(
     w1h = np.zeros((n_h.size, n_groups, k))
     np.add.at(w1h, (h, g), sums.w1[inside, :k])
     s1 = np.einsum("hgj,gjk->hgk", w1h, zb)
+    return s2 - np.einsum("hgk,h->gk", s1 * s1, scale / n_h)
+
+
+def _diagonal_variance_calibrated(
+    design: SurveyDesign, combos: Combinations, sums: ItemSums, p0: np.ndarray, inv_sw: np.ndarray
+) -> np.ndarray:
+    """:func:`_diagonal_variance` of a calibrated design from dense (stratum, calibration cell, domain, level)
+    totals: the residual of a row of domain g with level j is ``z_gjk − f_cgk`` (``z_gjk = (δ_jk − p_gk) /
+    sw_g``), of every other row ``−f_cgk``, ``f`` the calibration fit of the cell sums of ``w0 z``."""
+    k, n_groups = sums.k, combos.n_groups
+    cal, n_h = design._cal, design._n_h
+    n_cal = cal["w0_cell"].size
+    scale = design._fpc_factor * n_h / (n_h - 1.0)
+    shape = (n_h.size, n_cal, n_groups + 1, k)
+    flat = (combos.stratum * n_cal + combos.cell) * (n_groups + 1) + combos.group
+    size = n_h.size * n_cal * (n_groups + 1)
+
+    def dense(values: np.ndarray) -> np.ndarray:  # valid levels only, by (stratum, cell, domain, level)
+        key = (flat[:, None] * k + np.arange(k)[None, :]).ravel()
+        return np.bincount(key, weights=values[:, :k].ravel(), minlength=size * k).reshape(shape)
+
+    def per_cell(values: np.ndarray) -> np.ndarray:  # every row, by (stratum, cell)
+        key = combos.stratum * n_cal + combos.cell
+        return np.bincount(key, weights=values.sum(axis=1), minlength=n_h.size * n_cal).reshape(
+            n_h.size, n_cal
+        )
+
+    w0 = dense(sums.w0)[:, :, :n_groups].sum(axis=0)  # (cell, domain, level)
+    w1 = dense(sums.w1)[:, :, :n_groups]  # (stratum, cell, domain, level)
+    w2 = np.einsum("h,hcgj->cgj", scale, dense(sums.w2)[:, :, :n_groups])
+    b1 = per_cell(sums.w1)  # (stratum, cell)
+    b2 = scale @ per_cell(sums.w2)  # (cell,)
+    z = (np.eye(k)[None, :, :] - p0[:, None, :]) * inv_sw[:, None, None]  # [domain, row's level, column]
+    cell_sums = np.einsum("cgj,gjk->cgk", w0, z)
+    fit = calibration_fit(cell_sums.reshape(n_cal, n_groups * k), cal["A"], cal["sqrt_w0_cell"])
+    fit = fit.reshape(n_cal, n_groups, k)
+    e = z[None, :, :, :] - fit[:, :, None, :]  # [cell, domain, row's level, column]
+    rest = b2[:, None] - w2.sum(axis=2)  # Σ scale w² of the rows of a cell outside the domain's valid answers
+    s2 = np.einsum("cgj,cgjk->gk", w2, e * e) + np.einsum("cg,cgk->gk", rest, fit * fit)
+    s1 = np.einsum("hcgj,gjk->hgk", w1, z) - np.einsum("hc,cgk->hgk", b1, fit)
     return s2 - np.einsum("hgk,h->gk", s1 * s1, scale / n_h)
 
 
