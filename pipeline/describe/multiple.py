@@ -81,26 +81,27 @@ def _rows(d: Described, item: CodebookItem, prep: dict, dom: Domains) -> pd.Data
         mean_chosen = (dist["estimate"] * levels[None, :]).sum(axis=1)
     mean_chosen = np.where(dist["n_valid"] > 0, mean_chosen, np.nan)
     wrote = np.bincount(dom.gcode[prep["wrote"] & (dom.gcode >= 0)], minlength=n_groups)
-    parts = []
+    rows = []
     for g in range(n_groups):
-        rows = []
+        common = {
+            "by": dom.by,
+            "group": dom.labels[g],
+            "mean_chosen": mean_chosen[g],
+            "other_text_n": int(wrote[g]),
+        }
         for j, (option, p) in enumerate(zip(item.options, per_option, strict=True)):
             rows.append({"kind": "option", "option_code": option.code, "option_label": option.text,
                          "n": int(p["n"][g, 1]), "percent": 100 * p["estimate"][g, 1], "se": 100 * p["se"][g, 1],
                          "ci_low": 100 * p["ci_low"][g, 1], "ci_high": 100 * p["ci_high"][g, 1],
                          "response_percent": response[g, j], "n_valid": int(p["n_valid"][g]),
-                         "n_eff": p["n_eff"][g]})  # fmt: skip
+                         "n_eff": p["n_eff"][g], **common})  # fmt: skip
         for c in range(count_slots.k):
             rows.append({"kind": "n_chosen", "option_code": c, "option_label": f"选{c}项",
                          "n": int(dist["n"][g, c]), "percent": 100 * dist["estimate"][g, c],
                          "se": 100 * dist["se"][g, c], "ci_low": 100 * dist["ci_low"][g, c],
                          "ci_high": 100 * dist["ci_high"][g, c], "response_percent": np.nan,
-                         "n_valid": int(dist["n_valid"][g]), "n_eff": dist["n_eff"][g]})  # fmt: skip
-        part = pd.DataFrame(rows)
-        part["by"], part["group"] = dom.by, dom.labels[g]
-        part["mean_chosen"], part["other_text_n"] = mean_chosen[g], int(wrote[g])
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+                         "n_valid": int(dist["n_valid"][g]), "n_eff": dist["n_eff"][g], **common})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _chosen_weight(d: Described, dom: Domains, j: int, item: CodebookItem, prep: dict) -> np.ndarray:

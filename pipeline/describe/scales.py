@@ -98,27 +98,41 @@ def _sds(d: Described, by: str | None, column: str, values: pd.Series, present: 
     return stats.weighted_sd_pooled(*d.cache[key], dom.combos.group[dom.of_fine], n_groups)
 
 
-def _satisfied_rows(d: Described, by: str | None, sat: pd.Series, rows: np.ndarray, base: dict) -> list[dict]:
-    """满意率 rows of one variable by ``by``: the share of 1 among the 0/1 answers of ``sat`` on ``rows``."""
+def _satisfied_rows(d: Described, by: str | None, sat: pd.Series, rows: np.ndarray, base: dict) -> dict:
+    """满意率 rows of one variable by ``by`` (as columns): the share of 1 among the 0/1 answers of ``sat`` on
+    ``rows``, in every group with an answer."""
     dom = domains(d, by)
     key = ("satisfied", base["variable"])
     if ("slots", key) not in d.cache:
         d.cache[("slots", key)] = slots_of(sat.where(rows), [0, 1])
     props = shares(d, dom, sums_of(d, dom, d.cache[("slots", key)], key=key))
     present = np.flatnonzero(props["n_valid"] > 0)
-    flags = d.rule.flags(pd.Series(props["n_eff"][present]))
-    out = []
-    for g, f, why in zip(present, flags["flag"], flags["reason"], strict=True):
-        hide = f == "suppressed"
+    flag, reason = d.rule.flag_array(props["n_eff"][present])
+    hide = flag == "suppressed"
 
-        def pct(name: str, _g=g, _hide=hide) -> float:
-            return np.nan if _hide else 100 * props[name][_g, 1]
+    def pct(name: str) -> np.ndarray:
+        return np.where(hide, np.nan, 100 * props[name][present, 1])
 
-        out.append({**base, "by": by or "", "group": dom.labels[g], "statistic": "satisfied",
-                    "estimate": pct("estimate"), "se": pct("se"), "ci_low": pct("ci_low"),
-                    "ci_high": pct("ci_high"), "n": int(props["n_valid"][g]), "n_eff": props["n_eff"][g],
-                    "flag": f, "reason": why})  # fmt: skip
-    return out
+    return _block(base, by, np.asarray(dom.labels, dtype=object)[present], "satisfied", {
+        "estimate": pct("estimate"), "se": pct("se"), "ci_low": pct("ci_low"), "ci_high": pct("ci_high"),
+        "n": props["n_valid"][present], "n_eff": props["n_eff"][present], "flag": flag, "reason": reason})  # fmt: skip
+
+
+def _block(base: dict, by: str | None, groups: np.ndarray, statistic, values: dict) -> dict:
+    """Columns of a block of rows: ``base`` and ``by`` repeated, ``groups`` and ``values`` as given."""
+    size = len(groups)
+    out = {
+        key: np.full(size, value, dtype=object if isinstance(value, str) else float)
+        for key, value in base.items()
+    }
+    statistic = np.full(size, statistic, dtype=object) if isinstance(statistic, str) else statistic
+    return {
+        **out,
+        "by": np.full(size, by or "", dtype=object),
+        "group": groups,
+        "statistic": statistic,
+        **values,
+    }
 
 
 def scale_table(described: Described) -> pd.DataFrame:
@@ -140,20 +154,32 @@ def scale_table(described: Described) -> pd.DataFrame:
                                             min_n=d.rule.suppress_below,
                                             confidence_level=d.confidence_level).table  # fmt: skip
             sd_of = dict(zip(domains(d, by).labels, _sds(d, by, column, values, present), strict=True))
-            mean = means.assign(group=means["group"].astype(str), statistic="mean", by=by or "", **base)
-            sd = mean.assign(statistic="sd", se=np.nan, ci_low=np.nan, ci_high=np.nan,
-                             estimate=np.where(mean["flag"].eq("suppressed"), np.nan, mean["group"].map(sd_of)))  # fmt: skip
-            g = len(mean)
-            blocks.append(
-                pd.concat([mean.set_axis(np.arange(g) * 2), sd.set_axis(np.arange(g) * 2 + 1)]).sort_index()
-            )
+            # a mean row then an SD row per group
+            groups = means["group"].astype(str).to_numpy(dtype=object)
+            flag = means["flag"].to_numpy(dtype=object)
+            sd = np.where(flag == "suppressed", np.nan, np.asarray([sd_of[g] for g in groups], dtype=float))
+            nan = np.full(len(groups), np.nan)
+
+            def twice(mean_values, sd_values):
+                return np.column_stack([np.asarray(mean_values), np.asarray(sd_values)]).ravel()
+
+            blocks.append(_block(base, by, twice(groups, groups), twice(["mean"] * len(groups), ["sd"] * len(groups)), {
+                "estimate": twice(means["estimate"], sd), "se": twice(means["se"], nan),
+                "ci_low": twice(means["ci_low"], nan), "ci_high": twice(means["ci_high"], nan),
+                "n": twice(means["n"], means["n"]), "n_eff": twice(means["n_eff"], means["n_eff"]),
+                "flag": twice(flag, flag), "reason": twice(means["reason"], means["reason"])}))  # fmt: skip
             if sat is not None:
-                blocks.append(pd.DataFrame(_satisfied_rows(d, by, sat.astype(float), present, base)))
+                blocks.append(_satisfied_rows(d, by, sat.astype(float), present, base))
     columns = [c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
-    blocks = [b for b in blocks if len(b)]
-    out = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
+    blocks = [b for b in blocks if len(b["group"])]
+    if blocks:
+        out = pd.DataFrame({c: np.concatenate([b[c] for b in blocks]) for c in columns})
+    else:
+        out = pd.DataFrame(columns=columns)
     out.insert(0, "instrument", d.instrument)
     out["weighted"] = d.weighted
+    for col in ("estimate", "se", "ci_low", "ci_high", "n_eff", "threshold"):
+        out[col] = out[col].astype(float)
     out["n"] = out["n"].astype("Int64")
     return out[column_names("describe", "scales")]
 
