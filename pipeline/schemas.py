@@ -353,7 +353,7 @@ _SCHEMAS = [
         "describe",
         "multiple",
         {
-            **_cols("instrument item", "text"),
+            **_cols("instrument by group item", "text"),
             "number": "int",
             **_cols("question row_text kind", "text"),
             "option_code": "int",
@@ -371,7 +371,7 @@ _SCHEMAS = [
         "describe",
         "ranking",
         {
-            **_cols("instrument item", "text"),
+            **_cols("instrument by group item", "text"),
             "number": "int",
             **_cols("question row_text", "text"),
             "option_code": "int",

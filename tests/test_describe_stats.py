@@ -108,3 +108,26 @@ def test_a_domain_whose_values_are_all_equal_has_standard_error_zero():
     assert table.loc["a", "estimate"] == 75.0
     assert table.loc["a", "se"] == pytest.approx(0.0, abs=1e-9)
     assert table.loc["b", "se"] > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(0, 100, allow_nan=False) | st.just(float("nan")), min_size=1, max_size=40),
+    seed=st.integers(0, 1000),
+)
+def test_pooled_and_grouped_sds_equal_weighted_sd(values, seed):
+    rng = np.random.default_rng(seed)
+    y = np.asarray(values)
+    w = rng.uniform(0.2, 4.0, size=y.size)
+    group = rng.integers(0, 3, size=y.size)
+    part = rng.integers(0, 4, size=y.size) + 4 * group  # parts nested in groups
+    want = [stats.weighted_sd(y, w, rows=group == g) for g in range(3)]
+    np.testing.assert_allclose(stats.weighted_sd_by_group(y, w, group, 3), want, rtol=1e-9, atol=1e-12)
+    keep = ~np.isnan(y)
+    sw = np.bincount(part[keep], weights=w[keep], minlength=12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(part[keep], weights=(w * y)[keep], minlength=12) / sw
+    m2 = np.bincount(part[keep], weights=(w * (y - np.nan_to_num(mean)[part]) ** 2)[keep], minlength=12)
+    count = np.bincount(part[keep], minlength=12)
+    got = stats.weighted_sd_pooled(sw, mean, m2, count, np.arange(12) // 4, 3)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)

@@ -15,9 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline import stats
 from pipeline.config.codebook import CodebookItem
-from pipeline.describe.common import SKIPPED, Described, by_series, group_flags, item_labels
+from pipeline.describe.common import (
+    Described,
+    Domains,
+    domains,
+    group_flags,
+    item_labels,
+    item_slots,
+    shares,
+    sums_of,
+)
 from pipeline.schemas import column_names
 
 CHOICE_TYPES = ("single", "matrix")
@@ -32,56 +40,55 @@ def choice_items(described: Described) -> list[CodebookItem]:
     ]
 
 
-def item_frequencies(described: Described, item: CodebookItem, labels: pd.Series, by: str) -> pd.DataFrame:
-    """The frequency rows of one item in the domains of ``labels`` (``by`` names the grouping, ``""`` none)."""
+def item_frequencies(described: Described, item: CodebookItem, dom: Domains) -> dict[str, np.ndarray]:
+    """The frequency rows of one item in the domains ``dom``, as columns (domains in the grouping's order,
+    options in codebook order within each)."""
     d = described
-    values = d.frame[item.id]
-    codes = list(item.substantive_codes)
-    props = stats.category_proportions(
-        d.design, values.where(values.isin(codes)), codes, by=labels, method=d.method,
-        confidence_level=d.confidence_level,
-    )  # fmt: skip
-    group_col = labels.name
-    groups = props[group_col].drop_duplicates().tolist()
-    # answers that are not in the base, by kind and group (domains as category_proportions orders them)
-    gcode = pd.Index(groups).get_indexer(labels)
-    inside = gcode >= 0
-    raw = values.to_numpy(dtype=float, na_value=np.nan)
+    slots = item_slots(d, item)
+    sums = sums_of(d, dom, slots, key=item.id)
+    props = shares(d, dom, sums)
+    k, n_groups = slots.k, len(dom.labels)
+    counts = np.zeros((n_groups + 1, sums.n.shape[1]), dtype=np.int64)
+    np.add.at(counts, dom.combos.group, sums.n)
+    counts = counts[:n_groups]
+    # columns of every option (substantive: its share; 不了解-type: its count only), in codebook order
+    where = {c: j for j, c in enumerate(slots.codes)}
+    where.update({c: k + j for j, c in enumerate(slots.missing)})
+    options = [o.code for o in item.options if o.code in where]
+    column = np.asarray([where[c] for c in options], dtype=np.intp)
+    substantive = column < k
+    sub_col = np.where(substantive, column, 0)
+    n_opt = len(options)
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(gcode[inside & mask], minlength=len(groups))
+    def per_option(values: np.ndarray) -> np.ndarray:  # domains × substantive levels → rows, NaN for 不了解
+        return np.where(substantive[None, :], values[:, sub_col], np.nan).ravel()
 
-    skipped, unanswered = count(raw == SKIPPED), count(np.isnan(raw))
-    dont_know = {c: count(raw == c) for c in item.missing_codes}
-    k = len(codes)
-    out = pd.DataFrame(
-        {
-            "by": by, "group": props[group_col].astype(str).to_numpy(), "option_code": props["level"].astype(int),
-            "n": props["n"].astype(int), "percent": 100 * props["estimate"], "se": 100 * props["se"],
-            "ci_low": 100 * props["ci_low"], "ci_high": 100 * props["ci_high"], "n_valid": props["n_valid"],
-            "n_eff": props["n_eff"],
-        }
-    )  # fmt: skip
-    out["cum_percent"] = out.groupby("group", sort=False)["percent"].cumsum() if item.ordered else np.nan
-    out["missing_option"] = False
-    n_dk = sum(dont_know.values()) if dont_know else np.zeros(len(groups), dtype=int)
-    extra = [
-        pd.DataFrame({"by": by, "group": [str(g) for g in groups], "option_code": c, "n": dont_know[c],
-                      "n_valid": out["n_valid"].to_numpy()[::k], "n_eff": out["n_eff"].to_numpy()[::k],
-                      "missing_option": True})
-        for c in item.missing_codes
-    ]  # fmt: skip
-    out = pd.concat([out, *extra], ignore_index=True) if extra else out
-    gi = pd.Index([str(g) for g in groups]).get_indexer(out["group"])
-    out["n_dont_know"], out["n_skipped"], out["n_unanswered"] = n_dk[gi], skipped[gi], unanswered[gi]
-    order = {c: i for i, c in enumerate(o.code for o in item.options)}
-    rank = out["option_code"].map(order).to_numpy() + len(order) * pd.Index(
-        [str(g) for g in groups]).get_indexer(out["group"])  # fmt: skip
-    out = out.iloc[np.argsort(rank, kind="stable")]
-    out["option_label"] = out["option_code"].map(item.text_by_code)
-    out["item"] = item.id
-    out["ordered"] = item.ordered
-    return out
+    percent = 100 * props["estimate"]
+    cum = np.cumsum(percent, axis=1) if item.ordered else np.full_like(percent, np.nan)
+    dont_know = counts[:, k : k + len(slots.missing)].sum(axis=1)
+    rep = np.repeat
+    return {
+        "by": np.full(n_groups * n_opt, dom.by, dtype=object),
+        "group": rep(np.asarray(dom.labels, dtype=object), n_opt),
+        "option_code": np.tile(np.asarray(options, dtype=np.int64), n_groups),
+        "n": counts[:, column].ravel(),
+        "percent": per_option(percent),
+        "se": per_option(100 * props["se"]),
+        "ci_low": per_option(100 * props["ci_low"]),
+        "ci_high": per_option(100 * props["ci_high"]),
+        "n_valid": rep(props["n_valid"], n_opt),
+        "n_eff": rep(props["n_eff"], n_opt),
+        "cum_percent": per_option(cum),
+        "missing_option": np.tile(~substantive, n_groups),
+        "n_dont_know": rep(dont_know, n_opt),
+        "n_skipped": rep(counts[:, slots.skipped], n_opt),
+        "n_unanswered": rep(counts[:, slots.unanswered], n_opt),
+        "option_label": np.tile(
+            np.asarray([item.text_by_code.get(c) for c in options], dtype=object), n_groups
+        ),
+        "item": np.full(n_groups * n_opt, item.id, dtype=object),
+        "ordered": np.full(n_groups * n_opt, item.ordered),
+    }
 
 
 def _label_items(out: pd.DataFrame, items: list[CodebookItem]) -> pd.DataFrame:
@@ -98,14 +105,15 @@ def frequency_table(described: Described) -> pd.DataFrame:
     d = described
     parts = []
     for by in (None, *d.groupings):
-        labels = by_series(d.frame, by)
+        dom = domains(d, by)
         for item in choice_items(d):
             if by is not None and d.codebook.variables.get(by) == item.id:
                 continue  # a grouping by itself tells nothing
-            parts.append(item_frequencies(d, item, labels, by or ""))
+            parts.append(item_frequencies(d, item, dom))
     if not parts:
         return pd.DataFrame(columns=column_names("describe", "frequencies"))
-    out = _label_items(pd.concat(parts, ignore_index=True), choice_items(d))
+    columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    out = _label_items(pd.DataFrame(columns), choice_items(d))
     out = group_flags(out, d.rule)
     out.loc[out["flag"].eq("suppressed") & out["by"].ne(""), "n"] = np.nan
     out["instrument"], out["weighted"], out["method"] = d.instrument, d.weighted, d.method

@@ -22,7 +22,17 @@ import numpy as np
 import pandas as pd
 
 from pipeline import stats
-from pipeline.describe.common import Described, by_series
+from pipeline.describe.common import (
+    Described,
+    Slots,
+    domain_labels,
+    domains,
+    finest_of,
+    group_flags,
+    shares,
+    slots_of,
+    sums_of,
+)
 from pipeline.frames import SI
 from pipeline.schemas import column_names
 
@@ -65,49 +75,111 @@ def _variables(d: Described) -> list[tuple[str, str, str, float, pd.Series | Non
     return out
 
 
+def _sds(d: Described, by: str | None, column: str, values: pd.Series, present: np.ndarray) -> np.ndarray:
+    """Weighted SD of ``values`` in every domain of ``by``, from sums over the finest combinations taken once
+    per variable (:func:`pipeline.stats.weighted_sd_from_sums`)."""
+    dom = domains(d, by)
+    n_groups = len(dom.labels)
+    if dom.of_fine is None:
+        return stats.weighted_sd_by_group(
+            values, d.design.weights, np.where(present, dom.gcode, -1), n_groups
+        )
+    key = ("moments", column)
+    if key not in d.cache:  # per finest combination: Σw, weighted mean, Σ w (y − mean)², count
+        fine = finest_of(d)
+        y = np.where(present, values.to_numpy(dtype=float, na_value=np.nan), 0.0)
+        w = np.where(present, d.design.weights, 0.0)
+        sw = np.bincount(fine.index, weights=w, minlength=fine.size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.bincount(fine.index, weights=w * y, minlength=fine.size) / sw
+        dev = y - np.nan_to_num(mean)[fine.index]
+        m2 = np.bincount(fine.index, weights=w * dev * dev, minlength=fine.size)
+        d.cache[key] = (sw, mean, m2, np.bincount(fine.index, weights=present, minlength=fine.size))
+    return stats.weighted_sd_pooled(*d.cache[key], dom.combos.group[dom.of_fine], n_groups)
+
+
+def _satisfied_rows(d: Described, by: str | None, sat: pd.Series, rows: np.ndarray, base: dict) -> dict:
+    """满意率 rows of one variable by ``by`` (as columns): the share of 1 among the 0/1 answers of ``sat`` on
+    ``rows``, in every group with an answer."""
+    dom = domains(d, by)
+    key = ("satisfied", base["variable"])
+    if ("slots", key) not in d.cache:
+        d.cache[("slots", key)] = slots_of(sat.where(rows), [0, 1])
+    props = shares(d, dom, sums_of(d, dom, d.cache[("slots", key)], key=key))
+    present = np.flatnonzero(props["n_valid"] > 0)
+    flag, reason = d.rule.flag_array(props["n_eff"][present])
+    hide = flag == "suppressed"
+
+    def pct(name: str) -> np.ndarray:
+        return np.where(hide, np.nan, 100 * props[name][present, 1])
+
+    return _block(base, by, np.asarray(dom.labels, dtype=object)[present], "satisfied", {
+        "estimate": pct("estimate"), "se": pct("se"), "ci_low": pct("ci_low"), "ci_high": pct("ci_high"),
+        "n": props["n_valid"][present], "n_eff": props["n_eff"][present], "flag": flag, "reason": reason})  # fmt: skip
+
+
+def _block(base: dict, by: str | None, groups: np.ndarray, statistic, values: dict) -> dict:
+    """Columns of a block of rows: ``base`` and ``by`` repeated, ``groups`` and ``values`` as given."""
+    size = len(groups)
+    out = {
+        key: np.full(size, value, dtype=object if isinstance(value, str) else float)
+        for key, value in base.items()
+    }
+    statistic = np.full(size, statistic, dtype=object) if isinstance(statistic, str) else statistic
+    return {
+        **out,
+        "by": np.full(size, by or "", dtype=object),
+        "group": groups,
+        "statistic": statistic,
+        **values,
+    }
+
+
 def scale_table(described: Described) -> pd.DataFrame:
-    """``scales.parquet`` rows of one questionnaire."""
+    """``scales.parquet`` rows of one questionnaire (groups in each grouping's category order)."""
     d = described
-    rows = []
+    blocks = []
     bys = [None, *(b for b in SCALE_BYS if b in d.frame.columns)]
     for column, kind, name, threshold, sat in _variables(d):
         values = d.frame[column].astype(float)
+        present = values.notna().to_numpy()
         if sat is None and not math.isnan(threshold):
             sat = pd.Series(np.where(values.isna(), np.nan, values >= threshold - 1e-9), index=d.frame.index)
         base = {"variable": column, "kind": kind, "name": name, "threshold": threshold}
         for by in bys:
-            labels = by_series(d.frame, by, values.notna().to_numpy())
+            labels = domain_labels(d, by, present)
             if labels.isna().all():
                 continue
             means = stats.domain_mean_table(d.design, values.rename(column), labels, small_n=d.rule.flag_below,
                                             min_n=d.rule.suppress_below,
                                             confidence_level=d.confidence_level).table  # fmt: skip
-            for r in means.itertuples(index=False):
-                rows.append({**base, "by": by or "", "group": str(r.group), "statistic": "mean",
-                             "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
-                             "n_eff": r.n_eff, "flag": r.flag, "reason": r.reason})  # fmt: skip
-                rows.append({**rows[-1], "statistic": "sd", "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                             "estimate": np.nan if r.flag == "suppressed" else stats.weighted_sd(
-                                 values, d.design.weights, rows=(labels == r.group).to_numpy())})  # fmt: skip
-            if sat is None:
-                continue
-            sat_labels = labels.where(sat.notna(), None)
-            p = stats.category_proportions(d.design, sat.astype(float), [0, 1], by=sat_labels, method=d.method,
-                                           confidence_level=d.confidence_level)  # fmt: skip
-            p = p[p["level"] == 1]
-            flags = d.rule.flags(p["n_eff"])
-            for r, f, why in zip(p.itertuples(index=False), flags["flag"], flags["reason"], strict=True):
-                hide = f == "suppressed"
-                rows.append({**base, "by": by or "", "group": str(getattr(r, labels.name)), "statistic": "satisfied",
-                             "estimate": np.nan if hide else 100 * r.estimate, "se": np.nan if hide else 100 * r.se,
-                             "ci_low": np.nan if hide else 100 * r.ci_low,
-                             "ci_high": np.nan if hide else 100 * r.ci_high, "n": int(r.n_valid),
-                             "n_eff": r.n_eff, "flag": f, "reason": why})  # fmt: skip
-    out = pd.DataFrame(
-        rows, columns=[c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
-    )
+            sd_of = dict(zip(domains(d, by).labels, _sds(d, by, column, values, present), strict=True))
+            # a mean row then an SD row per group
+            groups = means["group"].astype(str).to_numpy(dtype=object)
+            flag = means["flag"].to_numpy(dtype=object)
+            sd = np.where(flag == "suppressed", np.nan, np.asarray([sd_of[g] for g in groups], dtype=float))
+            nan = np.full(len(groups), np.nan)
+
+            def twice(mean_values, sd_values):
+                return np.column_stack([np.asarray(mean_values), np.asarray(sd_values)]).ravel()
+
+            blocks.append(_block(base, by, twice(groups, groups), twice(["mean"] * len(groups), ["sd"] * len(groups)), {
+                "estimate": twice(means["estimate"], sd), "se": twice(means["se"], nan),
+                "ci_low": twice(means["ci_low"], nan), "ci_high": twice(means["ci_high"], nan),
+                "n": twice(means["n"], means["n"]), "n_eff": twice(means["n_eff"], means["n_eff"]),
+                "flag": twice(flag, flag), "reason": twice(means["reason"], means["reason"])}))  # fmt: skip
+            if sat is not None:
+                blocks.append(_satisfied_rows(d, by, sat.astype(float), present, base))
+    columns = [c for c in column_names("describe", "scales") if c not in ("instrument", "weighted")]
+    blocks = [b for b in blocks if len(b["group"])]
+    if blocks:
+        out = pd.DataFrame({c: np.concatenate([b[c] for b in blocks]) for c in columns})
+    else:
+        out = pd.DataFrame(columns=columns)
     out.insert(0, "instrument", d.instrument)
     out["weighted"] = d.weighted
+    for col in ("estimate", "se", "ci_low", "ci_high", "n_eff", "threshold"):
+        out[col] = out[col].astype(float)
     out["n"] = out["n"].astype("Int64")
     return out[column_names("describe", "scales")]
 
@@ -117,31 +189,37 @@ def scale_bin_table(described: Described) -> pd.DataFrame:
     d = described
     parts = []
     variables = [v for v in _variables(d) if v[1] in ("scale", "index")]
-    labels_text = [f"{int(lo)}–{int(hi)}" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)]
+    labels_text = np.asarray([f"{int(lo)}–{int(hi)}" for lo, hi in zip(BINS[:-1], BINS[1:], strict=True)])
+    n_bins = len(BINS) - 1
     for column, _kind, name, _threshold, _sat in variables:
-        values = d.frame[column].astype(float).to_numpy()
-        bins = np.clip(np.searchsorted(BINS, values, side="right") - 1, 0, len(BINS) - 2).astype(float)
-        bins[np.isnan(values)] = np.nan
-        codes = pd.Series(bins, index=d.frame.index)
+        key = ("bins", column)
+        if ("slots", key) not in d.cache:
+            values = d.frame[column].astype(float).to_numpy()
+            bins = np.clip(np.searchsorted(BINS, values, side="right") - 1, 0, n_bins - 1)
+            slot = np.where(np.isnan(values), n_bins, bins).astype(np.intp)
+            d.cache[("slots", key)] = Slots(codes=tuple(range(n_bins)), missing=(), slot=slot)
+        slots = d.cache[("slots", key)]
         for by in (None, *(b for b in SCALE_BYS[:1] if b in d.frame.columns)):
-            labels = by_series(d.frame, by, ~np.isnan(values))
-            if labels.isna().all():
+            dom = domains(d, by)
+            p = shares(d, dom, sums_of(d, dom, slots, key=key))
+            present = np.flatnonzero(p["n_valid"] > 0)
+            if not present.size:
                 continue
-            p = stats.category_proportions(d.design, codes, list(range(len(BINS) - 1)), by=labels, method=d.method,
-                                           confidence_level=d.confidence_level)  # fmt: skip
-            level = p["level"].astype(int).to_numpy()
-            out = pd.DataFrame({"variable": column, "name": name, "by": by or "",
-                                "group": p[labels.name].astype(str).to_numpy(), "bin": np.asarray(labels_text)[level],
-                                "lower": np.asarray(BINS)[level], "upper": np.asarray(BINS)[level + 1],
-                                "n": p["n"].to_numpy(), "percent": 100 * p["estimate"].to_numpy(),
-                                "se": 100 * p["se"].to_numpy(), "ci_low": 100 * p["ci_low"].to_numpy(),
-                                "ci_high": 100 * p["ci_high"].to_numpy(), "n_valid": p["n_valid"].to_numpy(),
-                                "n_eff": p["n_eff"].to_numpy()})  # fmt: skip
-            parts.append(out)
+            g = np.repeat(present, n_bins)
+            level = np.tile(np.arange(n_bins), present.size)
+
+            def cells(name: str, scale: float = 1.0, _g=g, _level=level, _p=p) -> np.ndarray:
+                return scale * _p[name][_g, _level]
+
+            parts.append(pd.DataFrame({"variable": column, "name": name, "by": dom.by,
+                                       "group": np.asarray(dom.labels, dtype=object)[g], "bin": labels_text[level],
+                                       "lower": np.asarray(BINS)[level], "upper": np.asarray(BINS)[level + 1],
+                                       "n": cells("n").astype(np.int64), "percent": cells("estimate", 100),
+                                       "se": cells("se", 100), "ci_low": cells("ci_low", 100),
+                                       "ci_high": cells("ci_high", 100), "n_valid": p["n_valid"][g],
+                                       "n_eff": p["n_eff"][g]}))  # fmt: skip
     if not parts:
         return pd.DataFrame(columns=column_names("describe", "scale_bins"))
-    from pipeline.describe.common import group_flags
-
     out = group_flags(pd.concat(parts, ignore_index=True), d.rule)
     out["instrument"], out["weighted"] = d.instrument, d.weighted
     return out[column_names("describe", "scale_bins")]

@@ -55,7 +55,13 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         welch_anova,
         welch_ttest,
     )
-    from pipeline.stats.descriptives import kish_n_eff, kish_n_eff_from_sums, weighted_sd
+    from pipeline.stats.descriptives import (
+        kish_n_eff,
+        kish_n_eff_from_sums,
+        weighted_sd,
+        weighted_sd_by_group,
+        weighted_sd_pooled,
+    )
     from pipeline.stats.design import (
         ChisqResult,
         DomainMeans,

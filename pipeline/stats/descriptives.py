@@ -124,3 +124,64 @@ def weighted_sd(values, weights, *, rows=None) -> float:
     yk, wk = y[keep], w[keep]
     m = np.average(yk, weights=wk)
     return float(np.sqrt(np.average((yk - m) ** 2, weights=wk)))
+
+
+def weighted_sd_by_group(values, weights, groups, n_groups: int) -> np.ndarray:
+    """:func:`weighted_sd` in every group at once: ``groups`` gives each respondent's group ``0 … n_groups-1``
+    (-1: in none); missing values are left out. O(n) ``bincount``s (a two-pass mean then squared deviations,
+    as :func:`weighted_sd`); NaN for a group with fewer than two values.
+
+    Examples
+    --------
+    >>> sd = weighted_sd_by_group([2.0, 4.0, 4.0, 5.0, 1.0], [1.0, 2.0, 3.0, 4.0, 1.0], [0, 0, 0, 0, 1], 2)
+    >>> [round(float(x), 10) for x in sd]
+    [0.8717797887, nan]
+    """
+    y = _floats(values, "values")
+    w = _floats(weights, "weights")
+    g = np.asarray(groups, dtype=np.intp)
+    if w.shape != y.shape or g.shape != y.shape:
+        raise DataError(
+            "weighted_sd_by_group(): values, weights and groups must have one entry per respondent"
+        )
+    keep = ~np.isnan(y) & (g >= 0)
+    key = np.where(keep, g, n_groups)
+    yk, wk = np.where(keep, y, 0.0), np.where(keep, w, 0.0)
+    count = np.bincount(key, minlength=n_groups + 1)[:n_groups]
+    sw = np.bincount(key, weights=wk, minlength=n_groups + 1)[:n_groups]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(key, weights=wk * yk, minlength=n_groups + 1)[:n_groups] / sw
+        dev = yk - np.append(mean, 0.0)[key]
+        var = np.bincount(key, weights=wk * dev * dev, minlength=n_groups + 1)[:n_groups] / sw
+    return np.where(count >= 2, np.sqrt(var), np.nan)
+
+
+def weighted_sd_pooled(sum_w, mean, m2, count, groups, n_groups: int) -> np.ndarray:
+    """:func:`weighted_sd` of groups made of parts, from each part's ``Σw``, weighted mean and
+    ``m2 = Σ w (y − mean)²`` (Chan et al.'s pairwise update: ``M2_g = Σ m2 + Σ Σw (mean − mean_g)²``, stable
+    where the one-pass ``Σwy² / Σw − mean²`` is not); ``groups`` gives each part's group (``n_groups``: none),
+    ``count`` its values. NaN for a group with fewer than two values.
+
+    Examples
+    --------
+    >>> y, w = np.array([2.0, 4.0, 4.0, 5.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    >>> parts = [(y[:2], w[:2]), (y[2:], w[2:])]
+    >>> sw = [pw.sum() for _, pw in parts]
+    >>> mean = [np.average(py, weights=pw) for py, pw in parts]
+    >>> m2 = [(pw * (py - m) ** 2).sum() for (py, pw), m in zip(parts, mean)]
+    >>> round(float(weighted_sd_pooled(sw, mean, m2, [2, 2], np.array([0, 0]), 1)[0]), 10)
+    0.8717797887
+    """
+    sw, mean, m2 = (np.asarray(a, dtype=float) for a in (sum_w, mean, m2))
+    g = np.asarray(groups, dtype=np.intp)
+    size = n_groups + 1
+    sw_g = np.bincount(g, weights=sw, minlength=size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_g = np.bincount(g, weights=np.where(sw > 0, sw * mean, 0.0), minlength=size) / sw_g
+        spread = np.where(sw > 0, sw * (mean - mean_g[g]) ** 2, 0.0)
+        m2_g = np.bincount(g, weights=np.where(sw > 0, m2, 0.0), minlength=size) + np.bincount(
+            g, weights=spread, minlength=size
+        )
+        var = m2_g / sw_g
+    n = np.bincount(g, weights=np.asarray(count, dtype=float), minlength=size)
+    return np.where(n >= 2, np.sqrt(var), np.nan)[:n_groups]

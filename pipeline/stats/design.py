@@ -25,6 +25,7 @@ packages neither reproduce ``calibrate``'s linearization nor ``svyciprop``/``svy
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,6 +39,26 @@ from pipeline.stats._linearization import calibration_fit
 from pipeline.stats.descriptives import kish_n_eff_from_sums
 from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
 from pipeline.stats.weighting import MarginKey, _columns_of, _margin_name
+
+
+@functools.lru_cache(maxsize=64)
+def _interaction_contrasts(nr: int, nc: int) -> np.ndarray:
+    """A basis of the interaction contrasts of an ``nr`` x ``nc`` table orthogonal to its main effects (cells
+    with rows varying fastest): the indicators of cells (i, j), i, j ≥ 1, minus their projection on the main
+    effects (R's ``qr.resid(qr(X1), X12)``). On a full grid that projection of a cell function is its row mean
+    plus its column mean minus its grand mean; the basis is the same for every table of a shape, so it is
+    computed once per shape."""
+    k = nr * nc
+    grid_r = np.tile(np.arange(nr), nc)
+    grid_c = np.repeat(np.arange(nc), nr)
+    x12 = np.column_stack(
+        [((grid_r == i) & (grid_c == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
+    )
+    grid = x12.reshape(nc, nr, -1)  # [column, row, contrast]
+    fitted = grid.mean(axis=0, keepdims=True) + grid.mean(axis=1, keepdims=True) - grid.mean(axis=(0, 1))
+    cmat = (grid - fitted).reshape(k, -1)
+    cmat.flags.writeable = False
+    return cmat
 
 
 @dataclass(frozen=True)
@@ -470,16 +491,43 @@ class SurveyDesign:
         w = self.weights
         w1 = np.bincount(key, weights=w, minlength=combos.size)
         w2 = np.bincount(key, weights=w * w, minlength=combos.size)
+        w0 = (
+            np.bincount(key, weights=self.base_weights, minlength=combos.size)
+            if self._cal is not None
+            else None
+        )
         comb_h, comb_cell, comb_group = (
             combos // (n_cells * n_groups),
             (combos // n_groups) % n_cells,
             combos % n_groups,
         )
+        return self._grouped_variance_from_sums(
+            comb_h, comb_cell, comb_group, w1, w2, w0, z_of_group, diagonal=diagonal
+        )
+
+    def _grouped_variance_from_sums(
+        self,
+        comb_h: np.ndarray,
+        comb_cell: np.ndarray,
+        comb_group: np.ndarray,
+        w1: np.ndarray,
+        w2: np.ndarray,
+        w0: np.ndarray | None,
+        z_of_group: np.ndarray,
+        *,
+        diagonal: bool = False,
+    ) -> np.ndarray:
+        """:meth:`_grouped_variance` from the weight totals of (stratum, calibration cell, group) combinations.
+
+        ``comb_*`` name each combination's stratum, calibration cell and group; ``w1``, ``w2``, ``w0`` are the
+        totals of the weights, the squared weights and the base weights (``None`` without calibration) over
+        its rows. Combinations may repeat (their totals add up); every row of the design must be in one.
+        """
+        n_h = self._n_h
         e = z_of_group[comb_group]
         if self._cal is not None:
             a, sw0c = self._cal["A"], self._cal["sqrt_w0_cell"]
-            w0 = np.bincount(key, weights=self.base_weights, minlength=combos.size)
-            cell_sums = np.zeros((n_cells, e.shape[1]))  # sum_{i in cell} w0_i z_i
+            cell_sums = np.zeros((sw0c.size, e.shape[1]))  # sum_{i in cell} w0_i z_i
             np.add.at(cell_sums, comb_cell, w0[:, None] * e)
             e = e - calibration_fit(cell_sums, a, sw0c)[comb_cell]
         scale = self._fpc_factor * n_h / (n_h - 1.0)
@@ -1064,22 +1112,17 @@ class SurveyDesign:
         # influence of the cell proportions: (indicator of the row's cell - p) / wd inside the table, 0 outside
         z_of_cell = np.vstack([(np.eye(k) - p[None, :]) / wd, np.zeros((1, k))])
         v = self._grouped_variance(np.where(valid, cell, k), z_of_cell)
+        return self._chisq_from_cells(p, v, tuple(rlev), tuple(clev))
+
+    def _chisq_from_cells(self, p: np.ndarray, v: np.ndarray, rlev: tuple, clev: tuple) -> ChisqResult:
+        """:meth:`chisq` from the cell proportions ``p`` (rows vary fastest) and their covariance ``v``."""
+        nr, nc = len(rlev), len(clev)
         n_total = float(self.n)
         nu = self.degf
         table = (p * n_total).reshape(nc, nr).T  # svytable(..., Ntotal = n)
         expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
         pearson = float(np.sum((table - expected) ** 2 / expected))
-        grid_r = np.tile(np.arange(nr), nc)
-        grid_c = np.repeat(np.arange(nc), nr)
-        x1 = np.column_stack(
-            [np.ones(k)]
-            + [(grid_r == i).astype(float) for i in range(1, nr)]
-            + [(grid_c == j).astype(float) for j in range(1, nc)]
-        )
-        x12 = np.column_stack(
-            [((grid_r == i) & (grid_c == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
-        )
-        cmat = x12 - x1 @ np.linalg.lstsq(x1, x12, rcond=None)[0]
+        cmat = _interaction_contrasts(nr, nc)
         inv_p = np.where(p == 0, 0.0, 1.0 / np.where(p == 0, 1.0, p))
         denom = cmat.T @ (cmat * (inv_p / n_total)[:, None])
         numr = (cmat * inv_p[:, None]).T @ v @ (cmat * inv_p[:, None])

@@ -112,23 +112,15 @@ def domain_mean_table(
     means, vcov, n, n_eff, df = design_domain_means(design, variable, by)
     rule = SmallGroupRule(flag_below=small_n, suppress_below=min_n)
     tq = t_quantile(confidence_level, df)
-    rows = []
-    for label in means.index:
-        flag, reason = rule.flag(n_eff[label])
-        est = se = lo = hi = math.nan
-        if flag != "suppressed":
-            est = means[label]
-            variance = float(vcov.loc[label, label])
-            # a domain whose values are all equal has variance 0, computed as ±1e-17 or so
-            if variance < -1e-9 * max(1.0, est * est):
-                raise ValueError(f"negative variance {variance!r} for domain {label!r} of {variable!r}")
-            se = math.sqrt(max(variance, 0.0))
-            lo, hi = est - tq * se, est + tq * se
-        rows.append(
-            {"group": label, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "n": int(n[label]),
-             "n_eff": float(n_eff[label]), "flag": flag, "reason": reason}
-        )  # fmt: skip
+    flag, reason = rule.flag_array(n_eff.to_numpy(dtype=float))
+    shown = flag != "suppressed"
+    est = np.where(shown, means.to_numpy(dtype=float), math.nan)
+    # a constant domain can give a variance of -1e-45, not < 0
+    se = np.where(shown, np.sqrt(np.maximum(np.diag(vcov.to_numpy(dtype=float)), 0.0)), math.nan)
     table = pd.DataFrame(
-        rows, columns=["group", "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "flag", "reason"]
-    )
+        {"group": means.index.to_numpy(dtype=object), "estimate": est, "se": se, "ci_low": est - tq * se,
+         "ci_high": est + tq * se, "n": n.to_numpy().astype(int), "n_eff": n_eff.to_numpy(dtype=float),
+         "flag": flag, "reason": reason},
+        columns=["group", "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "flag", "reason"],
+    )  # fmt: skip
     return DomainMeanTable(means=means, vcov=vcov, n=n, n_eff=n_eff, df=df, table=table)

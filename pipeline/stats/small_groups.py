@@ -62,12 +62,27 @@ class SmallGroupRule:
         return f"样本量不足{self.flag_below}，结果仅供参考"
 
     def flag(self, size: float) -> GroupFlag:
-        """The flag of a group of ``size`` respondents (or effective n); NaN counts as suppressed."""
+        """The flag of a group of ``size`` respondents (or effective n); NaN counts as suppressed. The size is
+        compared rounded to 9 decimals: Kish's n of equal weights is the count, whatever order the weights
+        were summed in (29.999999999999996 is 30)."""
+        size = round(float(size), 9) if size == size else size
         if not size >= self.suppress_below:
             return GroupFlag("suppressed", self.suppressed_reason)
         if size < self.flag_below:
             return GroupFlag("small", self.small_reason)
         return GroupFlag("", "")
+
+    def flag_array(self, sizes) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`flag` of many sizes at once: arrays of flags and reasons (no DataFrame, for hot loops)."""
+        sizes = np.round(np.asarray(sizes, dtype=float), 9)
+        with np.errstate(invalid="ignore"):
+            hidden = ~(sizes >= self.suppress_below)
+            small = ~hidden & (sizes < self.flag_below)
+        flag = np.where(hidden, "suppressed", np.where(small, "small", "")).astype(object)
+        reason = np.where(hidden, self.suppressed_reason, np.where(small, self.small_reason, "")).astype(
+            object
+        )
+        return flag, reason
 
     def flags(self, sizes) -> pd.DataFrame:
         """:meth:`flag` of each size: columns ``size, flag, reason`` (index kept from a Series)."""
