@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import CONFIG_DIR
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
 from pipeline.cli import main
 from pipeline.config.findings import FindingsReview, FindingsRules
@@ -19,6 +21,7 @@ from pipeline.findings.evidence import COLUMNS
 from pipeline.findings.records import apply_review
 from pipeline.findings.report import STATUS_OPTIONS, write_problem_list
 from pipeline.findings.rounds import read_status
+from pipeline.findings.states import _checkpoint_llr
 
 
 def _checkpoint_evidence(config, planted: dict[str, set[str]], *, seed=1, p_bad=0.12, p_plant=0.8):
@@ -156,3 +159,40 @@ def test_compare_rounds_reports_resolved_persisting_and_new(simulated_pipeline, 
     assert (tmp_path / "cmp" / "rounds.xlsx").exists()
     assert main(["compare-rounds", str(tmp_path / "nothing"), str(old), "--out", str(tmp_path / "x")]) == 2
     assert "findings" in capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st_.integers(1, 4),
+    base=st_.floats(0.02, 0.3),
+    p1=st_.floats(0.75, 0.95),
+)
+def test_failed_points_of_one_cell_count_as_evidence_but_less_than_independent_draws(m, base, p1):
+    """The no-problem model of a cell's checkpoints is beta-binomial: more failures are more evidence of a
+    problem (over the counts a cell has: up to four ratings, baselines up to 30 %), and all-failed is weaker
+    evidence than the same failures read as independent draws."""
+    k = np.arange(m + 1, dtype=float)
+    llr = _checkpoint_llr(k, np.full(m + 1, float(m)), np.full(m + 1, base), p1)
+    assert np.all(np.diff(llr) > 0)
+    independent = m * np.log(p1 / base)
+    assert llr[-1] <= independent + 1e-9
+
+
+def test_rescaling_one_questionnaire_leaves_the_posteriors_unchanged(config):
+    """Each questionnaire's gaps are read on their own robust scale: a questionnaire whose z are all ten times
+    larger (bigger samples) carries the same evidence."""
+    st, ev, ratings = _checkpoint_evidence(config, {"8.1": {"M010"}})
+    rng = np.random.default_rng(3)
+    survey = (
+        ev[["unit", "item"]]
+        .drop_duplicates()
+        .assign(stream="public", kind="normal", m=np.nan, k=np.nan, p0=np.nan, points="", detail="", n=100.0)
+    )
+    survey["z"] = rng.normal(0, 1.5, len(survey)) - 4.0 * (
+        survey["unit"].eq("M010") & survey["item"].eq("8.1")
+    )
+    both = pd.concat([ev, survey[COLUMNS]], ignore_index=True)
+    scaled = both.assign(z=both["z"] * np.where(both["stream"] == "public", 10.0, 1.0))
+    a = infer_states(both, config.findings, st, ratings).cells["posterior"].to_numpy()
+    b = infer_states(scaled, config.findings, st, ratings).cells["posterior"].to_numpy()
+    assert np.allclose(a, b, atol=1e-6)

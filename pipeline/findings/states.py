@@ -4,14 +4,16 @@ Why not rules on raw ratings: with 8 districts, "≥ 3 districts below the line"
 point in ten. Instead each applicable cell (unit u, item i) has a latent state — problem or not — and the
 evidence rows of :mod:`pipeline.findings.evidence` are read as draws given that state:
 
-- checkpoint source: ``k ~ Binomial(m, b_u)`` without the problem, where ``b_u`` is the unit's own failure rate
-  over all its checkpoints (judging the unit against what its other ratings predict; shrunk toward the city rate
-  with ``baseline_strength`` pseudo-ratings so a unit with few ratings is not over-read), and
-  ``k ~ Binomial(m, p1)`` with it;
+- checkpoint ratings, pooled over the sources of a cell: without the problem beta-binomial with mean ``b_u``,
+  the unit's own failure rate over all its checkpoints (judging the unit against what its other ratings predict;
+  shrunk toward the city rate with ``baseline_strength`` pseudo-ratings so a unit with few ratings is not
+  over-read), and concentration :data:`CELL_CONCENTRATION` (the ratings of one cell share its item-specific
+  quality, so they are not independent draws); with it ``k ~ Binomial(m, p1)``;
 - case-file category / veto: ``Binomial(m, p0)`` at the city rate against ``Binomial(m, min(ρ·p0, .95))``;
 - questionnaire gap: ``z`` centred on the unit's median over all its items of that questionnaire (baseline
-  differences between units stay out of the evidence), ``N(0, σ)`` against ``N(μ1, σ)``, σ the robust spread
-  of those centred gaps (an empirical null: design effects and peer structure make them wider than N(0,1)).
+  differences between units stay out of the evidence) and divided by the robust spread of that questionnaire's
+  centred gaps (an empirical null per stream: samples of different sizes and design effects make the public
+  and staff gaps differ in scale), then ``N(0, σ)`` against ``N(μ1, σ)`` on the common scale σ.
 
 The prior share of cells with the problem on item i, ``π_i``, is estimated too and shrunk toward the overall
 share with ``prior_strength`` pseudo-units. ``p1``, ``ρ``, ``μ1``, ``b_u`` and ``π_i`` are fitted by EM; the
@@ -39,6 +41,9 @@ CHECKPOINT_STREAMS = ("document", "online", "site")
 ITERATIONS = 500
 PIECE_Z = 1.645
 """A piece of evidence corroborates an item-wide excess when its own one-sided z exceeds this (p < .05)."""
+CELL_CONCENTRATION = 7.0
+"""Concentration (α + β) of a cell's checkpoint failure rate around its unit baseline without a problem: the
+item-specific part of quality (simulate/latent.py) makes ratings of one cell correlate (intra-cell ≈ 0.12)."""
 ITEM_TEST_COLUMNS = ["item", "n_pieces", "n_corroborating", "corroborating", "z", "p", "p_bh"]
 P1_MAX = 0.95
 """Largest failure rate of a checkpoint in the problem state (a rate of 1 would make one passed point a veto)."""
@@ -76,13 +81,16 @@ def infer_states(
 
     # questionnaire gaps centred on the unit's median gap of that questionnaire; robust spread
     zc = np.full(len(ev), np.nan)
+    z_scale = np.ones(len(ev))
     sigma = 1.0
     if is_z.any():
         zs = ev.loc[is_z, ["unit", "stream", "z"]]
         centred = zs["z"] - zs.groupby(["unit", "stream"])["z"].transform("median")
         zc[is_z] = centred.to_numpy()
-        mad = float(np.median(np.abs(centred - np.median(centred)))) * 1.4826
-        sigma = max(mad, 1.0)
+        spread = centred.groupby(zs["stream"]).transform(_robust_spread)
+        z_scale[is_z] = np.maximum(spread.to_numpy(), 1.0)
+        sigma = max(_robust_spread(centred), 1.0)
+        zc[is_z] = zc[is_z] / z_scale[is_z] * sigma
 
     cell_of = ev["cell"].to_numpy()
     unit_codes = cells["unit"].to_numpy()
@@ -91,6 +99,8 @@ def infer_states(
     item_codes, item_idx = np.unique(cells["item"].to_numpy(), return_inverse=True)
     n_cells = len(cells)
 
+    cell_k = np.bincount(cell_of[is_cp], weights=k[is_cp], minlength=n_cells)
+    cell_m = np.bincount(cell_of[is_cp], weights=m[is_cp], minlength=n_cells)
     city_rate = float(k[is_cp].sum() / max(m[is_cp].sum(), 1)) if is_cp.any() else 0.15
     post = np.full(n_cells, 0.05)
     p1, rho, mu1, pi_item = 0.7, 3.0, -2.0 * sigma, np.full(len(item_codes), 0.05)
@@ -103,6 +113,7 @@ def infer_states(
         base = (num + s * city_rate) / (den + s)
         llr = _row_llr(is_cp, is_cf, is_z, m, k, base[row_unit], p0_city, zc, p1, rho, mu1, sigma)
         cell_llr = np.bincount(cell_of, weights=llr, minlength=n_cells)
+        cell_llr += _checkpoint_llr(cell_k, cell_m, base[unit_idx], p1)
         prior = pi_item[item_idx]
         new = special.expit(cell_llr + special.logit(prior))
         w1 = new[cell_of]
@@ -135,12 +146,26 @@ def infer_states(
     return States(out, tests, params, ev.drop(columns=["cell"]))
 
 
+def _robust_spread(x: pd.Series) -> float:
+    """The MAD of ``x`` scaled to a normal SD."""
+    return float(np.median(np.abs(x - np.median(x)))) * 1.4826
+
+
+def _checkpoint_llr(k: np.ndarray, m: np.ndarray, base: np.ndarray, p1: float) -> np.ndarray:
+    """log L(problem) − log L(no problem) of each cell's checkpoint ratings pooled over the sources.
+
+    Without the problem the ratings of one cell share the cell's own quality, which the unit baseline only
+    predicts in part: beta-binomial with mean ``base`` and concentration :data:`CELL_CONCENTRATION`, so two
+    failed points of one cell are weaker evidence than two independent ones. With it: binomial at ``p1``."""
+    a, b = base * CELL_CONCENTRATION, (1 - base) * CELL_CONCENTRATION
+    l1 = k * np.log(p1) + (m - k) * np.log1p(-p1)
+    l0 = special.betaln(k + a, m - k + b) - special.betaln(a, b)
+    return l1 - l0
+
+
 def _row_llr(is_cp, is_cf, is_z, m, k, base, p0_city, zc, p1, rho, mu1, sigma) -> np.ndarray:
     """log L(problem) − log L(no problem) of every evidence row (binomial coefficients cancel)."""
     llr = np.zeros(len(m))
-    if is_cp.any():
-        b, kk, mm = base[is_cp], k[is_cp], m[is_cp]
-        llr[is_cp] = kk * np.log(p1 / b) + (mm - kk) * np.log((1 - p1) / (1 - b))
     if is_cf.any():
         q0, kk, mm = p0_city[is_cf], k[is_cf], m[is_cf]
         q1 = np.minimum(rho * q0, 0.95)
