@@ -92,9 +92,12 @@ def test_the_guide_has_checked_examples_of_every_file() -> None:
 def test_complete_example_validates(block, tmp_path: Path) -> None:
     _, file, _, text = block
     data = yaml.safe_load(text)
-    FILES[file].model_validate(data)
+    model = FILES[file].model_validate(data)
+    assert set(model.model_dump(by_alias=True, exclude_unset=True)) == set(
+        data
+    )  # every key of the example taken
     if file in QUESTIONNAIRE_FILES:
-        load(write(tmp_path / "config", {file: text}))
+        assert load(write(tmp_path / "config", {file: text})).instruments == (file.removesuffix(".yaml"),)
 
 
 @pytest.mark.parametrize("group", sorted({b[2] for b in blocks() if b[2]}))
@@ -112,9 +115,13 @@ def test_group_of_examples_validates_together(group: str, tmp_path: Path) -> Non
 def test_fragment_validates_inside_a_minimal_file(block, tmp_path: Path) -> None:
     _, file, _, text = block
     data = {**BASES[file], **yaml.safe_load(text)}
-    FILES[file].model_validate(data)
+    model = FILES[file].model_validate(data)
+    assert set(model.model_dump(by_alias=True, exclude_unset=True)) == set(
+        data
+    )  # every key of the fragment taken
     if file in QUESTIONNAIRE_FILES:
-        load(write(tmp_path / "config", {file: yaml.safe_dump(data, allow_unicode=True)}))
+        config = load(write(tmp_path / "config", {file: yaml.safe_dump(data, allow_unicode=True)}))
+        assert config.instruments == (file.removesuffix(".yaml"),)
 
 
 def _group_folder(group: str, tmp_path: Path) -> Path:

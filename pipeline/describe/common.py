@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import stats
+from pipeline.clean.items import option_columns
 from pipeline.config.codebook import Codebook, CodebookItem
 from pipeline.stats import _frequencies as kernel
 from pipeline.stats.small_groups import SmallGroupRule
@@ -73,6 +74,17 @@ class Slots:
     @property
     def n_slots(self) -> int:
         return self.skipped + 3
+
+
+def option_items(described: Described, kind: str) -> list[tuple[CodebookItem, list[str]]]:
+    """The items of question type ``kind`` (``multiple`` or ``ranking``) whose per-option columns
+    (:func:`pipeline.clean.items.option_columns`) are all in the frame, each with those columns."""
+    out = []
+    for item in described.codebook.items:
+        columns = option_columns(item)
+        if item.type == kind and columns and all(c in described.frame.columns for c in columns):
+            out.append((item, columns))
+    return out
 
 
 def domain_codes(frame: pd.DataFrame, by: str | None) -> tuple[tuple[str, ...], np.ndarray]:

@@ -24,6 +24,7 @@ from pipeline.describe.common import (
     domains,
     group_flags,
     item_labels,
+    option_items,
     shares,
     slots_of,
     sums_of,
@@ -33,12 +34,7 @@ from pipeline.schemas import column_names
 
 def multiple_items(described: Described) -> list[tuple[CodebookItem, list[str]]]:
     """The multiple-choice items with every ``<item>_<code>`` column in the frame, and those columns."""
-    out = []
-    for item in described.codebook.items:
-        columns = [f"{item.id}_{o.code}" for o in item.options]
-        if item.type == "multiple" and columns and all(c in described.frame.columns for c in columns):
-            out.append((item, columns))
-    return out
+    return option_items(described, "multiple")
 
 
 def _prepared(d: Described, item: CodebookItem, columns: list[str]) -> dict:

@@ -30,6 +30,7 @@ from pipeline.describe.common import (
     domains,
     group_flags,
     item_labels,
+    option_items,
     shares,
     slots_of,
     sums_of,
@@ -51,12 +52,7 @@ def _means(d: Described, values: pd.Series, labels: pd.Series, groups: tuple[str
 
 def ranking_items(described: Described) -> list[tuple[CodebookItem, list[str]]]:
     """The ranking items with every ``<item>_<code>`` rank column in the frame, and those columns."""
-    out = []
-    for item in described.codebook.items:
-        columns = [f"{item.id}_{o.code}" for o in item.options]
-        if item.type == "ranking" and columns and all(c in described.frame.columns for c in columns):
-            out.append((item, columns))
-    return out
+    return option_items(described, "ranking")
 
 
 def _item_rows(d: Described, item: CodebookItem, columns: list[str], by: str | None) -> pd.DataFrame:

@@ -510,12 +510,16 @@ def _multi_code_value(u: object, is_other: bool, label: str = "") -> tuple[float
     return INVALID_CODE, None
 
 
-def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector) -> dict[str, pd.Series]:
+def _decode_option_columns(
+    export: wjx.WjxExport, ic: ItemColumns, coll: _Collector, decode
+) -> tuple[dict[str, pd.Series], pd.Series | None]:
+    """The ``<item>_<code>`` columns of a code-mode item with one ``第N题(选项)`` column per option (multiple
+    choice, ranking): ``decode(option, uniques)`` gives each distinct cell's value and, for the option whose
+    cells carry a free text, the texts (else None). Returns the columns and that free text (None if none)."""
     item = ic.item
     idx = export.cells.index
-    other_code = next((o.code for o in item.options if o.other), None)
     res: dict[str, pd.Series] = {}
-    other_text = pd.Series(None, index=idx, dtype=object)
+    text = None
     for o in item.options:
         name = f"{item.id}_{o.code}"
         colname = ic.option_columns.get(o.code)
@@ -524,18 +528,32 @@ def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector)
             continue
         col = export.cells[colname]
         codes, uniques = factorize(col)
-        vals = [_multi_code_value(u, o.code == other_code, o.text) for u in uniques]
-        values = spread(codes, [v[0] for v in vals], np.nan, float)
-        if o.code == other_code:
-            other_text = pd.Series(spread(codes, [v[1] for v in vals], None), index=idx, dtype=object)
+        values_of, texts_of = decode(o, uniques)
+        values = spread(codes, values_of, np.nan, float)
+        if texts_of is not None:
+            text = pd.Series(spread(codes, texts_of, None), index=idx, dtype=object)
         coll.add(item, colname, col, values == INVALID_CODE, int((~np.isnan(values)).sum()))
         res[name] = pd.Series(values, index=idx).astype("Int64")
+    return res, text
+
+
+def _decode_multi_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector) -> dict[str, pd.Series]:
+    item = ic.item
+    other_code = next((o.code for o in item.options if o.other), None)
+
+    def decode(o, uniques):
+        vals = [_multi_code_value(u, o.code == other_code, o.text) for u in uniques]
+        return [v[0] for v in vals], ([v[1] for v in vals] if o.code == other_code else None)
+
+    res, other_text = _decode_option_columns(export, ic, coll, decode)
     # a row that chose something answered the question: its empty option cells are 'not chosen'
     chose = pd.concat(list(res.values()), axis=1).eq(1).any(axis=1)
     for name, col in res.items():
         res[name] = col.mask(chose & col.isna(), 0)
     if other_code is not None:
-        res[f"{item.id}_other_text"] = other_text
+        res[f"{item.id}_other_text"] = (
+            other_text if other_text is not None else pd.Series(None, index=export.cells.index, dtype=object)
+        )
     return res
 
 
@@ -588,21 +606,10 @@ def _rank_value(u: object, top: int) -> float:
 
 def _decode_rank_code(export: wjx.WjxExport, ic: ItemColumns, coll: _Collector) -> dict[str, pd.Series]:
     """One ``第N题(选项)`` column per option holding its rank (inferred layout, see the module docstring)."""
-    item = ic.item
-    idx = export.cells.index
-    top = max_rank(item)
-    res: dict[str, pd.Series] = {}
-    for o in item.options:
-        name = f"{item.id}_{o.code}"
-        colname = ic.option_columns.get(o.code)
-        if colname is None:
-            res[name] = pd.Series(pd.NA, index=idx, dtype="Int64")
-            continue
-        col = export.cells[colname]
-        codes, uniques = factorize(col)
-        values = spread(codes, [_rank_value(u, top) for u in uniques], np.nan, float)
-        coll.add(item, colname, col, values == INVALID_CODE, int((~np.isnan(values)).sum()))
-        res[name] = pd.Series(values, index=idx).astype("Int64")
+    top = max_rank(ic.item)
+    res, _ = _decode_option_columns(
+        export, ic, coll, lambda o, uniques: ([_rank_value(u, top) for u in uniques], None)
+    )
     return res
 
 

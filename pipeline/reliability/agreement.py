@@ -222,7 +222,7 @@ def reviewer_agreement(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.
 def third_review(reviews: pd.DataFrame, standard: CasefileStandard) -> pd.DataFrame:
     """Double-scored files (exactly two reviewers) that need a third review under casefile.yaml.
 
-    The issue's rule is the score one: the two totals differ by more than ``double_scoring_tolerance``
+    The rule of the standard's tolerance is the score one: the two totals differ by more than ``double_scoring_tolerance``
     (``score_beyond_tolerance``). casefile.yaml (and 02_clean ``casefiles.needs_third_review``) also sends a file
     to a third reviewer when the grades differ (``grades_differ``) or a veto is disputed (``veto_disputed``:
     one reviewer records a veto code the other does not); such files are listed too, each with its reasons,
