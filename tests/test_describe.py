@@ -8,23 +8,11 @@ import pytest
 
 from pipeline import stats
 from pipeline.config.codebook import Codebook, CodebookItem
-from pipeline.config.models import Option
 from pipeline.describe.common import Described
 from pipeline.describe.frequencies import frequency_table
 from pipeline.describe.ranking import ranking_table
 from pipeline.stats.small_groups import SmallGroupRule
-from tests.fixtures.ingest.small import codebook
-
-LABELS = ["行政执法", "信息公开", "窗口服务", "普法宣传"]
-RANKING = CodebookItem(
-    id="R1",
-    number=6,
-    type="ranking",
-    question_text="请对以下方面排序",
-    row_text=None,
-    options=tuple(Option(code=k, text=t) for k, t in enumerate(LABELS, start=1)),
-    max_choices=3,
-)
+from tests.fixtures.ingest.small import RANKING, codebook
 
 
 def _with(item: CodebookItem) -> Codebook:

@@ -20,7 +20,6 @@ from pipeline.clean.items import answered, item_columns
 from pipeline.clean.rules import RULES, required_substantive_items
 from pipeline.config.cleaning import CleaningRules
 from pipeline.config.codebook import Codebook, CodebookItem
-from pipeline.config.models import Option
 from pipeline.errors import DataError
 from pipeline.ingest import codebook_match as cm
 from pipeline.ingest import wjx
@@ -28,18 +27,8 @@ from pipeline.ingest.excel import read_sheets
 from pipeline.ingest.paper import find_paper_header, paper_columns_of, read_paper_sheet
 from pipeline.ingest.surveys import empty_survey
 from pipeline.ingest.templates import write_template
-from tests.fixtures.ingest.small import code_export, codebook, text_export
+from tests.fixtures.ingest.small import LABELS, RANKING, code_export, codebook, text_export
 
-LABELS = ["行政执法", "信息公开", "窗口服务", "普法宣传"]
-RANKING = CodebookItem(
-    id="R1",
-    number=6,
-    type="ranking",
-    question_text="请对以下方面排序",
-    row_text=None,
-    options=tuple(Option(code=k, text=t) for k, t in enumerate(LABELS, start=1)),
-    max_choices=3,
-)
 RANK_COLUMNS = [f"R1_{k}" for k in range(1, 5)]
 
 
