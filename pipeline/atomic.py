@@ -65,13 +65,25 @@ def backup_of(final: Path) -> Path:
 
 
 def output_files(folder: Path) -> list[Path]:
-    """The output files of a stage folder, sorted by name (no hidden files such as :data:`MARKER`)."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    """The output files of a stage folder and its sub-folders (``09_report/charts/``), sorted by their
+    :func:`relative_name` (no hidden files such as :data:`MARKER`, nothing inside a hidden folder)."""
+    folder = Path(folder)
+    files = (
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+    return sorted(files, key=lambda p: relative_name(p, folder))
+
+
+def relative_name(path: Path, folder: Path) -> str:
+    """How a stage folder's manifest and marker name one of its files: the path below the folder, with ``/``."""
+    return Path(path).relative_to(folder).as_posix()
 
 
 def mark_complete(tmp: Path, final: Path) -> None:
     """Record in ``tmp`` that it holds the whole output of ``final``."""
-    files = [p.name for p in output_files(tmp)]
+    files = [relative_name(p, tmp) for p in output_files(tmp)]
     write_text(tmp / MARKER, json.dumps({"folder": final.name, "files": files}, ensure_ascii=False))
 
 
@@ -83,7 +95,7 @@ def is_complete(tmp: Path, final: Path) -> bool:
         return False
     if not isinstance(marker, dict) or marker.get("folder") != final.name:
         return False
-    return [p.name for p in output_files(tmp)] == marker.get("files")
+    return [relative_name(p, tmp) for p in output_files(tmp)] == marker.get("files")
 
 
 def previous_of(final: Path) -> Path:

@@ -23,6 +23,7 @@ STAGE_HELP = {
     "describe": "描述统计：每题频数与加权百分比、交叉表、多选、排序、量表与满意率 → output/06_describe/",
     "score": "指标得分：各单位在 17×53 指标体系上的要点、项目、方面和总分 (含覆盖率)，同类单位排名与梯队 → output/07_score/",
     "findings": "问题发现：共性问题与个性问题（证据、排序、整改建议、问题清单）→ output/08_findings/",
+    "report": "统计附录：Word 与 Excel 附录、图表、各单位整改通知单与评分卡 → output/09_report/",
 }
 
 
@@ -111,10 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         _add_io_options(p)
         _add_run_options(p)
+        if name == "report":
+            p.add_argument(
+                "--pdf",
+                action="store_true",
+                help="再用 LibreOffice 把附录转成 PDF → output/pdf/ (需安装 libreoffice-writer-nogui)",
+            )
 
-    p = sub.add_parser(
-        "run", help="按顺序运行全部阶段 (ingest → clean → weight → reliability → compare → describe → score)"
-    )
+    p = sub.add_parser("run", help="按顺序运行全部阶段 (ingest → clean → … → findings → report)")
     _add_io_options(p)
     _add_run_options(p)
     p.add_argument("--only", nargs="+", choices=list(paths.STAGE_FOLDERS), help="只运行这些阶段")
@@ -289,6 +294,12 @@ def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
     force = args.force if args.command == "run" else True
     run_stages(ctx, stages, force=force)
     print(f"结果位于 {args.out.resolve()} (清单: {args.out / paths.MANIFEST})")
+    if getattr(args, "pdf", False):
+        from pipeline.report.pdf import convert_to_pdf
+        from pipeline.stages.report import DOCX
+
+        pdf = convert_to_pdf(paths.stage_dir(args.out, "report") / DOCX, args.out / paths.PDF_FOLDER)
+        print(f"PDF 已写入 {pdf}")
     return 0
 
 

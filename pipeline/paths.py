@@ -21,11 +21,15 @@ STAGE_FOLDERS: dict[str, str] = {
     "describe": "06_describe",
     "score": "07_score",
     "findings": "08_findings",
+    "report": "09_report",
 }
 MANIFEST = "_manifest.json"
 RUN_REPORT = "_run_report.json"  # pipeline.run_report: valid n, exclusions, α, skips and warnings of the run
 LOCK = ".lock"  # pipeline.runner: held while a run writes the output folder
 BENCH_FOLDER = "bench"
+PDF_FOLDER = (
+    "pdf"  # fazhi-eval report --pdf: the appendix converted by LibreOffice (outside every stage folder)
+)
 
 #: sub-folders of raw/ (what the simulator writes and ingest reads): any file names inside.
 RAW_PUBLIC_DIR = "public"  # 问卷星 exports (either mode; .xlsx/.xls/.csv) and paper-entry sheets

@@ -111,8 +111,8 @@ def _reusable(name: str, key: str, manifest: dict[str, Any], folder: Path) -> bo
 
 
 def output_digests(folder: Path) -> dict[str, str]:
-    """SHA-256 of each output file of a stage folder (file name → digest; :func:`pipeline.atomic.output_files`)."""
-    return {p.name: file_digest(p) for p in atomic.output_files(folder)}
+    """SHA-256 of each output file of a stage folder (name below the folder → digest; :func:`pipeline.atomic.output_files`)."""
+    return {atomic.relative_name(p, folder): file_digest(p) for p in atomic.output_files(folder)}
 
 
 def recover_output(out: Path) -> list[str]:

@@ -37,8 +37,8 @@ def test_a_second_run_in_another_process_writes_byte_identical_outputs(simulated
     second = json.loads((out / paths.MANIFEST).read_text(encoding="utf-8"))
     assert list(first["stages"]) == list(paths.STAGE_FOLDERS)
     for name, folder in paths.STAGE_FOLDERS.items():
-        files = [p.name for p in atomic.output_files(ctx.out / folder)]
-        assert files == [p.name for p in atomic.output_files(out / folder)]
+        files = [atomic.relative_name(p, ctx.out / folder) for p in atomic.output_files(ctx.out / folder)]
+        assert files == [atomic.relative_name(p, out / folder) for p in atomic.output_files(out / folder)]
         assert any(f.endswith(".parquet") for f in files)
         for f in files:
             assert (ctx.out / folder / f).read_bytes() == (out / folder / f).read_bytes(), f"{folder}/{f}"

@@ -30,6 +30,7 @@ from pipeline.config.models import (
     Units,
 )
 from pipeline.config.plan import InstrumentPlan, analysis_plan
+from pipeline.config.report import ReportSettings
 from pipeline.errors import ConfigError
 
 #: file name → model, in the order they are loaded and reported.
@@ -45,6 +46,7 @@ FILES: dict[str, type[BaseModel]] = {
     "analysis.yaml": Analysis,
     "findings.yaml": FindingsRules,
     "findings_review.yaml": FindingsReview,
+    "report.yaml": ReportSettings,
 }
 #: Files that may be absent: a survey needs only its questionnaire. Without ``cleaning.yaml`` or
 #: ``analysis.yaml`` the defaults apply; the stages that need the others skip what needs them and say so.
@@ -52,9 +54,9 @@ OPTIONAL_FILES = frozenset(FILES) - {"public.yaml", "staff.yaml"}
 QUESTIONNAIRE_FILES = ("public.yaml", "staff.yaml")
 # Files only the reporting stages read (suggestion templates, report settings): a change to them re-runs the
 # stages that declare them (``REPORT_CONFIG`` in a stage module) and reuses ingest … compare.
-REPORT_FILES = frozenset({"suggestions.yaml", "findings.yaml", "findings_review.yaml"})
+REPORT_FILES = frozenset({"suggestions.yaml", "findings.yaml", "findings_review.yaml", "report.yaml"})
 #: Optional files whose absence (or emptiness) means their model's defaults.
-DEFAULTED_FILES = ("cleaning.yaml", "analysis.yaml", "findings.yaml", "findings_review.yaml")
+DEFAULTED_FILES = ("cleaning.yaml", "analysis.yaml", "findings.yaml", "findings_review.yaml", "report.yaml")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Config:
     """findings.yaml: thresholds of the problem inference (defaults when absent)."""
     findings_review: FindingsReview = field(default_factory=FindingsReview)
     """findings_review.yaml: the evaluators' decisions on the findings (none when absent)."""
+    report: ReportSettings = field(default_factory=ReportSettings)
+    """report.yaml: the appendix's title page and the units' notices (defaults when absent)."""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """What ``validate`` warns about without refusing (e.g. an item on a response set without scoring)."""
 
@@ -306,6 +310,7 @@ def load_config(directory: str | Path = "questionnaires") -> Config:
             analysis=models["analysis.yaml"],  # type: ignore[arg-type]
             findings=models["findings.yaml"],  # type: ignore[arg-type]
             findings_review=models["findings_review.yaml"],  # type: ignore[arg-type]
+            report=models["report.yaml"],  # type: ignore[arg-type]
         )
         found, warned = cross_check(config)
         problems.extend(found)
