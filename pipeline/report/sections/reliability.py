@@ -39,7 +39,7 @@ def _alpha_table(inputs: ReportInputs, reliability: pd.DataFrame) -> Table | Non
     if not len(reliability):
         return None
     rows, methods = [], set()
-    for (instrument, scale, weighted), part in reliability.groupby(
+    for (instrument, _scale, weighted), part in reliability.groupby(
         ["instrument", "scale", "weighted"], sort=False
     ):
         alpha = part[part["statistic"] == "alpha"]
@@ -102,7 +102,9 @@ def _flags_table(inputs: ReportInputs, labels: Labels, flags: pd.DataFrame) -> T
         {
             "问卷": [instrument_name(str(i)) for i in flags["instrument"]],
             "量表": flags["scale_name"].astype(str).tolist(),
-            "题目": [labels.item(str(i), str(t)) for i, t in zip(flags["instrument"], flags["item"], strict=True)],
+            "题目": [
+                labels.item(str(i), str(t)) for i, t in zip(flags["instrument"], flags["item"], strict=True)
+            ],
             "原因": flags["reason"].astype(str).tolist(),
             "数值": flags["value"].tolist(),
             "阈值": flags["threshold"].tolist(),
