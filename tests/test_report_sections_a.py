@@ -84,7 +84,9 @@ def test_the_frequency_tables_follow_the_questionnaire_order(built):
 def test_suppressed_groups_hold_the_suppressed_mark_and_small_ones_are_marked(built):
     inputs, sections = built
     scales = inputs.table("describe", "scales")
-    district = scales[(scales["by"] == "district") & (scales["kind"] != "item") & (scales["statistic"] == "mean")]
+    district = scales[
+        (scales["by"] == "district") & (scales["kind"] != "item") & (scales["statistic"] == "mean")
+    ]
     suppressed = district[district["flag"] == "suppressed"]
     assert len(suppressed), "the simulated sample should have a suppressed district"
     row = suppressed.iloc[0]
