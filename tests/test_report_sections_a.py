@@ -66,10 +66,11 @@ def test_a_frequency_table_shows_the_stage_weighted_share_and_counts(built):
     rows = overall[(overall["item"] == item) & ~overall["missing_option"].astype(bool)]
     frame = table.frame.set_index("选项")
     for r in rows.itertuples():
-        assert frame.loc[r.option_label, "百分比"] == r.percent / 100
+        assert frame.loc[r.option_label, "有效百分比"] == r.percent / 100
         assert frame.loc[r.option_label, "频数"] == r.n
     assert frame.loc["有效回答合计", "频数"] == rows["n_valid"].iloc[0]
-    assert "百分比为加权百分比；频数为未加权样本数。" in " ".join(table.notes)
+    assert "为加权百分比（总体估计）；频数为未加权样本数。" in " ".join(table.notes)
+    assert frame.loc["总计", "百分比"] == 1.0
 
 
 def test_the_frequency_tables_follow_the_questionnaire_order(built):

@@ -2,8 +2,10 @@
 the quiz; 满意度指数 and 满意率 of scales, the index and items overall and by district; the crosstab tests.
 
 Reads the 06_describe tables ``frequencies``, ``multiple``, ``ranking``, ``quiz``, ``scales`` and ``crosstabs``.
-Percentages are taken from the stage (which stores percent 0–100) as shares 0–1; nothing is recomputed except
-the unweighted 有效百分比 (respondents choosing the option over the valid answers, both counts of the stage).
+Percentages are taken from the stage (which stores percent 0–100) as shares 0–1. The frequency table keeps the
+layout readers know from SPSS: 百分比 is a row's count over all records of the table (总计, unweighted, 不了解 /
+skipped / unanswered included), 有效百分比 the stage's estimate over the valid answers (weighted where the
+questionnaire is), 累计百分比 its cumulative share; only 百分比 is computed here, from the stage's counts.
 
 Crosstab rule (stated in the section): every grouping × item Rao–Scott test is listed in one summary table per
 grouping; the group-by-option percentages are shown for the district crosstabs whose test has p < 0.05
@@ -39,8 +41,8 @@ DETAIL_BY = "district"
 DETAIL_ALPHA = 0.05
 FREQ_COLUMNS = ("百分比", "有效百分比", "累计百分比")
 MISSING_NOTE = (
-    "“不了解”类选项计入频数，不计入百分比的基数；跳过 = 因问卷逻辑未显示该题；未作答 = 应答而未答。"
-    "百分比以有效回答（实质性选项）为基数。"
+    "“不了解”类选项、跳过、未作答计入频数和百分比，不计入有效百分比的基数；"
+    "跳过 = 因问卷逻辑未显示该题；未作答 = 应答而未答。"
 )
 RANK_MEASURES = (("mean_rank", "平均排序", "num2", 1.0), ("share_first", "排第一的比例", "pct1", 100.0))
 
@@ -79,13 +81,12 @@ def frequency_table(inputs: ReportInputs, instrument: str, item: CodebookItem, r
             {
                 "选项": str(r["option_label"]),
                 "频数": r["n"],
-                "百分比": r["percent"] / 100,
-                "有效百分比": r["n"] / n_valid if n_valid else float("nan"),
+                "有效百分比": r["percent"] / 100,
                 "累计百分比": r["cum_percent"] / 100 if ordered else float("nan"),
             }
         )
         flags.append(flag)
-    records.append({"选项": "有效回答合计", "频数": n_valid, "百分比": 1.0, "有效百分比": 1.0})
+    records.append({"选项": "有效回答合计", "频数": n_valid, "有效百分比": 1.0})
     flags.append(flag)
     for r in missing:
         records.append({"选项": str(r["option_label"]), "频数": r["n"]})
@@ -98,18 +99,20 @@ def frequency_table(inputs: ReportInputs, instrument: str, item: CodebookItem, r
     total = n_valid + sum(_count(r["n"]) for r in missing) + sum(counts.values())
     records.append({"选项": "总计", "频数": total})
     flags.append("")
+    for record in records:
+        record["百分比"] = _count(record["频数"]) / total if total else float("nan")
     frame = pd.DataFrame(records, columns=["选项", "频数", *FREQ_COLUMNS])
     if not ordered:
         frame = frame.drop(columns="累计百分比")
     frame = apply_small_cells(frame, flags, [c for c in FREQ_COLUMNS if c in frame.columns])
     notes = [base_note(n_valid, "有效回答")]
-    if weighted:
-        notes.append(weighting_note(True) + "有效百分比为未加权的该选项人数占有效回答的比例，供对照。")
-    else:
-        notes.append(weighting_note(False))
+    notes.append(
+        "百分比 = 频数 ÷ 总计（未加权，含不了解、跳过、未作答）；有效百分比以有效回答为基数"
+        + ("，为加权百分比（总体估计）；频数为未加权样本数。" if weighted else "；未加权。")
+    )
     notes.append(MISSING_NOTE)
     if ordered:
-        notes.append("累计百分比按选项在问卷中的顺序累计（加权）。")
+        notes.append("累计百分比为有效百分比按选项在问卷中的顺序累计。")
     notes += small_cell_notes(inputs.config, flags, weighted)
     return Table(
         f"describe.freq.{item.id}",
