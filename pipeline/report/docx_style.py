@@ -159,7 +159,27 @@ def new_document() -> DocumentObject:
         style.paragraph_format.space_after = Pt(3)
         _style_fonts(style, HEI if level == 1 else SONG, BODY_PT)
     set_page(doc.sections[0], landscape=False)
+    _prune(doc)
     return doc
+
+
+#: Parts of python-docx's template these documents do not use (a copy of the styles "with effects", the
+#: template's custom XML and thumbnail): dropped, with the table styles and latent styles, so that a
+#: document is small and quick to write.
+_UNUSED_PARTS = ("stylesWithEffects", "customXml", "thumbnail")
+
+
+def _prune(doc: DocumentObject) -> None:
+    styles = doc.styles.element
+    for latent in styles.findall(qn("w:latentStyles")):
+        styles.remove(latent)
+    for style in styles.findall(qn("w:style")):
+        if style.get(qn("w:type")) == "table" and style.get(qn("w:default")) != "1":
+            styles.remove(style)
+    for owner in (doc.part, doc.part.package):
+        for r_id, rel in list(owner.rels.items()):
+            if any(rel.reltype.endswith(name) for name in _UNUSED_PARTS):
+                del owner.rels[r_id]
 
 
 # -- pages -------------------------------------------------------------------------------------------------
@@ -409,6 +429,8 @@ def picture_width_cm(png: Path, landscape: bool = False, max_height_share: float
 
 #: The date every zip entry gets, so that the same document always has the same bytes.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: Deflate level of the package (fast: the parts are small XML).
+ZIP_LEVEL = 1
 
 
 def blank_core_properties(doc: DocumentObject, title: str) -> None:
@@ -424,17 +446,34 @@ def blank_core_properties(doc: DocumentObject, title: str) -> None:
             element.remove(child)
 
 
+class _FixedDateZip:
+    """The writer python-docx's package writer is given: each entry dated :data:`ZIP_DATE`, compressed once."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+
+    def write(self, pack_uri, blob: bytes) -> None:
+        entry = zipfile.ZipInfo(pack_uri.membername, date_time=ZIP_DATE)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        self.archive.writestr(entry, blob)
+
+
 def save_docx(doc: DocumentObject, path: Path) -> Path:
-    """Save ``doc`` with fixed zip entry dates (python-docx stamps the current time), entries in its order."""
+    """Save ``doc`` as python-docx would, but with every zip entry dated :data:`ZIP_DATE` (python-docx stamps
+    the current time), so the same document always has the same bytes."""
+    from docx.opc.pkgwriter import PackageWriter
+
+    package = doc.part.package
+    parts = list(package.parts)
+    for part in parts:
+        part.before_marshal()
     buffer = io.BytesIO()
-    doc.save(buffer)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, src.read(info))
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
+        writer = _FixedDateZip(archive)
+        PackageWriter._write_content_types_stream(writer, parts)
+        PackageWriter._write_pkg_rels(writer, package.rels)
+        PackageWriter._write_parts(writer, parts)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
+    path.write_bytes(buffer.getvalue())
     return path
