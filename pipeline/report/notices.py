@@ -41,8 +41,6 @@ NOTICE_COLUMNS = {
     "销号标准": "closure",
     "整改时限": "",
 }
-#: Relative column widths of the notice table (序号 first).
-NOTICE_WIDTHS = (0.6, 1.2, 2.4, 4.0, 4.6, 4.0, 3.6, 1.6)
 #: The score card's columns and how each is shown.
 CARD_FORMATS = {
     "评估方面": "text",
@@ -211,14 +209,17 @@ def _head(doc, kind: str, name: str, code: str, meta: ReportMeta) -> None:
     st.add_text(unit, f"{name}（{code}）", st.SONG, st.HEADING_PT[3])
 
 
-def _table(
-    doc, frame: pd.DataFrame, formats: dict[str, str], widths: tuple[float, ...], landscape: bool
-) -> None:
+def _table(doc, frame: pd.DataFrame, formats: dict[str, str], landscape: bool) -> None:
     header = [str(c) for c in frame.columns]
     rows = [[shown(v, formats.get(c, "text")) for c, v in zip(header, r, strict=True)] for r in frame.values]
     right = [formats.get(c, "text") != "text" for c in header]
-    total = st.text_width_cm(landscape)
-    st.three_line_table(doc, header, rows, right, tuple(w * total / sum(widths) for w in widths))
+    layout = st.table_layout(
+        header, [list(col) for col in zip(*rows, strict=True)] if rows else [[]] * len(header)
+    )
+    widths = layout.widths_cm
+    if layout.landscape != landscape:  # the page is fixed: fit the widths to its text width
+        widths = tuple(w * st.text_width_cm(landscape) / sum(widths) for w in widths)
+    st.three_line_table(doc, header, rows, right, widths)
 
 
 def _notice(
@@ -229,7 +230,7 @@ def _notice(
     intro = doc.add_paragraph()
     intro.paragraph_format.space_after = Pt(6)
     st.add_text(intro, f"经第三方评估，贵单位存在以下 {len(rows)} 项问题，请对照整改建议和销号标准落实整改。")
-    _table(doc, notice_frame(rows), {}, NOTICE_WIDTHS, landscape=True)
+    _table(doc, notice_frame(rows), {}, landscape=True)
     st.note(doc, "注：整改时限由委托单位确定后填写；问题依据、证据详见统计附录“问题清单”一节。", last=True)
     return st.save_docx(doc, path)
 
@@ -267,7 +268,7 @@ def _score_card(
         st.add_text(paragraph, f"{label}：", st.HEI, st.BODY_PT)
         st.add_text(paragraph, value, st.SONG, st.BODY_PT)
     st.caption(doc, "各评估方面得分", keep_with_next=True)
-    _table(doc, card, CARD_FORMATS, (4.6, 1.6, 2.2, 1.4, 1.4, 1.8, 1.6), landscape=False)
+    _table(doc, card, CARD_FORMATS, landscape=False)
     st.note(doc, "注：得分 0–100；同类单位均值为同类型其他单位的平均得分；空白表示无数据。")
     st.note(doc, "资料来源：07_score/scores、07_score/ranking", last=True)
     return st.save_docx(doc, path)
