@@ -72,8 +72,8 @@ def units_table(inputs: ReportInputs, files: pd.DataFrame) -> Table:
     standard = inputs.config.casefile
     grades = [g.grade for g in standard.grades] if standard else []
     units = sorted(files["unit"].astype(str).unique(), key=lambda u: (order.get(u, len(order)), u))
-    unit = files["unit"].astype(str)
-    groups = [(names.get(u, u), files[unit == u]) for u in units] + [("全市", files)]
+    by_unit = dict(tuple(files.groupby(files["unit"].astype(str), sort=False)))
+    groups = [(names.get(u, u), by_unit[u]) for u in units] + [("全市", files)]
     has_grade = "grade" in files.columns
     rows = []
     for name, g in groups:

@@ -43,6 +43,9 @@ def section(inputs: ReportInputs) -> Section:
     scores = inputs.table(STAGE, "scores")
     if scores is None:
         return Section(NUMBER, TITLE, missing=inputs.missing_line(STAGE))
+    scores = scores[
+        scores["level"].isin(["aspect", "block", "overall"])
+    ]  # the point and item rows are not shown
     ranking = inputs.table(STAGE, "ranking")
     flagged = _flagged(inputs.table(STAGE, "point_sources"))
     blocks: list[Block] = [Paragraph(text, bullet=True) for text in EXPLANATION]
