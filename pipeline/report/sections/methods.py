@@ -91,8 +91,8 @@ def definitions(inputs: ReportInputs) -> list[str]:
         "均值的置信区间为按设计自由度的 t 区间。置信水平 95%。",
         f"Kish 有效样本量 = (Σ 权重)² ÷ Σ 权重²。小样本规则：有效样本量低于 {suppress} 的组不予报告（表中以“—”表示或"
         f"不列出），低于 {mark} 的组照常报告但加注“样本量较小”（†）。",
-        "Cronbach's α = k ÷ (k − 1) ×（1 − 各题方差之和 ÷ 量表总分方差），k 为题目数，按列表删除处理缺失，区间为 Feldt "
-        "区间（加权时为 bootstrap）；McDonald's ω（总）=（Σ 因子载荷）² ÷ [（Σ 因子载荷）² + Σ 唯一性方差]。"
+        "Cronbach's α = k ÷ (k − 1) ×（1 − 各题方差之和 ÷ 量表总分方差），k 为题目数，按列表删除处理缺失，区间报告 Feldt、"
+        "Duhachek 和 bootstrap 三种（加权与不加权各一套，见 04_reliability/reliability）；McDonald's ω（总）=（Σ 因子载荷）² ÷ [（Σ 因子载荷）² + Σ 唯一性方差]。"
         "α 不低于 0.7 通常视为内部一致性可接受。",
         "评查员一致性：总分用组内相关系数 ICC（Shrout–Fleiss 各型，F 分布区间），等级和否决项用一致率和 Cohen's κ"
         "（等级另报线性、二次加权 κ）。",
