@@ -108,4 +108,5 @@ def report_meta(config: Config) -> ReportMeta:
         commissioner=settings.commissioner,
         evaluator=settings.evaluator,
         date_text=settings.date,
+        rectification_days=settings.rectification_days,
     )

@@ -24,3 +24,5 @@ class ReportMeta:
     commissioner: str = ""
     evaluator: str = ""
     date_text: str = ""
+    rectification_days: int | None = None
+    """Default 整改时限 of the units' notices, in days (``report.yaml``); None: left for the office."""

@@ -115,12 +115,14 @@ def write_unit_documents(
     return written
 
 
-def notice_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """A unit's findings rows as the notice prints them (序号 and :data:`NOTICE_COLUMNS`, text)."""
+def notice_frame(rows: pd.DataFrame, rectification_days: int | None = None) -> pd.DataFrame:
+    """A unit's findings rows as the notice prints them (序号 and :data:`NOTICE_COLUMNS`, text); 整改时限 is
+    "自通知之日起 N 日内" when ``report.yaml: rectification_days`` sets N, else left for the office."""
     out = {"序号": [str(i) for i in range(1, len(rows) + 1)]}
     for header, column in NOTICE_COLUMNS.items():
         if not column:
-            out[header] = [""] * len(rows)
+            deadline = f"自通知之日起{rectification_days}日内" if rectification_days else ""
+            out[header] = [deadline if header == "整改时限" else ""] * len(rows)
         elif column == "kind":
             out[header] = [KIND_NAMES.get(k, k) for k in rows["kind"]]
         else:
@@ -230,8 +232,13 @@ def _notice(
     intro = doc.add_paragraph()
     intro.paragraph_format.space_after = Pt(6)
     st.add_text(intro, f"经第三方评估，贵单位存在以下 {len(rows)} 项问题，请对照整改建议和销号标准落实整改。")
-    _table(doc, notice_frame(rows), {}, landscape=True)
-    st.note(doc, "注：整改时限由委托单位确定后填写；问题依据、证据详见统计附录“问题清单”一节。", last=True)
+    _table(doc, notice_frame(rows, meta.rectification_days), {}, landscape=True)
+    deadline = (
+        "整改时限为默认时限，委托单位可另行确定"
+        if meta.rectification_days
+        else "整改时限由委托单位确定后填写"
+    )
+    st.note(doc, f"注：{deadline}；问题依据、证据详见统计附录“问题清单”一节。", last=True)
     return st.save_docx(doc, path)
 
 

@@ -50,7 +50,16 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
     progress(f"{DOCX}")
     write_appendix_xlsx(built.sections, built.numbers, dest / XLSX)
     progress(f"{XLSX}")
-    units = write_unit_documents(inputs, dest / UNITS, meta)
+    units = []
+    if ctx.config.units is not None:
+        units = write_unit_documents(
+            inputs.table("findings", "findings"),
+            inputs.table("score", "scores"),
+            inputs.table("score", "ranking"),
+            ctx.config.units,
+            dest / UNITS,
+            meta,
+        )
     progress(f"单位文件 {len(units)} 份 (unit documents)")
     write_table(built.contents(), dest, "contents")
     summary: dict[str, Any] = {
