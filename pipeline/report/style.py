@@ -109,12 +109,28 @@ def likert_colours(n: int) -> list[str]:
     return neg[:half] + ([NEUTRAL] if n % 2 else []) + pos[:half]
 
 
+#: Characters a line must not start with (Chinese line-breaking rules: closing punctuation stays on its line).
+NO_LINE_START = set("，。、；：？！）》」』”’】…,.;:?!)]%")
+
+
 def wrap(text: str, width: int) -> str:
-    """``text`` broken into lines of at most ``width`` characters (Chinese has no spaces to break at)."""
+    """``text`` broken into lines of about ``width`` characters (Chinese has no spaces to break at); closing
+    punctuation is kept at the end of its line rather than starting the next."""
     text = " ".join(str(text).split())
     if width < 1 or len(text) <= width:
         return text
-    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
+    lines, line = [], ""
+    for char in text:
+        if len(line) >= width and char not in NO_LINE_START:
+            lines.append(line)
+            line = ""
+        line += char
+    return "\n".join([*lines, line])
+
+
+def vertical(text: str) -> str:
+    """``text`` set vertically, one character a line (column headers of narrow heatmap columns)."""
+    return "\n".join(str(text).replace(" ", ""))
 
 
 def cm(x: float) -> float:

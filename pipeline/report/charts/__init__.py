@@ -45,7 +45,8 @@ def write_chart(chart: Chart, dest_dir: Path) -> list[Path]:
     png = dest_dir / f"{chart.key}.png"
     svg = dest_dir / f"{chart.key}.svg"
     try:
-        fig.savefig(png, dpi=style.DPI, metadata={"Software": None})
+        fig.savefig(png, dpi=style.DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 3})
+        fig.set_layout_engine("none")  # laid out by the first save: the second keeps that layout
         fig.savefig(svg, metadata={"Date": None, "Creator": None})
     finally:
         fig.clear()

@@ -15,6 +15,8 @@ from pipeline.report.inputs import ReportInputs
 
 #: Omnibus tests whose effect size has an interval, and the effect's name in the chart.
 OMNIBUS = {"welch_anova": "ω²", "chi2": "Cramér's V", "fisher": "Cramér's V"}
+#: ``contrast`` of an omnibus row (pairwise rows name their two groups).
+OMNIBUS_CONTRAST = "all"
 #: Significance level of the Holm-corrected p.
 ALPHA = 0.05
 #: Labels of the case-file outcomes (05_compare ``instrument`` = casefile).
@@ -26,7 +28,8 @@ def plan(inputs: ReportInputs) -> list[Chart]:
     table = inputs.table("compare", "comparisons")
     if table is None:
         return []
-    rows = table[table["test"].isin(list(OMNIBUS)) & (table["p_holm"] < ALPHA) & table["effect"].notna()]
+    omnibus = table["test"].isin(list(OMNIBUS)) & (table["contrast"] == OMNIBUS_CONTRAST)
+    rows = table[omnibus & (table["p_holm"] < ALPHA) & table["effect"].notna()]
     names = _outcome_names(inputs)
     charts = []
     for instrument, part in rows.groupby("instrument", sort=False):
@@ -78,8 +81,10 @@ def _outcome_names(inputs: ReportInputs) -> dict[tuple[str, str], str]:
 def draw_effects(data: pd.DataFrame):
     """Per effect-size kind a panel of dots with intervals, largest first."""
     kinds = list(dict.fromkeys(data["effect_name"]))
-    heights = [int((data["effect_name"] == k).sum()) for k in kinds]
-    fig = style.figure(1.5 + 0.5 * sum(heights) + 0.9 * len(kinds))
+    labels = [style.wrap(t, 22) for t in data["label"]]
+    lines = np.array([t.count("\n") + 1 for t in labels])
+    heights = [float(lines[(data["effect_name"] == k).to_numpy()].sum()) for k in kinds]
+    fig = style.figure(1.5 + 0.5 * sum(heights) + 1.0 * len(kinds))
     axes = fig.subplots(len(kinds), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, kind in zip(axes, kinds, strict=True):
         part = data[data["effect_name"] == kind]
@@ -87,7 +92,7 @@ def draw_effects(data: pd.DataFrame):
         est = part["effect"].to_numpy()
         err = np.clip(np.nan_to_num(np.vstack([est - part["low"].to_numpy(), part["high"].to_numpy() - est])), 0, None)
         ax.errorbar(est, y, xerr=err, fmt="o", color=style.MAIN, markersize=3.5, capsize=1.5, elinewidth=0.9)
-        ax.set_yticks(y, [style.wrap(t, 24) for t in part["label"]])
+        ax.set_yticks(y, [style.wrap(t, 22) for t in part["label"]])
         ax.set_ylim(len(part) - 0.5, -0.5)
         ax.set_xlim(0, None)
         ax.set_xlabel(kind)

@@ -121,7 +121,7 @@ def _margins(inputs: ReportInputs) -> list[Chart]:
         "margins_public",
         "公众样本结构与总体结构对比（未加权样本与人口目标）",
         f"{inputs.source('weight', 'margins')}, {inputs.source('describe', 'frequencies')}",
-        note="加权后各类别占比与总体目标一致（见表中“加权后”列）。",
+        note="加权后各类别占比与总体目标一致。",
     )
     return [Chart(figure, section=2, after=None, draw=partial(draw_margins, panels))]
 

@@ -88,6 +88,8 @@ def _heatmaps(inputs: ReportInputs, wide: pd.DataFrame, columns: list[str]) -> l
         else:
             groups.append([unit_type])
     city = wide.loc[[CITY]] if CITY in wide.index else wide.iloc[:0]
+    finite = wide.to_numpy(float)[np.isfinite(wide.to_numpy(float))]
+    low = float(min(np.floor(np.percentile(finite, 1) / 10) * 10, 60)) if finite.size else 0.0  # one scale for all
     charts = []
     for group in groups:
         units = [u for u in order if types[u] in group]
@@ -101,18 +103,18 @@ def _heatmaps(inputs: ReportInputs, wide: pd.DataFrame, columns: list[str]) -> l
                     f"heatmap_units_aspects_{group[0]}",
                     f"各单位一级指标得分热力图（{what}）",
                     inputs.source("score", "scores"),
-                    note="颜色越深得分越高；空白为该指标不适用或无数据；首行为城市整体。",
+                    note=f"颜色越深得分越高（色阶自 {low:.0f} 分起，低于者同色）；空白为该指标不适用或无数据；首行为城市整体。",
                 ),
                 section=6,
                 after=None,
-                draw=partial(draw_heatmap, frame.to_numpy(float), labels, columns, bands, len(city)),
+                draw=partial(draw_heatmap, frame.to_numpy(float), labels, columns, bands, len(city), low),
             )
         )
     return charts
 
 
 def draw_heatmap(values: np.ndarray, units: list[str], aspects: list[str], bands: list[tuple[str, int]],
-                 n_top: int):
+                 n_top: int, low: float):
     """Units (rows, chart order) × aspects (columns) coloured by score; unit types separated by white lines."""
     from matplotlib import colormaps
 
@@ -120,10 +122,10 @@ def draw_heatmap(values: np.ndarray, units: list[str], aspects: list[str], bands
     fig = style.figure(4.2 + 0.36 * n_rows)
     ax = fig.add_subplot()
     cmap = colormaps[style.SEQUENTIAL].with_extremes(bad="white")
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, aspect="auto",
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=low, vmax=100, aspect="auto",
                       interpolation="nearest")
     ax.set_yticks(np.arange(n_rows), units)
-    ax.set_xticks(np.arange(n_cols), [style.wrap(a.split(" ", 1)[-1], 3) for a in aspects])
+    ax.set_xticks(np.arange(n_cols), [style.vertical(a.split(" ", 1)[-1]) for a in aspects], linespacing=0.95)
     ax.xaxis.tick_top()
     ax.tick_params(axis="both", length=0)
     for spine in ax.spines.values():
