@@ -96,7 +96,9 @@ class Table:
         if column in self.formats:
             return self.formats[column]
         col = self.frame[column]
-        return "num2" if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) else "text"
+        return (
+            "num2" if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) else "text"
+        )
 
     def shown_frame(self) -> pd.DataFrame:
         """Every cell as printed (strings), the frame the Word table shows."""

@@ -68,7 +68,10 @@ def unit_order(config: Config) -> list[str]:
     order of ``units.yaml: unit_types``, each type's units as ``units.yaml`` lists them."""
     if config.units is None:
         return []
-    types = [config.units.district_type, *(t for t in config.units.unit_types if t != config.units.district_type)]
+    types = [
+        config.units.district_type,
+        *(t for t in config.units.unit_types if t != config.units.district_type),
+    ]
     rank = {t: i for i, t in enumerate(types)}
     units = sorted(enumerate(config.units.units), key=lambda iu: (rank.get(iu[1].type, len(rank)), iu[0]))
     return [u.code for _, u in units]

@@ -50,7 +50,9 @@ def draw_scores(scores: list[np.ndarray], units: list[str], grades: list[tuple[s
         ax.scatter([values.mean()], [i], marker="|", s=70, color=style.REFERENCE, linewidths=1.4)
     for grade, line in grades:
         ax.axvline(line, color=style.MUTED, linestyle="--", linewidth=0.7)
-        ax.text(line, 1.0, f" {grade}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=style.SMALL_PT)
+        ax.text(
+            line, 1.0, f" {grade}", transform=ax.get_xaxis_transform(), va="bottom", fontsize=style.SMALL_PT
+        )
     ax.set_yticks(np.arange(n), units)
     ax.set_ylim(n - 0.5, -0.5)
     low = min((v.min() for v in scores if v.size), default=0)

@@ -95,13 +95,28 @@ def draw_likert(shares: np.ndarray, labels: list[str], answers: list[str]):
     neutral = shares[:, half] if k % 2 else np.zeros(n_items)
     left = -(shares[:, :half].sum(axis=1) + neutral / 2)
     for j in range(k):
-        ax.barh(y, shares[:, j], left=left, color=colours[j], height=0.65, label=answers[j], edgecolor="white",
-                linewidth=0.4)
+        ax.barh(
+            y,
+            shares[:, j],
+            left=left,
+            color=colours[j],
+            height=0.65,
+            label=answers[j],
+            edgecolor="white",
+            linewidth=0.4,
+        )
         for yi, (x0, w) in enumerate(zip(left, shares[:, j], strict=True)):
             if w >= 6:
                 dark = colours[j] in (style.NEGATIVE[0], style.POSITIVE[-1])
-                ax.text(x0 + w / 2, yi, f"{w:.0f}", ha="center", va="center", fontsize=style.SMALL_PT,
-                        color="white" if dark else "black")
+                ax.text(
+                    x0 + w / 2,
+                    yi,
+                    f"{w:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=style.SMALL_PT,
+                    color="white" if dark else "black",
+                )
         left = left + shares[:, j]
     net = shares[:, -half:].sum(axis=1) - shares[:, :half].sum(axis=1)
     right = float(np.max(left))
@@ -114,8 +129,14 @@ def draw_likert(shares: np.ndarray, labels: list[str], answers: list[str]):
     ax.set_xlim(min(-60, float(np.min(-(shares[:, :half].sum(axis=1) + neutral / 2))) - 2), right + 14)
     ax.set_xlabel("百分比（%）")
     ax.xaxis.set_major_formatter(_absolute())
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.25 / n_items), ncols=k, frameon=False,
-              handlelength=1.2, columnspacing=1.0)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.25 / n_items),
+        ncols=k,
+        frameon=False,
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
     return fig
 
 

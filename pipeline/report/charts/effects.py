@@ -70,7 +70,9 @@ def _outcome_names(inputs: ReportInputs) -> dict[tuple[str, str], str]:
     scales = inputs.table("describe", "scales")
     if scales is not None:
         first = scales.drop_duplicates(["instrument", "variable"])
-        names.update({(i, v): n for i, v, n in zip(first["instrument"], first["variable"], first["name"], strict=True)})
+        names.update(
+            {(i, v): n for i, v, n in zip(first["instrument"], first["variable"], first["name"], strict=True)}
+        )
     for instrument in inputs.config.instruments:
         for item in inputs.config.codebook(instrument).items:
             if item.scored:
@@ -90,7 +92,9 @@ def draw_effects(data: pd.DataFrame):
         part = data[data["effect_name"] == kind]
         y = np.arange(len(part))
         est = part["effect"].to_numpy()
-        err = np.clip(np.nan_to_num(np.vstack([est - part["low"].to_numpy(), part["high"].to_numpy() - est])), 0, None)
+        err = np.clip(
+            np.nan_to_num(np.vstack([est - part["low"].to_numpy(), part["high"].to_numpy() - est])), 0, None
+        )
         ax.errorbar(est, y, xerr=err, fmt="o", color=style.MAIN, markersize=3.5, capsize=1.5, elinewidth=0.9)
         ax.set_yticks(y, [style.wrap(t, 22) for t in part["label"]])
         ax.set_ylim(len(part) - 0.5, -0.5)

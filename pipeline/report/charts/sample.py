@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline import paths
-from pipeline.stats.reliability import ALPHA_MIN
 from pipeline.report import style
 from pipeline.report.blocks import Figure
 from pipeline.report.charts.base import Chart, instrument_label
 from pipeline.report.inputs import ReportInputs
+from pipeline.stats.reliability import ALPHA_MIN
 
 #: Bins of the weight distribution chart (weights relative to their mean, from 0 to the largest).
 WEIGHT_BINS = 40
@@ -212,7 +212,10 @@ def _alpha(inputs: ReportInputs) -> list[Chart]:
         return []
     data = pd.DataFrame(
         {
-            "label": [f"{instrument_label(i)}：{n}" for i, n in zip(rows["instrument"], rows["scale_name"], strict=True)],
+            "label": [
+                f"{instrument_label(i)}：{n}"
+                for i, n in zip(rows["instrument"], rows["scale_name"], strict=True)
+            ],
             "estimate": rows["estimate"].to_numpy(float),
             "low": rows["ci_low"].to_numpy(float),
             "high": rows["ci_high"].to_numpy(float),

@@ -50,12 +50,15 @@ def _districts(inputs: ReportInputs, wide: pd.DataFrame, columns: list[str]) -> 
         inputs.source("score", "scores"),
         note="竖线为城市整体得分；得分 0–100。",
     )
-    draw = partial(draw_aspects, values, city, columns, [names[d] for d in districts], [colours[d] for d in districts])
+    draw = partial(
+        draw_aspects, values, city, columns, [names[d] for d in districts], [colours[d] for d in districts]
+    )
     return [Chart(figure, section=6, after=None, draw=draw)]
 
 
-def draw_aspects(values: np.ndarray, city: np.ndarray | None, aspects: list[str], units: list[str],
-                 colours: list[str]):
+def draw_aspects(
+    values: np.ndarray, city: np.ndarray | None, aspects: list[str], units: list[str], colours: list[str]
+):
     """Per aspect one row: a dot per district in its colour, the city's score as a short bar."""
     n = len(aspects)
     fig = style.figure(3.0 + 0.62 * n)
@@ -64,14 +67,22 @@ def draw_aspects(values: np.ndarray, city: np.ndarray | None, aspects: list[str]
     for j, (unit, colour) in enumerate(zip(units, colours, strict=True)):
         ax.scatter(values[j], y, s=16, color=colour, label=unit, zorder=3, linewidths=0)
     if city is not None:
-        ax.scatter(city, y, marker="|", s=160, color=style.REFERENCE, label="城市整体", zorder=4, linewidths=1.6)
+        ax.scatter(
+            city, y, marker="|", s=160, color=style.REFERENCE, label="城市整体", zorder=4, linewidths=1.6
+        )
     ax.set_yticks(y, [style.wrap(a, 14) for a in aspects])
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, 100)
     ax.set_xlabel("得分")
     ax.grid(axis="y", linewidth=0.3, color="#DDDDDD")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 1.2 / n), ncols=5, frameon=False,
-              handletextpad=0.3, columnspacing=1.0)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06 - 1.2 / n),
+        ncols=5,
+        frameon=False,
+        handletextpad=0.3,
+        columnspacing=1.0,
+    )
     return fig
 
 
@@ -89,7 +100,9 @@ def _heatmaps(inputs: ReportInputs, wide: pd.DataFrame, columns: list[str]) -> l
             groups.append([unit_type])
     city = wide.loc[[CITY]] if CITY in wide.index else wide.iloc[:0]
     finite = wide.to_numpy(float)[np.isfinite(wide.to_numpy(float))]
-    low = float(min(np.floor(np.percentile(finite, 1) / 10) * 10, 60)) if finite.size else 0.0  # one scale for all
+    low = (
+        float(min(np.floor(np.percentile(finite, 1) / 10) * 10, 60)) if finite.size else 0.0
+    )  # one scale for all
     charts = []
     for group in groups:
         units = [u for u in order if types[u] in group]
@@ -113,8 +126,14 @@ def _heatmaps(inputs: ReportInputs, wide: pd.DataFrame, columns: list[str]) -> l
     return charts
 
 
-def draw_heatmap(values: np.ndarray, units: list[str], aspects: list[str], bands: list[tuple[str, int]],
-                 n_top: int, low: float):
+def draw_heatmap(
+    values: np.ndarray,
+    units: list[str],
+    aspects: list[str],
+    bands: list[tuple[str, int]],
+    n_top: int,
+    low: float,
+):
     """Units (rows, chart order) × aspects (columns) coloured by score; unit types separated by white lines."""
     from matplotlib import colormaps
 
@@ -122,8 +141,9 @@ def draw_heatmap(values: np.ndarray, units: list[str], aspects: list[str], bands
     fig = style.figure(4.2 + 0.36 * n_rows)
     ax = fig.add_subplot()
     cmap = colormaps[style.SEQUENTIAL].with_extremes(bad="white")
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=low, vmax=100, aspect="auto",
-                      interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(values), cmap=cmap, vmin=low, vmax=100, aspect="auto", interpolation="nearest"
+    )
     ax.set_yticks(np.arange(n_rows), units)
     ax.set_xticks(np.arange(n_cols), [style.vertical(a.split(" ", 1)[-1]) for a in aspects], linespacing=0.95)
     ax.xaxis.tick_top()
