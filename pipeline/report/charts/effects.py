@@ -37,7 +37,7 @@ def plan(inputs: ReportInputs) -> list[Chart]:
         data = pd.DataFrame(
             {
                 "label": [
-                    f"{names.get((instrument, dv), dv)} × {grouping_label(inputs.config, instrument, by)}"
+                    _label(names.get((instrument, dv), dv), grouping_label(inputs.config, instrument, by))
                     for dv, by in zip(part["dv"], part["by"], strict=True)
                 ],
                 "effect_name": [OMNIBUS[t] for t in part["test"]],
@@ -80,24 +80,34 @@ def _outcome_names(inputs: ReportInputs) -> dict[tuple[str, str], str]:
     return names
 
 
+#: Characters of a label line in the effect-size chart.
+LABEL_WIDTH = 24
+
+
+def _label(outcome: str, grouping: str) -> str:
+    """``outcome × grouping`` on one line when it fits, else the grouping on a line of its own."""
+    one = f"{outcome} × {grouping}"
+    return one if len(one) <= LABEL_WIDTH else f"{style.wrap(outcome, LABEL_WIDTH)}\n× {grouping}"
+
+
 def draw_effects(data: pd.DataFrame):
     """Per effect-size kind a panel of dots with intervals, largest first."""
     kinds = list(dict.fromkeys(data["effect_name"]))
-    labels = [style.wrap(t, 22) for t in data["label"]]
-    lines = np.array([t.count("\n") + 1 for t in labels])
+    lines = np.array([t.count("\n") + 1 for t in data["label"]])
     heights = [float(lines[(data["effect_name"] == k).to_numpy()].sum()) for k in kinds]
     fig = style.figure(1.5 + 0.5 * sum(heights) + 1.0 * len(kinds))
     axes = fig.subplots(len(kinds), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, kind in zip(axes, kinds, strict=True):
         part = data[data["effect_name"] == kind]
-        y = np.arange(len(part))
+        spans = np.array([t.count("\n") + 1 for t in part["label"]], dtype=float)
+        y = np.cumsum(spans) - spans / 2  # a two-line label gets two rows of room
         est = part["effect"].to_numpy()
         err = np.clip(
             np.nan_to_num(np.vstack([est - part["low"].to_numpy(), part["high"].to_numpy() - est])), 0, None
         )
         ax.errorbar(est, y, xerr=err, fmt="o", color=style.MAIN, markersize=3.5, capsize=1.5, elinewidth=0.9)
-        ax.set_yticks(y, [style.wrap(t, 22) for t in part["label"]])
-        ax.set_ylim(len(part) - 0.5, -0.5)
+        ax.set_yticks(y, part["label"].tolist())
+        ax.set_ylim(spans.sum(), 0)
         ax.set_xlim(0, None)
         ax.set_xlabel(kind)
         ax.grid(axis="x", linewidth=0.3, color="#DDDDDD")
