@@ -50,6 +50,8 @@ THRESHOLDS: dict[str, int] = {
     # raking: rows from which the raking columns are coded in threads, one chunk per core (Arrow and the hash
     # tables release the GIL)
     "rake_coding_rows": 100_000,
+    # report: charts to draw; a forked worker draws every other chart
+    "report_charts": 8,
 }
 
 
