@@ -31,7 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "output" / "bench"
 # public 问卷星 rows the simulator writes at --scale 1 (benchmark sizes are turned into scales with it)
 SAMPLE_PUBLIC_ROWS = 2878
-SCALING_STAGES = ("ingest", "clean", "weight", "reliability", "compare", "describe", "score", "findings", "report")
+SCALING_STAGES = (
+    "ingest",
+    "clean",
+    "weight",
+    "reliability",
+    "compare",
+    "describe",
+    "score",
+    "findings",
+    "report",
+)
 PEER_MODULES = (
     "bench.peers_weighting",
     "bench.peers_reliability",
