@@ -62,16 +62,19 @@ class Appendix:
         return pd.DataFrame(rows, columns=CONTENTS_COLUMNS).astype({"section": "int64", "rows": "int64"})
 
 
-def appendix(inputs: ReportInputs, *, charts: bool = True) -> Appendix:
-    """Build every section from the stage outputs in ``inputs`` and place the planned charts
-    (``charts=False``: tables only, e.g. where matplotlib's CJK font is unavailable)."""
+def appendix(inputs: ReportInputs, *, charts: bool | list = True) -> Appendix:
+    """Build every section from the stage outputs in ``inputs`` and place the charts: ``True`` plans them
+    (:func:`pipeline.report.charts.planned_charts`), a list places those, ``False`` none (tables only, e.g.
+    where matplotlib's CJK font is unavailable)."""
     built = [module.section(inputs) for module in section_registry.modules()]
-    planned = []
-    if charts:
+    planned: list = []
+    if charts is True:
         from pipeline.report.charts import planned_charts
 
         planned = planned_charts(inputs)
-        built = place_charts(built, planned)
+    elif charts:
+        planned = list(charts)
+    built = place_charts(built, planned)
     return Appendix(built, numbered(built), planned)
 
 

@@ -101,10 +101,17 @@ class Table:
         )
 
     def shown_frame(self) -> pd.DataFrame:
-        """Every cell as printed (strings), the frame the Word table shows."""
-        return pd.DataFrame(
-            {c: [shown(v, self.format_of(c)) for v in self.frame[c].tolist()] for c in self.frame.columns}
-        )
+        """Every cell as printed (strings), the frame the Word table shows (computed once per table)."""
+        cached = self.__dict__.get("_shown")
+        if cached is None:
+            columns = {}
+            for j, c in enumerate(self.frame.columns):
+                fmt = self.format_of(c)
+                columns[j] = [shown(v, fmt) for v in self.frame.iloc[:, j].tolist()]
+            cached = pd.DataFrame(columns)
+            cached.columns = self.frame.columns
+            object.__setattr__(self, "_shown", cached)
+        return cached.copy()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from docx.document import Document as DocumentObject
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.shared import Cm, Pt
+from docx.shared import Pt
 
 from pipeline.report import docx_style as st
 from pipeline.report.blocks import Block, Figure, Heading, Paragraph, Section, Table
@@ -133,6 +133,7 @@ class _Body:
         self.doc, self.charts, self.numbers = doc, charts, numbers
         self.landscape = False
         self.started = False
+        self.figures = 0  # figures written so far: the next picture's shape id
 
     def _orient(self, landscape: bool) -> bool:
         """Put what follows on a page of this orientation; whether a new page (section) was started."""
@@ -170,7 +171,8 @@ class _Body:
             elif isinstance(block, Paragraph):
                 _paragraph(self.doc, block)
             elif isinstance(block, Figure):
-                _figure(self.doc, block, _number(self.numbers, block.key), self.charts)
+                self.figures += 1
+                _figure(self.doc, block, _number(self.numbers, block.key), self.charts, self.figures)
 
 
 def _layout(table: Table) -> st.TableLayout:
@@ -222,7 +224,7 @@ def _table(doc: DocumentObject, table: Table, number: str, layout: st.TableLayou
             paragraph.paragraph_format.space_before = Pt(3)
 
 
-def _figure(doc: DocumentObject, figure: Figure, number: str, charts: Path) -> None:
+def _figure(doc: DocumentObject, figure: Figure, number: str, charts: Path, shape_id: int) -> None:
     png = charts / f"{figure.key}.png"
     if not png.is_file():
         raise FileNotFoundError(f"{number} 的图片文件不存在 (figure file missing): {png}")
@@ -230,7 +232,7 @@ def _figure(doc: DocumentObject, figure: Figure, number: str, charts: Path) -> N
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.keep_with_next = True
     paragraph.paragraph_format.space_before = Pt(6)
-    st.add_text(paragraph, "").add_picture(str(png), width=Cm(st.picture_width_cm(png)))
+    st.add_picture(paragraph, str(png), st.picture_width_cm(png), shape_id)
     st.caption(doc, f"{number} {figure.title}", keep_with_next=True)
     lines = [f"注：{figure.note}"] if figure.note else []
     lines.append(f"资料来源：{figure.source}")
