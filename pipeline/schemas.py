@@ -521,6 +521,7 @@ _SCHEMAS = [
         "item_tests",
         {
             "item": "text",
+            **_cols("share llr", "number"),
             **_cols("n_pieces n_corroborating", "int"),
             "corroborating": "text",
             **_cols("z p p_bh", "number"),

@@ -33,6 +33,11 @@ class FindingsRules(Model):
     this many independent evidence streams (a checkpoint source, a case-file category, a questionnaire)."""
     city_alpha: float = Field(default=0.01, gt=0, lt=1)
     """Benjamini–Hochberg level of the item-wide excess tests (over every item × evidence stream)."""
+    common_llr: float = Field(default=3.0, ge=0)
+    """… or its item-level mixture test passes: the log-likelihood ratio of "a share of its units is in the problem
+    state" against "none", without the largest unit contribution, is at least this (with at least
+    ``city_min_units`` affected units). 3 keeps the runs with nothing planted at most one common problem
+    (bench/recovery_bench.py)."""
     city_min_units: int = Field(default=3, ge=1)
     """A city-level common problem needs at least this many affected units (cells at ``min_posterior``)."""
     min_effect: float = Field(default=0.2, ge=0)

@@ -33,7 +33,8 @@ def findings_from(
     """One row per finding × affected unit (columns :data:`COLUMNS`), common problems first.
 
     A selected cell (:func:`selected_cells`) is a problem state. An item whose problem states cover
-    ``common_share`` of its applicable units, or ``common_districts`` districts, or whose city-wide excess is
+    ``common_share`` of its applicable units, or ``common_districts`` districts, or whose item-level mixture test
+    reaches ``common_llr``, or whose city-wide excess is
     significant in ``city_sources`` evidence streams (with at least ``city_min_units`` affected units), is one
     common problem listing every unit of the item at ``min_posterior``; every other problem state is an
     individual problem of its unit. ``fdr`` overrides ``rules.fdr``.
@@ -45,9 +46,10 @@ def findings_from(
     tests = states.items
     city = tests[(tests["p_bh"] < rules.city_alpha) & (tests["n_corroborating"] >= rules.city_sources)]
     n_sig = pd.Series(1, index=city["item"].tolist(), dtype=int)
+    mixture = set(tests.loc[tests["llr"] >= rules.common_llr, "item"])
     likely = cells[cells["posterior"] >= rules.min_posterior]
     rows = []
-    for item in sorted(set(chosen["item"]) | set(n_sig.index), key=_item_key):
+    for item in sorted(set(chosen["item"]) | set(n_sig.index) | mixture, key=_item_key):
         sel = chosen[chosen["item"] == item]
         n_app = len(st.applicable_units(item))
         districts = sum(st.is_district(u) for u in sel["unit"])
@@ -58,6 +60,8 @@ def findings_from(
             rule = "share"
         elif districts >= rules.common_districts:
             rule = "districts"
+        elif item in mixture and len(members) >= rules.city_min_units:
+            rule = "mixture"
         elif item in n_sig.index and len(members) >= rules.city_min_units:
             rule = "city"
         if rule:

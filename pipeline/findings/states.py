@@ -9,15 +9,25 @@ evidence rows of :mod:`pipeline.findings.evidence` are read as draws given that 
   shrunk toward the city rate with ``baseline_strength`` pseudo-ratings so a unit with few ratings is not
   over-read), and concentration :data:`CELL_CONCENTRATION` (the ratings of one cell share its item-specific
   quality, so they are not independent draws); with it ``k ~ Binomial(m, p1)``;
-- case-file category / veto: ``Binomial(m, p0)`` at the city rate against ``Binomial(m, min(ρ·p0, .95))``;
+- case-file category / veto: ``Binomial(m, p0)`` at the city rate against ``Binomial(m, min(ρ·p0, .95))``; a
+  category that feeds several items is raised when any of them has a problem (a noisy-OR), so without a problem
+  of its own a cell's category row is the mixture of both, weighted by the current posterior that another item
+  it feeds has one in the unit (a mean-field step: the categories are not counted as evidence for each item);
 - questionnaire gap: ``z`` centred on the unit's median over all its items of that questionnaire (baseline
   differences between units stay out of the evidence) and divided by the robust spread of that questionnaire's
   centred gaps (an empirical null per stream: samples of different sizes and design effects make the public
-  and staff gaps differ in scale), then ``N(0, σ)`` against ``N(μ1, σ)`` on the common scale σ.
+  and staff gaps differ in scale), then ``N(0, σ)`` against a two-piece normal with mode ``μ1``, spread
+  ``√(σ² + τ²)`` below it and σ above it: plants differ in effect and units in sample size, so a single shift
+  ``μ1`` (fitted on the strongest problems) would count the moderate gaps of a common problem against it.
 
 The prior share of cells with the problem on item i, ``π_i``, is estimated too and shrunk toward the overall
-share with ``prior_strength`` pseudo-units. ``p1``, ``ρ``, ``μ1``, ``b_u`` and ``π_i`` are fitted by EM; the
-posterior probability of the problem state is the cell's output (its local fdr is 1 − posterior).
+share with ``prior_strength`` pseudo-units. ``p1`` (at least :data:`P1_MIN`), ``ρ``, ``μ1``, ``τ``, ``b_u`` and
+``π_i`` are fitted by EM; the posterior probability of the problem state is the cell's output (its local fdr is
+1 − posterior).
+
+Every item also gets a mixture test (:func:`item_mixture`): a common problem puts a dozen units in the problem
+state at once, each often too weakly shown for a finding of its own, so the item's cells are pooled as a
+two-component mixture and the likelihood ratio of the maximum-likelihood share against none is the test.
 
 Besides the cells, every item × stream gets a city-wide excess test: the failures observed over all units
 against what the units' baselines predict (one-sided normal approximation of the Poisson-binomial; for
@@ -44,8 +54,16 @@ PIECE_Z = 1.645
 CELL_CONCENTRATION = 7.0
 """Concentration (α + β) of a cell's checkpoint failure rate around its unit baseline without a problem: the
 item-specific part of quality (simulate/latent.py) makes ratings of one cell correlate (intra-cell ≈ 0.12)."""
-ITEM_TEST_COLUMNS = ["item", "n_pieces", "n_corroborating", "corroborating", "z", "p", "p_bh"]
+ITEM_TEST_COLUMNS = ["item", "share", "llr", "n_pieces", "n_corroborating", "corroborating", "z", "p", "p_bh"]
 P1_MAX = 0.95
+P1_MIN = 0.7
+"""Smallest failure rate of a checkpoint in the problem state: a problem fails most of its points (a looser
+class would absorb the ordinary bad cells of weak units)."""
+MIN_SHIFT = 0.25
+"""The mean centred survey gap in the problem state is at least this many σ below zero."""
+MIXTURE_ITERATIONS = 300
+MAX_SHARE = 0.6
+"""Largest share of an item's units in the problem state the item-level mixture considers."""
 """Largest failure rate of a checkpoint in the problem state (a rate of 1 would make one passed point a veto)."""
 
 
@@ -103,7 +121,8 @@ def infer_states(
     cell_m = np.bincount(cell_of[is_cp], weights=m[is_cp], minlength=n_cells)
     city_rate = float(k[is_cp].sum() / max(m[is_cp].sum(), 1)) if is_cp.any() else 0.15
     post = np.full(n_cells, 0.05)
-    p1, rho, mu1, pi_item = 0.7, 3.0, -2.0 * sigma, np.full(len(item_codes), 0.05)
+    p1, rho, mu1, tau, pi_item = 0.7, 3.0, -1.0 * sigma, sigma, np.full(len(item_codes), 0.05)
+    shared = _shared_categories(ev, is_cf)
     for _ in range(ITERATIONS):
         w0 = 1 - post[cell_of]
         # unit baselines from the ratings weighted by the chance they carry no problem
@@ -111,18 +130,22 @@ def infer_states(
         den = np.bincount(row_unit[is_cp], weights=(w0 * m)[is_cp], minlength=len(units))
         s = rules.baseline_strength
         base = (num + s * city_rate) / (den + s)
-        llr = _row_llr(is_cp, is_cf, is_z, m, k, base[row_unit], p0_city, zc, p1, rho, mu1, sigma)
+        other = _other_problem(shared, post, len(ev), cell_of)
+        llr = _row_llr(is_cp, is_cf, is_z, m, k, p0_city, zc, other, p1, rho, mu1, tau, sigma)
         cell_llr = np.bincount(cell_of, weights=llr, minlength=n_cells)
         cell_llr += _checkpoint_llr(cell_k, cell_m, base[unit_idx], p1)
         prior = pi_item[item_idx]
         new = special.expit(cell_llr + special.logit(prior))
         w1 = new[cell_of]
         if is_cp.any() and (w1 * m)[is_cp].sum() > 0:
-            p1 = float(np.clip((w1 * k)[is_cp].sum() / (w1 * m)[is_cp].sum(), city_rate + 0.05, P1_MAX))
+            p1 = float(np.clip((w1 * k)[is_cp].sum() / (w1 * m)[is_cp].sum(), P1_MIN, P1_MAX))
         if is_cf.any() and (w1 * m * p0_city)[is_cf].sum() > 0:
             rho = float(np.clip((w1 * k)[is_cf].sum() / (w1 * m * p0_city)[is_cf].sum(), 1.0, 20.0))
         if is_z.any() and w1[is_z].sum() > 0:
-            mu1 = float(min((w1 * zc)[is_z].sum() / w1[is_z].sum(), -sigma))
+            mu1 = float(min((w1 * zc)[is_z].sum() / w1[is_z].sum(), -MIN_SHIFT * sigma))
+            below = is_z & (zc < mu1)
+            var = float((w1 * (zc - mu1) ** 2)[below].sum() / max(w1[below].sum(), 1e-12))
+            tau = float(np.sqrt(max(var - sigma**2, 0.0)))
         pi_all = float(new.mean())
         a = rules.prior_strength
         pi_item = (np.bincount(item_idx, weights=new) + a * pi_all) / (np.bincount(item_idx) + a)
@@ -141,7 +164,12 @@ def infer_states(
     ev["p0"] = np.where(is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
     ev["z_centred"] = zc
     tests = _item_tests(ev, ratings, baseline, is_z, sigma)
-    params = {"p1": p1, "rho": rho, "mu1": mu1, "sigma": sigma, "pi": float(post.mean()),
+    share, item_llr = item_mixture(cell_llr, item_idx, len(item_codes))
+    mixture = pd.DataFrame({"item": item_codes, "share": share, "llr": item_llr})
+    tests = mixture.merge(tests, on="item", how="left")
+    tests[["n_pieces", "n_corroborating"]] = tests[["n_pieces", "n_corroborating"]].fillna(0).astype(int)
+    tests = tests.fillna({"corroborating": ""})[ITEM_TEST_COLUMNS]
+    params = {"p1": p1, "rho": rho, "mu1": mu1, "tau": tau, "sigma": sigma, "pi": float(post.mean()),
               "city_rate": city_rate}  # fmt: skip
     return States(out, tests, params, ev.drop(columns=["cell"]))
 
@@ -163,16 +191,72 @@ def _checkpoint_llr(k: np.ndarray, m: np.ndarray, base: np.ndarray, p1: float) -
     return l1 - l0
 
 
-def _row_llr(is_cp, is_cf, is_z, m, k, base, p0_city, zc, p1, rho, mu1, sigma) -> np.ndarray:
-    """log L(problem) − log L(no problem) of every evidence row (binomial coefficients cancel)."""
+def _row_llr(is_cp, is_cf, is_z, m, k, p0_city, zc, other, p1, rho, mu1, tau, sigma) -> np.ndarray:
+    """log L(problem) − log L(no problem) of every evidence row (binomial coefficients cancel).
+
+    A case-file category's defects rise when *any* item it feeds has a problem in the unit (a noisy-OR): without
+    a problem of its own the cell's category row is a mixture, raised with the probability ``other`` that another
+    item it feeds has one (the current posteriors, a mean-field step). A survey gap in the problem state is
+    ``N(μ1, σ² + τ²)``: plants differ in effect and units in sample size, so the shift is not one number."""
     llr = np.zeros(len(m))
     if is_cf.any():
         q0, kk, mm = p0_city[is_cf], k[is_cf], m[is_cf]
         q1 = np.minimum(rho * q0, 0.95)
-        llr[is_cf] = kk * np.log(q1 / q0) + (mm - kk) * np.log((1 - q1) / (1 - q0))
+        d = kk * np.log(q1 / q0) + (mm - kk) * np.log((1 - q1) / (1 - q0))
+        o = other[is_cf]
+        llr[is_cf] = -np.log((1 - o) * np.exp(-np.clip(d, -50, 50)) + o)
     if is_z.any():
-        llr[is_z] = (mu1 * zc[is_z] - mu1**2 / 2) / sigma**2
+        llr[is_z] = _split_normal_logpdf(zc[is_z], mu1, np.hypot(sigma, tau), sigma) - sps.norm.logpdf(
+            zc[is_z], 0, sigma
+        )
     return llr
+
+
+def _split_normal_logpdf(x: np.ndarray, mu: float, left: float, right: float) -> np.ndarray:
+    """log density of the two-piece normal with mode ``mu``, spread ``left`` below it and ``right`` above it
+    (John 1982): a problem widens the gaps only downward, so a unit rated above its peers is no evidence of one."""
+    scale = np.where(x < mu, left, right)
+    return np.log(2 / (left + right)) - 0.5 * np.log(2 * np.pi) - 0.5 * ((x - mu) / scale) ** 2
+
+
+def _shared_categories(ev: pd.DataFrame, is_cf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (evidence row, row of another item) of one unit's case-file category that feeds several items."""
+    rows = ev.loc[is_cf, ["unit", "item", "stream"]].reset_index()
+    pairs = rows.merge(rows, on=["unit", "stream"], suffixes=("", "_other"))
+    pairs = pairs[pairs["item"] != pairs["item_other"]]
+    return pairs["index"].to_numpy(dtype=int), pairs["index_other"].to_numpy(dtype=int)
+
+
+def _other_problem(shared, post: np.ndarray, n_rows: int, cell_of: np.ndarray) -> np.ndarray:
+    """Per evidence row, the probability that another item its category feeds has a problem in the unit."""
+    row, other = shared
+    p = np.clip(post[cell_of[other]], 0, 1 - 1e-12)
+    return -np.expm1(np.bincount(row, weights=np.log1p(-p), minlength=n_rows))
+
+
+def item_mixture(
+    llr: np.ndarray, item_idx: np.ndarray, n_items: int, *, drop: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, the maximum-likelihood share π of its units in the problem state and the log-likelihood ratio
+    ``Σ log(1 − π + π·LR)`` of that share against none, leaving out the ``drop`` largest unit contributions.
+
+    A common problem raises the failures of many units at once: the mixture pools the cells' likelihood
+    ratios, so a dozen cells each too weak for an individual finding add up (the item-level test of a
+    two-component mixture, as in a test for a zero mixing proportion). Leaving out the largest contributions
+    keeps one or two extreme cells — individual problems — from making an item common."""
+    lr = np.exp(np.clip(llr, -50, 50))
+    size = np.maximum(np.bincount(item_idx, minlength=n_items), 1)
+    share = np.full(n_items, 0.1)
+    for _ in range(MIXTURE_ITERATIONS):
+        s = share[item_idx]
+        post = s * lr / (1 - s + s * lr)
+        share = np.clip(np.bincount(item_idx, weights=post, minlength=n_items) / size, 0.0, MAX_SHARE)
+    contrib = np.log1p(share[item_idx] * (lr - 1))
+    out = np.zeros(n_items)
+    for j in range(n_items):
+        c = np.sort(contrib[item_idx == j])
+        out[j] = float(c[: max(len(c) - drop, 0)].sum())
+    return share, out
 
 
 def _item_tests(
