@@ -122,3 +122,35 @@ def test_editing_report_settings_reruns_only_the_stages_that_read_them(report, t
     assert rerun == ["report"]
     document = docx.Document(str(out / paths.STAGE_FOLDERS["report"] / DOCX))
     assert any("改过的评估名称" in p.text for p in document.paragraphs)
+
+
+def test_a_chart_follows_the_table_it_illustrates_and_others_close_their_section():
+    from types import SimpleNamespace
+
+    from pipeline.report.appendix import place_charts
+    from pipeline.report.blocks import Figure, Heading, Section, Table
+
+    def table(key):
+        return Table(key, key, pd.DataFrame({"a": [1]}), "02_clean/flow")
+
+    section = Section(
+        1,
+        "调查概况",
+        (Heading("样本"), table("overview.samples"), table("overview.flow.public"), Heading("x")),
+    )
+    flow = SimpleNamespace(figure=Figure("flow_public", "流程", "02_clean/flow"), section=1, after=None)
+    other = SimpleNamespace(figure=Figure("something_new", "新图", "02_clean/flow"), section=1, after=None)
+    named = SimpleNamespace(
+        figure=Figure("named", "指定", "02_clean/flow"), section=1, after="overview.samples"
+    )
+    (placed,) = place_charts([section], [flow, other, named])
+    keys = [getattr(b, "key", getattr(b, "text", None)) for b in placed.blocks]
+    assert keys == [
+        "样本",
+        "overview.samples",
+        "named",
+        "overview.flow.public",
+        "flow_public",
+        "x",
+        "something_new",
+    ]

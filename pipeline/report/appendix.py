@@ -7,6 +7,7 @@ holds every table as a frame with its source, before any layout.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -78,9 +79,41 @@ def appendix(inputs: ReportInputs, *, charts: bool | list = True) -> Appendix:
     return Appendix(built, numbered(built), planned)
 
 
+#: Where a chart goes: the first of its candidate tables present in its section (``{i}`` the questionnaire,
+#: ``{s}`` the scale or unit type of the chart key); none present: the end of the section.
+ANCHORS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"flow_(?P<i>\w+)", ("overview.flow.{i}", "overview.samples")),
+    (r"margins_(?P<i>\w+)", ("sampling.margins.{i}",)),
+    (r"weights_(?P<i>\w+)", ("sampling.diagnostics",)),
+    (r"alpha", ("reliability.alpha",)),
+    (r"likert_(?P<i>[a-z]+)_(?P<s>\w+)", ("describe.scales.{i}.{s}.district", "describe.scales.{i}")),
+    (r"(district|unit_type)_(?P<i>\w+)", ("describe.scales.{i}",)),
+    (r"effects_(?P<i>\w+)", ("differences.pairwise.{i}", "differences.omnibus.{i}")),
+    (r"aspects_district", ("scores.aspects.district",)),
+    (r"heatmap_units_aspects_(?P<s>\w+)", ("scores.aspects.{s}", "scores.city")),
+    (r"casefile_scores", ("casefiles.units",)),
+    (r"casefile_pareto", ("casefiles.defects",)),
+    (r"findings_overview", ("problems.summary",)),
+)
+
+
+def anchor(chart_key: str, table_keys: list[str]) -> str | None:
+    """The key of the table a chart is placed after (:data:`ANCHORS`), or None (the end of its section)."""
+    for pattern, candidates in ANCHORS:
+        match = re.fullmatch(pattern, chart_key)
+        if match:
+            for template in candidates:
+                key = template.format(**match.groupdict())
+                if key in table_keys:
+                    return key
+            return None
+    return None
+
+
 def place_charts(sections: list[Section], charts: list) -> list[Section]:
-    """Each chart's figure inserted in its section: after the table it names (``Chart.after``), else at the
-    end; a section that only says its stage has not run gets none."""
+    """Each chart's figure inserted in its section after the table it illustrates (``Chart.after`` when the
+    chart names one, else :func:`anchor`), in the charts' order; else at the end. A section that only says its
+    stage has not run gets none."""
     out = []
     for section in sections:
         mine = [c for c in charts if c.section == section.number]
@@ -88,11 +121,18 @@ def place_charts(sections: list[Section], charts: list) -> list[Section]:
             out.append(section)
             continue
         blocks = list(section.blocks)
+        table_keys = [b.key for b in blocks if isinstance(b, Table)]
+        after: dict[str | None, list[Figure]] = {}
         for chart in mine:
-            keys = [getattr(b, "key", None) for b in blocks]
-            at = keys.index(chart.after) + 1 if chart.after in keys else len(blocks)
-            blocks.insert(at, chart.figure)
-        out.append(Section(section.number, section.title, tuple(blocks), section.missing))
+            target = chart.after if chart.after in table_keys else anchor(chart.figure.key, table_keys)
+            after.setdefault(target, []).append(chart.figure)
+        placed: list = []
+        for block in blocks:
+            placed.append(block)
+            if isinstance(block, Table):
+                placed.extend(after.pop(block.key, []))
+        placed.extend(after.pop(None, []))
+        out.append(Section(section.number, section.title, tuple(placed), section.missing))
     return out
 
 
