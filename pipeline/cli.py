@@ -295,10 +295,9 @@ def _cmd_stages(args: argparse.Namespace, stages: list[str] | None) -> int:
     run_stages(ctx, stages, force=force)
     print(f"结果位于 {args.out.resolve()} (清单: {args.out / paths.MANIFEST})")
     if getattr(args, "pdf", False):
-        from pipeline.report.pdf import convert_to_pdf
-        from pipeline.stages.report import DOCX
+        from pipeline.report.pdf import appendix_pdf
 
-        pdf = convert_to_pdf(paths.stage_dir(args.out, "report") / DOCX, args.out / paths.PDF_FOLDER)
+        pdf = appendix_pdf(args.out, ctx.config, args.out / paths.PDF_FOLDER)
         print(f"PDF 已写入 {pdf}")
     return 0
 

@@ -269,3 +269,41 @@ def test_the_pdf_text_layer_holds_the_chinese_headings(appendix, tmp_path):
     text = "".join(page.extract_text() for page in PdfReader(str(pdf)).pages)
     for heading in ("调查概况", "指标得分", "案卷评查", "表 1.1"):
         assert heading in text
+
+
+def test_contents_entries_carry_the_page_numbers_given_and_word_updates_them(charts, tmp_path):
+    from pipeline.report.docx_writer import toc_entries
+
+    sections = _sections()
+    pages = [str(i + 1) for i in range(len(toc_entries(sections)))]
+    path = write_appendix_docx(sections, numbered(sections), charts, tmp_path / "p.docx", META, pages)
+    texts = [p.text for p in docx.Document(str(path)).paragraphs if p.style.name.lower() in ("toc 1", "toc 2")]
+    assert [t.rsplit("\t", 1)[-1] for t in texts] == pages
+    assert b"updateFields" in _xml(path, "word/settings.xml")
+
+
+def test_a_heading_is_found_on_the_page_where_its_line_first_appears_after_the_contents():
+    from pipeline.report.toc_pages import entry_pages
+
+    pages = [
+        "目  录\n1 调查概况\n2 指标得分",  # the contents page: no footer, never searched
+        "1 调查概况\n表 1.1 满意度频数分布\n第 1 页",
+        "指标得分之前\n第 2 页",
+        "2 指标得分\n2.1 各单位得分\n第 3 页",
+    ]
+    assert entry_pages(pages, ["1 调查概况", "2 指标得分", "2.1 各单位得分", "不存在"]) == ["1", "3", "3", ""]
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice 未安装，跳过 PDF 转换 (soffice not found; apt-get install libreoffice-writer-nogui)",
+)
+def test_headings_of_a_converted_document_are_found_on_their_printed_pages(appendix, tmp_path):
+    from pipeline.report.docx_writer import toc_entries
+    from pipeline.report.pdf import convert_to_pdf
+    from pipeline.report.toc_pages import entry_pages, page_texts
+
+    sections, path = appendix
+    pages = entry_pages(page_texts(convert_to_pdf(path, tmp_path)), [t for _, t in toc_entries(sections)])
+    assert pages[0] == "1" and all(pages)
+    assert [int(p) for p in pages] == sorted(int(p) for p in pages)

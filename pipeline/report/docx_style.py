@@ -474,6 +474,50 @@ class _FixedDateZip:
         self.archive.writestr(entry, blob)
 
 
+def update_fields_on_open(doc: DocumentObject) -> None:
+    """Ask Word to recompute the document's fields (the table of contents' page numbers) when it is opened
+    (``w:updateFields`` in the settings part)."""
+    settings = doc.settings.element
+    if settings.find(qn("w:updateFields")) is not None:
+        return
+    element = OxmlElement("w:updateFields")
+    element.set(qn("w:val"), "true")
+    # Word refuses a settings part whose children are out of the schema's order: updateFields goes before
+    # the first of the elements the schema puts after it.
+    later = {qn(f"w:{tag}") for tag in _AFTER_UPDATE_FIELDS}
+    following = next((child for child in settings if child.tag in later), None)
+    if following is None:
+        settings.append(element)
+    else:
+        following.addprevious(element)
+
+
+#: The children of ``w:settings`` that come after ``w:updateFields`` in the schema (ECMA-376 CT_Settings).
+_AFTER_UPDATE_FIELDS = (
+    "hdrShapeDefaults",
+    "footnotePr",
+    "endnotePr",
+    "compat",
+    "docVars",
+    "rsids",
+    "mathPr",
+    "attachedSchema",
+    "themeFontLang",
+    "clrSchemeMapping",
+    "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures",
+    "forceUpgrade",
+    "captions",
+    "readModeInkLockDown",
+    "smartTagType",
+    "schemaLibrary",
+    "shapeDefaults",
+    "doNotEmbedSmartTags",
+    "decimalSymbol",
+    "listSeparator",
+)
+
+
 def save_docx(doc: DocumentObject, path: Path) -> Path:
     """Save ``doc`` as python-docx would, but with every zip entry dated :data:`ZIP_DATE` (python-docx stamps
     the current time), so the same document always has the same bytes."""

@@ -20,8 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from docx.document import Document as DocumentObject
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.shared import Pt
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.shared import Cm, Pt
 
 from pipeline.report import docx_style as st
 from pipeline.report.blocks import Block, Figure, Heading, Paragraph, Section, Table
@@ -34,7 +34,12 @@ TOC_TITLE = "目  录"
 
 
 def write_appendix_docx(
-    sections: list[Section], numbers: dict[str, str], charts_dir: Path, path: Path, meta: ReportMeta
+    sections: list[Section],
+    numbers: dict[str, str],
+    charts_dir: Path,
+    path: Path,
+    meta: ReportMeta,
+    toc_pages: list[str] | None = None,
 ) -> Path:
     """Write the appendix to ``path`` (a ``.docx``) and return it.
 
@@ -61,7 +66,7 @@ def write_appendix_docx(
     doc = st.new_document()
     st.blank_core_properties(doc, f"{meta.title}{meta.subtitle}")
     _title_page(doc, meta)
-    _table_of_contents(doc, sections)
+    _table_of_contents(doc, sections, toc_pages)
     writer = _Body(doc, Path(charts_dir), numbers)
     for i, section in enumerate(sections):
         writer.section(section, first=i == 0)
@@ -108,8 +113,11 @@ def _title_page(doc: DocumentObject, meta: ReportMeta) -> None:
             st.add_text(paragraph, f"{label}：{value}", st.SONG, st.HEADING_PT[3])
 
 
-def _table_of_contents(doc: DocumentObject, sections: list[Section]) -> None:
-    """On a new page: 目录 and a TOC field whose cached result is the entries (one paragraph each)."""
+def _table_of_contents(doc: DocumentObject, sections: list[Section], pages: list[str] | None) -> None:
+    """On a new page: 目录 and a TOC field whose cached result is the entries (one paragraph each), with their
+    page numbers after a dotted tab when ``pages`` gives them (one per :func:`toc_entries` entry: what
+    :mod:`pipeline.report.toc_pages` read from a first conversion). Word recomputes the field when the document
+    is opened (``updateFields``); LibreOffice shows the cached result as it is."""
     st.add_text(doc.add_paragraph(), "").add_break(WD_BREAK.PAGE)
     title = doc.add_paragraph(style="TOC Heading")
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -121,9 +129,17 @@ def _table_of_contents(doc: DocumentObject, sections: list[Section]) -> None:
     st.fld_char(first, "begin", st.HEI)
     st.instr_text(first, TOC_FIELD, st.HEI)
     st.fld_char(first, "separate", st.HEI)
-    for paragraph, level, text in paragraphs:
-        st.add_text(paragraph, text, st.HEI if level == 1 else st.SONG)
+    right = Cm(st.text_width_cm())
+    for i, (paragraph, level, text) in enumerate(paragraphs):
+        font = st.HEI if level == 1 else st.SONG
+        st.add_text(paragraph, text, font)
+        if pages is not None and i < len(pages) and pages[i]:
+            paragraph.paragraph_format.tab_stops.add_tab_stop(
+                right, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS
+            )
+            st.add_text(paragraph, f"\t{pages[i]}", font)
     st.fld_char(last, "end", st.SONG)
+    st.update_fields_on_open(doc)
 
 
 class _Body:

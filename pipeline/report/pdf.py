@@ -114,3 +114,46 @@ def convert_to_pdf(docx: Path, dest_dir: Path, timeout: float = TIMEOUT_S) -> Pa
         detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit {done.returncode}"]
         raise DataError(f"LibreOffice 未能把 {docx.name} 转为 PDF (conversion failed): {detail[0]}")
     return pdf
+
+
+def appendix_pdf(out: Path, config, dest_dir: Path, timeout: float = TIMEOUT_S) -> Path:
+    """``dest_dir/statistics_appendix.pdf`` from the report stage's output in ``out``, its contents with page
+    numbers: a first conversion shows where each heading lands (:mod:`pipeline.report.toc_pages`), the
+    appendix is written again with those numbers into a temporary folder, and that copy is converted. The
+    stage's own ``.docx`` is left as it is.
+
+    Raises
+    ------
+    DataError
+        The report stage has not run, its output no longer matches the stage outputs it was built from, or
+        LibreOffice fails (see :func:`convert_to_pdf`).
+    """
+    from pipeline import paths
+    from pipeline.report.appendix import appendix, report_meta
+    from pipeline.report.docx_writer import toc_entries, write_appendix_docx
+    from pipeline.report.inputs import ReportInputs
+    from pipeline.report.toc_pages import entry_pages, page_texts
+    from pipeline.stages.report import CHARTS, DOCX
+
+    folder = paths.stage_dir(Path(out), "report")
+    if not (folder / DOCX).is_file():
+        raise DataError(f"找不到 {folder / DOCX}：请先运行 fazhi-eval report (the report stage has not run)")
+    built = appendix(ReportInputs(Path(out), config), charts=(folder / CHARTS).is_dir())
+    recorded = paths.table_path(Path(out), "report", "contents")
+    if recorded.exists():
+        import pandas as pd
+
+        if not pd.read_parquet(recorded)[["number", "key"]].equals(built.contents()[["number", "key"]]):
+            raise DataError(
+                f"{folder} 与其所依据的阶段结果不一致：请先重新运行 fazhi-eval report "
+                "(the appendix is older than the stage outputs: run the report stage again)"
+            )
+    with tempfile.TemporaryDirectory(prefix="fazhi-toc-") as tmp:
+        first = convert_to_pdf(folder / DOCX, Path(tmp) / "first", timeout)
+        entries = [text for _, text in toc_entries(built.sections)]
+        pages = entry_pages(page_texts(first), entries)
+        numbered_copy = Path(tmp) / DOCX
+        write_appendix_docx(
+            built.sections, built.numbers, folder / CHARTS, numbered_copy, report_meta(config), pages
+        )
+        return convert_to_pdf(numbered_copy, dest_dir, timeout)
