@@ -23,6 +23,7 @@ run: $(STAMP)
 	@$(BIN)/python -m pipeline.sample_check raw questionnaires
 	$(BIN)/fazhi-eval run --raw raw --out output
 	@echo "结果 (results): $(CURDIR)/output"
+	@echo "统计附录 (appendix): $(CURDIR)/output/09_report/statistics_appendix.docx"
 
 ## test: the test suite (unit, reference-against-R, end-to-end)
 test: $(STAMP)
