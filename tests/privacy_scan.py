@@ -6,7 +6,11 @@ patterns match, is found:
 - parquet: every cell of every column (numbers too, for planted values: a phone typed into a number item becomes
   ``13987654321.0``), column names and the file's key-value metadata;
 - JSON (run report, manifest, ingest report): every string and key, and numbers for planted values;
-- Markdown, CSV, SVG, HTML, TXT, YAML: the text;
+- Markdown, CSV, HTML, TXT, YAML: the text;
+- SVG (the report's charts): the words, not the drawing — matplotlib draws each text as glyph outlines and keeps
+  the string in a comment before it, so comments, text nodes and titles are scanned and path coordinates are not
+  (their runs of numbers would read as phone numbers); a PNG chart is read through its SVG twin (the same
+  drawing, written from the same figure), since its pixels hold no text to search;
 - ``.docx``/``.xlsx`` (zip): the text of every XML member, tags stripped and character references resolved
   (openpyxl writes ``&#22478;`` for 城);
 - ``.sav`` (SPSS, ``fazhi-eval export``): variable and value labels and every cell.
@@ -34,7 +38,8 @@ import pyarrow.parquet as pq
 from pipeline.ingest.masking import MASKS
 
 PSEUDONYM_COLUMNS = frozenset({"respondent", "ip_key", "reviewer"})
-TEXT_SUFFIXES = {".json", ".md", ".csv", ".svg", ".html", ".txt", ".yaml", ".yml", ".tex"}
+TEXT_SUFFIXES = {".json", ".md", ".csv", ".html", ".txt", ".yaml", ".yml", ".tex"}
+_SVG_WORDS = re.compile(r"<!--(.*?)-->|>([^<>]+)(?=<)", re.S)
 ZIP_SUFFIXES = {".docx", ".xlsx", ".pptx", ".zip"}
 _HEX = re.compile(r"\b[0-9a-f]{16,}\b")
 _LONG_DECIMAL = re.compile(r"\d*\.\d{5,}(?:[eE][+-]?\d+)?")
@@ -113,6 +118,10 @@ def _items(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]]
         return _parquet(path, allow)
     if suffix == ".json":
         return _json(json.loads(path.read_text(encoding="utf-8-sig")), "$")
+    if suffix == ".svg":
+        return _svg(path.read_text(encoding="utf-8-sig"))
+    if suffix == ".png" and path.with_suffix(".svg").is_file():
+        return _svg(path.with_suffix(".svg").read_text(encoding="utf-8-sig"))
     if suffix in TEXT_SUFFIXES:
         text = path.read_text(encoding="utf-8-sig")
         return iter([(f"line {i + 1}", line, True) for i, line in enumerate(text.splitlines())])
@@ -121,6 +130,15 @@ def _items(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]]
     if suffix == ".sav":
         return _sav(path, allow)
     return None
+
+
+def _svg(text: str) -> Iterator[tuple[str, str, bool]]:
+    """The words of an SVG drawing: its comments (the strings matplotlib drew as outlines) and text nodes."""
+    for match in _SVG_WORDS.finditer(text):
+        words = html.unescape((match.group(1) or match.group(2) or "").strip())
+        if words:
+            line = text.count("\n", 0, match.start()) + 1
+            yield f"line {line}", words, True
 
 
 def _sav(path: Path, allow: frozenset[str]) -> Iterator[tuple[str, str, bool]]:

@@ -155,3 +155,16 @@ def test_the_scanner_finds_every_planted_value_in_the_raw_files_it_came_from(pla
     for value in VALUES + NAMES:
         assert any(repr(value) in what for what in found), value
     assert any(f.what.startswith("[电话] pattern") for f in scan_output(ctx.raw).findings)
+
+
+def test_a_chart_is_scanned_for_its_words_not_its_path_coordinates(tmp_path):
+    folder = tmp_path / "09_report" / "charts"
+    folder.mkdir(parents=True)
+    drawing = (
+        '<svg><path d="M 1856 934 L 1600 1344 L 934 1120"/>\n<!-- 城关区 -->\n<g><text>合计</text></g></svg>'
+    )
+    (folder / "clean.svg").write_text(drawing, encoding="utf-8")
+    assert not scan_output(tmp_path).findings
+    (folder / "leak.svg").write_text(drawing.replace("城关区", "张三 13987654321"), encoding="utf-8")
+    found = scan_output(tmp_path).findings
+    assert [f.file for f in found] == ["09_report/charts/leak.svg"]

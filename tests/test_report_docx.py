@@ -277,7 +277,9 @@ def test_contents_entries_carry_the_page_numbers_given_and_word_updates_them(cha
     sections = _sections()
     pages = [str(i + 1) for i in range(len(toc_entries(sections)))]
     path = write_appendix_docx(sections, numbered(sections), charts, tmp_path / "p.docx", META, pages)
-    texts = [p.text for p in docx.Document(str(path)).paragraphs if p.style.name.lower() in ("toc 1", "toc 2")]
+    texts = [
+        p.text for p in docx.Document(str(path)).paragraphs if p.style.name.lower() in ("toc 1", "toc 2")
+    ]
     assert [t.rsplit("\t", 1)[-1] for t in texts] == pages
     assert b"updateFields" in _xml(path, "word/settings.xml")
 
