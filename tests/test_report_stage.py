@@ -10,6 +10,7 @@ import docx
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 from conftest import CONFIG_DIR
 
 from pipeline import paths
@@ -122,6 +123,17 @@ def test_editing_report_settings_reruns_only_the_stages_that_read_them(report, t
     assert rerun == ["report"]
     document = docx.Document(str(out / paths.STAGE_FOLDERS["report"] / DOCX))
     assert any("改过的评估名称" in p.text for p in document.paragraphs)
+
+    suggestions = config_dir / "suggestions.yaml"
+    text = suggestions.read_text(encoding="utf-8")
+    templates = yaml.safe_load(text)["templates"]
+    first = next(iter(templates.values()))["suggestion"].strip()
+    suggestions.write_text(text.replace(first, first + "（评估组修订）", 1), encoding="utf-8")
+    before = manifest["stages"]["findings"]["outputs"]
+    manifest = run()
+    rerun = [name for name, stage in manifest["stages"].items() if not stage.get("reused")]
+    findings_changed = manifest["stages"]["findings"]["outputs"] != before
+    assert rerun == (["findings", "report"] if findings_changed else ["findings"])
 
 
 def test_a_chart_follows_the_table_it_illustrates_and_others_close_their_section():
