@@ -170,8 +170,13 @@ def staff_design(frame: pd.DataFrame, config: Config) -> stats.SurveyDesign:
         raise DataError(f"02_clean/staff.parquet: column 'unit' has unit(s) without a headcount: {bad[:5]}")
     frame["unit"] = frame["unit"].astype(str)
     frame["stratum"] = _collapsed_strata(frame["unit"], unit_lookup(config).types)
-    frame["stratum_size"] = frame.groupby("stratum")["unit"].transform(
-        lambda units: sum(headcount[u] for u in units.unique())
+    # A unit with more respondents than its configured headcount (an outdated headcount) counts as fully
+    # enumerated (finite population correction 0) instead of stopping every staff estimate; 03_weight warns
+    # about it (pipeline.weight.tables.headcount_warnings).
+    by_stratum = frame.groupby("stratum")["unit"]
+    frame["stratum_size"] = np.maximum(
+        by_stratum.transform(lambda units: sum(headcount[u] for u in units.unique())).to_numpy(dtype=float),
+        by_stratum.transform("size").to_numpy(dtype=float),
     )
     return stats.SurveyDesign(frame, weights="weight", strata="stratum", fpc="stratum_size")
 

@@ -158,3 +158,27 @@ def results_config():
     from pipeline.config import load_config
 
     return load_config(CONFIG_DIR)
+
+
+def test_a_unit_with_more_respondents_than_its_headcount_is_a_census_with_a_warning():
+    from pipeline.weight.tables import headcount_warnings
+
+    config = results_config()
+    small = min(config.units.units, key=lambda u: u.headcount)
+    other = next(u for u in config.units.units if u.code != small.code)
+    n_small = small.headcount + 3
+    frame = pd.DataFrame(
+        {
+            "unit": [small.code] * n_small + [other.code] * 5,
+            "weight": [small.headcount / n_small] * n_small + [other.headcount / 5] * 5,
+            "y": np.r_[np.arange(n_small) % 5, [1.0, 2.0, 3.0, 4.0, 5.0]],
+        }
+    )
+    design = frames.staff_design(frame, config)
+    assert design.frame.loc[design.frame["unit"] == small.code, "stratum_size"].iloc[0] == n_small
+    estimate = design.mean("y", by="unit")
+    census = estimate.loc[estimate["unit"] == small.code]
+    assert float(census["se"].iloc[0]) == 0.0
+    warnings = headcount_warnings(frame[["unit", "weight"]], config)
+    assert [w["code"] for w in warnings] == ["respondents_above_headcount"]
+    assert small.name in warnings[0]["message"]

@@ -28,6 +28,8 @@ class WeightTables:
     methods: dict[str, str] = field(default_factory=dict)
     """Instrument → weighting method used (``none``, ``cells``, ``raking``)."""
     skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    """Units with more staff respondents than their headcount (:func:`headcount_warnings`)."""
 
     def summary(self) -> dict[str, Any]:
         """Counts and the raking's headline numbers for the run manifest."""
@@ -42,6 +44,8 @@ class WeightTables:
         out["staff_n"] = len(self.staff_weights)
         if self.skipped:
             out["skipped"] = list(self.skipped)
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
 
@@ -85,4 +89,27 @@ def weight_tables(public: pd.DataFrame, staff: pd.DataFrame, config: Config) -> 
                                                                 ("weight", "float64"))})  # fmt: skip
     margins = rake.margins if rake is not None else empty_table("weight", "margins")
     diagnostics = pd.concat(parts, ignore_index=True) if parts else empty_table("weight", "diagnostics")
-    return WeightTables(pw, sw, margins, diagnostics, rake, methods, skipped)
+    return WeightTables(pw, sw, margins, diagnostics, rake, methods, skipped, headcount_warnings(sw, config))
+
+
+def headcount_warnings(staff_weights: pd.DataFrame, config: Config) -> list[dict[str, str]]:
+    """One warning per unit whose staff respondents outnumber its ``units.yaml: headcount`` (the headcount is
+    probably outdated: the unit's weight falls below 1 and its estimates count as a census, with no sampling
+    error)."""
+    if config.units is None or staff_weights.empty or "unit" not in staff_weights.columns:
+        return []
+    counts = staff_weights["unit"].astype(str).value_counts()
+    out = []
+    for unit in config.units.units:
+        n = int(counts.get(unit.code, 0))
+        if n > unit.headcount:
+            out.append(
+                {
+                    "code": "respondents_above_headcount",
+                    "file": "units.yaml",
+                    "message": f"{unit.name}（{unit.code}）有效答卷 {n:,} 份，多于在编人数 {unit.headcount:,}："
+                    "请核实 headcount；该单位按全员调查处理（无抽样误差）"
+                    f" (more staff respondents than the unit's headcount: check units.yaml)",
+                }
+            )
+    return out
