@@ -1,5 +1,11 @@
 """The oracle: what a classifier knowing the simulator's exact model and the truth's parameters reaches.
 
+Two oracles: ``oracle`` knows every cell's baseline quality ``b`` — an upper bound no reading of the data can
+reach, since 45 % of the variance of ``b`` is item-specific (``0.67·e``, latent.py) and only the cell's own
+ratings show it; ``oracle_unit`` knows each unit's standards (``0.5·g + 0.55·a``, drawn again from the truth's
+seed) and integrates the item-specific part of the checkpoint ratings over its N(0, 0.67²): what the best
+reading of a unit's other evidence could know about the cell's baseline, i.e. what is reachable.
+
 It reads the same data the pipeline reads (``02_clean`` checkpoints and case files, ``05_compare``
 unit-vs-peers) plus, from ``truth.json``, every cell's *baseline* quality ``b`` (before the plants: never the
 planted quality nor where the plants are) and the mean plant effect per kind. Per applicable unit × item cell it
@@ -51,7 +57,7 @@ from bench.recovery import Finding, Truth, mean_over, score
 from pipeline.config.loader import Config
 from pipeline.simulate import casefiles as sim_cf
 from pipeline.simulate import checkpoints as sim_cp
-from pipeline.simulate.latent import COMMON, INDIVIDUAL, item_applies
+from pipeline.simulate.latent import COMMON, INDIVIDUAL, LOAD_ASPECT, LOAD_GENERAL, LOAD_ITEM, item_applies
 
 #: mean plant effect (SD) per kind when the truth has no plant of that kind (the bundled spec's).
 DEFAULT_EFFECT = {"common": -1.1, "individual": -2.5}
@@ -59,6 +65,8 @@ MAX_SHARE = 0.6
 TARGET_PRECISION = 0.9
 MEAN_FIELD_ROUNDS = 8
 _SHARES = np.linspace(0.0, MAX_SHARE, 61)
+_E = np.linspace(-4, 4, 41)
+_EW = stats.norm.pdf(_E) / stats.norm.pdf(_E).sum()
 
 
 def _rating_loglik(b: np.ndarray, ks: np.ndarray, n_ratings: int) -> tuple[np.ndarray, float, float]:
@@ -88,7 +96,28 @@ def _plant_effects(truth: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(np.mean(v)) if v else DEFAULT_EFFECT[k] for k, v in effects.items()}
 
 
-def _checkpoint_part(config: Config, checkpoints: pd.DataFrame, base, cells) -> np.ndarray:
+def unit_parts(config: Config, truth: Mapping[str, Any]) -> dict[tuple[str, str], float]:
+    """Per unit × item, the part of the baseline the unit's standards explain (``0.5·g + 0.55·a``, latent.py),
+    from the simulator's own draws at the truth's seed (checked against the truth's baselines)."""
+    q = truth["quality"]
+    rng = np.random.default_rng(np.random.SeedSequence(int(truth["seed"])).spawn(6)[0])
+    aspects = config.indicators.aspects
+    aspect_of = np.array([k for k, a in enumerate(aspects) for _ in a.items], dtype=int)
+    n_u = len(config.units.units)
+    g = rng.standard_normal(n_u)
+    a = rng.standard_normal((n_u, len(aspects)))
+    e = rng.standard_normal((n_u, len(aspect_of)))
+    part = LOAD_GENERAL * g[:, None] + LOAD_ASPECT * a[:, aspect_of]
+    if not np.allclose(part + LOAD_ITEM * e, np.asarray(q["baseline"], dtype=float)):
+        raise ValueError("the simulator's draws do not reproduce the truth's baselines")
+    return {(u, i): part[k, j] for k, u in enumerate(q["units"]) for j, i in enumerate(q["items"])}
+
+
+def _checkpoint_part(
+    config: Config, checkpoints: pd.DataFrame, base, cells, known: bool = True
+) -> np.ndarray:
+    """Per cell, the checkpoint ratings' log-likelihood ratio of each state. ``base`` is the true baseline
+    (``known``) or the unit part only, the item-specific ``0.67·e`` then integrated over N(0, 1)."""
     scores = config.indicators.checkpoint_scores
     ratings = sorted(scores, key=lambda t: scores[t])
     index_of_score = {float(scores[t]): k for k, t in enumerate(ratings)}
@@ -102,7 +131,15 @@ def _checkpoint_part(config: Config, checkpoints: pd.DataFrame, base, cells) -> 
         ks = groups.get((unit, item))
         if ks is None or not len(ks):
             continue
-        l0, lc, li = _rating_loglik(np.full(len(ks), base[unit, item]), ks, len(ratings))
+        if known:
+            l0, lc, li = _rating_loglik(np.full(len(ks), base[unit, item]), ks, len(ratings))
+        else:
+            per = [
+                _rating_loglik(np.full(len(ks), base[unit, item] + LOAD_ITEM * x), ks, len(ratings))
+                for x in _E
+            ]
+            l0 = special.logsumexp([p[0] for p in per], b=_EW)
+            lc, li = per[0][1], per[0][2]
         out[n] = lc - l0, li - l0
     return out
 
@@ -210,8 +247,11 @@ def cell_llrs(
     checkpoints: pd.DataFrame,
     casefiles: pd.DataFrame,
     unit_vs_peers: pd.DataFrame | None = None,
+    *,
+    item_specific: bool = True,
 ) -> pd.DataFrame:
-    """Per applicable unit × item: ``llr_common`` and ``llr_individual`` (module docstring)."""
+    """Per applicable unit × item: ``llr_common`` and ``llr_individual`` (module docstring). With
+    ``item_specific`` False the checkpoint ratings are read knowing only the unit part of each baseline."""
     q = truth["quality"]
     b = np.asarray(q["baseline"], dtype=float)
     col = {i: j for j, i in enumerate(q["items"])}
@@ -225,7 +265,8 @@ def cell_llrs(
     ]
     base = {(u, i): b[k, j] for u, k in row.items() for i, j in col.items()}
     effects = _plant_effects(truth)
-    fixed = _checkpoint_part(config, checkpoints, base, cells) + _survey_part(
+    cp_base = base if item_specific else unit_parts(config, truth)
+    fixed = _checkpoint_part(config, checkpoints, cp_base, cells, item_specific) + _survey_part(
         config, unit_vs_peers, base, cells, effects
     )
     streams = _casefile_streams(config, casefiles, base)

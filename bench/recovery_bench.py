@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "output" / "bench"
 PLANT = ROOT / "pipeline" / "simulate" / "plant_sample.yaml"
 SEEDS = (1, 2, 3, 4, 5)
+#: the oracles (bench/oracle.py): each cell's baseline known (an upper bound), or only each unit's standards.
+ORACLES = {"oracle": True, "oracle_unit": False}
 
 
 def findings_stage_available() -> bool:
@@ -54,27 +56,28 @@ def one_run(config_dir: Path, seed: int, scale: float, plant: Path | None, work:
     truth_json = json.loads((work / "raw" / "truth.json").read_text(encoding="utf-8"))
     truth = read_truth(truth_json)
     out = work / "output"
-    cells = cell_llrs(
-        config,
-        truth_json,
+    tables = (
         pd.read_parquet(out / "02_clean" / "checkpoints.parquet"),
         pd.read_parquet(out / "02_clean" / "casefiles.parquet"),
         pd.read_parquet(out / "05_compare" / "unit_vs_peers.parquet"),
     )
     planted = plant is not None and bool(truth.common or truth.individual)
-    result: dict[str, Any] = {"_oracle": (cells, truth, planted)}
+    result: dict[str, Any] = {
+        f"_{who}": (cell_llrs(config, truth_json, *tables, item_specific=known), truth, planted)
+        for who, known in ORACLES.items()
+    }
     if with_findings:
         found = as_findings(pd.read_parquet(out / "08_findings" / "findings.parquet"))
         result["findings"] = score(found, truth) if planted else null_counts(found, truth)
     return result
 
 
-def score_oracle(runs: list[dict[str, Any]], thresholds: dict[str, float]) -> None:
-    """Replace each run's ``_oracle`` by the oracle's figures at ``thresholds``."""
+def score_oracle(runs: list[dict[str, Any]], who: str, thresholds: dict[str, float]) -> None:
+    """Replace each run's ``_<who>`` by that oracle's figures at ``thresholds``."""
     for r in runs:
-        cells, truth, planted = r.pop("_oracle")
+        cells, truth, planted = r.pop(f"_{who}")
         found = oracle_findings(cells, **thresholds)
-        r["oracle"] = score(found, truth) if planted else null_counts(found, truth)
+        r[who] = score(found, truth) if planted else null_counts(found, truth)
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -102,9 +105,11 @@ def recovery_section(config_dir: Path, seeds: tuple[int, ...] = SEEDS, scale: fl
                     shutil.rmtree(work, ignore_errors=True)
     finally:
         shutil.rmtree(empty.parent, ignore_errors=True)
-    thresholds = choose_thresholds([r["_oracle"][:2] for r in planted if r["_oracle"][2]])
-    score_oracle(planted, thresholds)
-    score_oracle(null, thresholds)
+    thresholds = {}
+    for who in ORACLES:
+        thresholds[who] = choose_thresholds([r[f"_{who}"][:2] for r in planted if r[f"_{who}"][2]])
+        score_oracle(planted, who, thresholds[who])
+        score_oracle(null, who, thresholds[who])
     return {
         "seeds": list(seeds),
         "scale": scale,
@@ -133,7 +138,7 @@ def print_recovery(r: dict[str, Any]) -> None:
         cells = "  ".join(
             f"{kind} recall {_fmt(v['recall'])} precision {_fmt(v['precision'])}" for kind, v in kinds.items()
         )
-        print(f"  {who:<9} {cells}")
+        print(f"  {who:<11} {cells}")
     for run in r["null"]:
         cells = "  ".join(f"{who}: {c['common']} common, {c['individual_outside_bottom']} individual outside "
                           "bottom 5 %" for who, c in run.items() if who != "seed")  # fmt: skip
