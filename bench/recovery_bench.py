@@ -129,11 +129,11 @@ def print_recovery(r: dict[str, Any]) -> None:
     print(f"Planted-problem recovery, mean over seeds {r['seeds']} (scale {r['scale']}):")
     if not r["findings_stage"]:
         print("  (no findings stage yet: the oracle only)")
-    th = r["oracle_thresholds"]
-    print(
-        f"  (oracle thresholds chosen over these seeds: common LLR ≥ {th['common_llr']:g}, individual LLR ≥ "
-        f"{th['individual_llr']:g})"
-    )
+    for who, th in r["oracle_thresholds"].items():
+        print(
+            f"  ({who} thresholds chosen over these seeds: common LLR ≥ {th['common_llr']:g}, individual LLR ≥ "
+            f"{th['individual_llr']:g})"
+        )
     for who, kinds in r["mean"].items():
         cells = "  ".join(
             f"{kind} recall {_fmt(v['recall'])} precision {_fmt(v['precision'])}" for kind, v in kinds.items()
