@@ -24,8 +24,10 @@ computes the log-likelihood ratio of the evidence in each problem state (common,
 - questionnaires (public.py, staff.py): per unit × question score, the gap to its peers ``e`` with its
   sampling SE ``s`` (05_compare) is ``N(α + β·Δb, s² + ω²)`` without a problem, ``Δb`` the true baseline gap
   (mean over the items the question feeds) to the peers; ``α, β, ω`` are fitted per question on all units
-  (robustly: a first fit's gaps below −3 SD are left out of the second). A problem on item i shifts the mean by
-  ``β·effect / (items the question feeds)``, ``effect`` the truth's mean plant effect of that kind.
+  (robustly: a first fit's gaps below −3 SD are left out of the second); a unit's standardized residuals over
+  the questions feeding one item are averaged, the null variance of that mean estimated from the units (the
+  questions share respondents). A problem shifts each question's gap by ``β·effect``, ``effect`` the truth's
+  mean plant effect of that kind (every bundled question feeds one item).
 
 Decisions, each a single threshold:
 
@@ -39,8 +41,8 @@ Decisions, each a single threshold:
 
 :func:`choose_thresholds` takes the pair with the most mean recall at mean precision ≥ 0.9 over the seeds
 given — it uses the truth to choose the threshold, so the oracle is optimistic (one threshold for all seeds,
-not one per seed). Approximations: frailty and the correlation of one unit's question gaps (shared
-respondents) are ignored; the questionnaire slope is linear in quality while answers pass through Likert cuts.
+not one per seed). Approximations: the case files' frailty is ignored, and the questionnaire slope is linear in
+quality while answers pass through Likert cuts.
 Bench only: nothing here is used by the pipeline.
 """
 
