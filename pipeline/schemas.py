@@ -514,7 +514,12 @@ _SCHEMAS = [
     TableSchema(
         "findings",
         "states",
-        {**_cols("unit item", "text"), **_cols("posterior lfdr llr prior", "number"), "n_streams": "int"},
+        {
+            **_cols("unit item", "text"),
+            **_cols("posterior lfdr llr prior", "number"),
+            "n_streams": "int",
+            "common_posterior": "number",
+        },
     ),  # fmt: skip
     TableSchema(
         "findings",

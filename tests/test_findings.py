@@ -21,7 +21,7 @@ from pipeline.findings.evidence import COLUMNS
 from pipeline.findings.records import apply_review
 from pipeline.findings.report import STATUS_OPTIONS, write_problem_list
 from pipeline.findings.rounds import read_status
-from pipeline.findings.states import _checkpoint_llr
+from pipeline.findings.states import _checkpoint_llr, _unit_spread, ordinal_cell_loglik, ordinal_null
 
 
 def _checkpoint_evidence(config, planted: dict[str, set[str]], *, seed=1, p_bad=0.12, p_plant=0.8):
@@ -196,3 +196,64 @@ def test_rescaling_one_questionnaire_leaves_the_posteriors_unchanged(config):
     a = infer_states(both, config.findings, st, ratings).cells["posterior"].to_numpy()
     b = infer_states(scaled, config.findings, st, ratings).cells["posterior"].to_numpy()
     assert np.allclose(a, b, atol=1e-6)
+
+
+def test_the_ordinal_cell_likelihood_matches_direct_integration():
+    """The Gauss–Hermite marginal likelihood of a cell's ratings against scipy's adaptive quadrature."""
+    from scipy import integrate, stats
+
+    cuts = np.array([-1.8, -1.0, 0.2])
+    counts = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.0], [2.0, 0.0, 0.0, 1.0]])
+    location, sd = np.array([0.4, 0.9, -0.3]), 0.6
+    got = ordinal_cell_loglik(counts, location, cuts, sd)
+    edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+    for c, mu, value in zip(counts, location, got, strict=True):
+
+        def density(e, c=c, mu=mu):
+            p = np.diff(stats.norm.cdf(edges - mu - sd * e))
+            return float(np.prod(p**c) * stats.norm.pdf(e))
+
+        assert value == pytest.approx(np.log(integrate.quad(density, -10, 10)[0]), abs=1e-6)
+
+
+def test_without_a_problem_a_cells_ratings_move_together_along_the_scale():
+    """The rating patterns of a two-point cell sum to one under the no-problem model, and a 未落实 comes with a
+    部分落实 more often than independent ratings would, with a 完全落实 less often (the cell effect lowers both
+    ratings together)."""
+    cuts, location, sd = np.array([-1.5, -0.6, 0.5]), np.array([0.8]), 0.6
+    p = {}
+    for a in range(4):
+        for b in range(a, 4):
+            row = np.bincount([a, b], minlength=4).astype(float)[None, :]
+            p[(a, b)] = float(np.exp(ordinal_cell_loglik(row, location, cuts, sd)[0])) * (1 if a == b else 2)
+    assert sum(p.values()) == pytest.approx(1.0, abs=1e-9)
+    one = np.exp(ordinal_cell_loglik(np.eye(4), np.repeat(location, 4), cuts, sd))
+    assert p[(0, 1)] / (2 * one[0] * one[1]) > 1 > p[(0, 3)] / (2 * one[0] * one[3])
+
+
+def test_the_ordinal_null_recovers_the_cell_effect_of_simulated_ratings():
+    """Ratings drawn as cut(μ_u + 0.6·e + ε), two per cell: the fitted cell-effect SD is near 0.6."""
+    rng = np.random.default_rng(5)
+    n_units, per_unit = 60, 40
+    unit_idx = np.repeat(np.arange(n_units), per_unit)
+    latent = rng.normal(0, 0.8, n_units)[unit_idx] + 0.6 * rng.standard_normal(len(unit_idx))
+    levels = np.searchsorted([-1.5, -0.6, 0.5], latent[:, None] + rng.standard_normal((len(unit_idx), 3)))
+    counts = np.stack([(levels == j).sum(axis=1) for j in range(4)], axis=1).astype(float)
+    _, sd = ordinal_null(counts, unit_idx, n_units, np.ones(len(counts)))
+    assert 0.4 <= sd <= 0.8
+
+
+def test_a_units_null_spread_of_survey_gaps_grows_with_its_sample():
+    """Gaps / SE of units whose true item differences are the same spread more at larger samples: the fitted
+    spread √(a + b·n) follows, where one spread per questionnaire would not."""
+    rng = np.random.default_rng(2)
+    rows = []
+    for u in range(40):
+        n = float(rng.integers(20, 600))
+        for _ in range(12):
+            rows.append((f"U{u}", n, rng.normal(0, np.sqrt(1 + 0.01 * n))))
+    frame = pd.DataFrame(rows, columns=["unit", "n", "c"])
+    spread = _unit_spread(frame["c"], pd.Series("staff", index=frame.index), frame["unit"], frame["n"])
+    small, large = spread[frame["n"] < 100].mean(), spread[frame["n"] > 500].mean()
+    assert large > 1.5 * small
+    assert np.corrcoef(spread, np.sqrt(1 + 0.01 * frame["n"]))[0, 1] > 0.99

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import CONFIG_DIR, PLANT
 
-from bench.oracle import oracle_findings
+from bench.oracle import cell_llrs, oracle_findings
 from bench.recovery import Finding, as_findings, null_counts, read_truth, score
 
 # --- the rules on a hand-made truth ---------------------------------------------------------------------------
@@ -105,15 +105,21 @@ def test_findings_from_rows_per_finding_and_unit_are_grouped_by_id():
     ]
 
 
-# --- the oracle on one simulated seed (checkpoints and case files do not depend on the scale) -----------------
+# --- the oracle and the findings on one simulated seed (small surveys: scale 0.05) ------------------------------
 
 SEED = 2
 SCALE = 0.05
+PIN_ORACLE_COMMON, PIN_ORACLE_INDIVIDUAL = 0.65, 0.7
+PIN_COMMON, PIN_INDIVIDUAL = 0.33, 0.06
+#: the oracle's thresholds chosen by bench/recovery_bench.py over seeds 1–5 at the default scale.
+ORACLE_THRESHOLDS = {"common_llr": 2.5, "individual_llr": 5.25}
+UNIT_ORACLE_THRESHOLDS = {"common_llr": 6.5, "individual_llr": 6.25}
 
 
 @pytest.fixture(scope="module")
-def oracle_run(tmp_path_factory):
+def seed_run(tmp_path_factory):
     from pipeline.config import load_config
+    from pipeline.findings import findings_from, infer, structure
     from pipeline.runner import run_stages
     from pipeline.simulate import simulate_raw
     from pipeline.stages.base import StageContext
@@ -122,53 +128,46 @@ def oracle_run(tmp_path_factory):
     config = load_config(CONFIG_DIR)
     simulate_raw(config, base / "raw", seed=SEED, scale=SCALE, plant=PLANT)
     ctx = StageContext(raw=base / "raw", out=base / "output", config_dir=CONFIG_DIR, seed=SEED)
-    run_stages(ctx, ["ingest", "clean"], echo=lambda *_: None)
-    clean = base / "output" / "02_clean"
-    found = oracle_findings(
-        config, pd.read_parquet(clean / "checkpoints.parquet"), pd.read_parquet(clean / "casefiles.parquet")
-    )
-    truth = read_truth(json.loads((base / "raw" / "truth.json").read_text(encoding="utf-8")))
-    return found, truth
-
-
-def test_the_oracle_recovers_the_plants_of_one_seed_as_measured(oracle_run):
-    """Pinned figures of the oracle at seed 2 (see bench/oracle.py for what it uses and what it leaves out)."""
-    found, truth = oracle_run
-    r = score(found, truth)
-    assert r["common"]["planted"] == 12 and r["individual"]["planted"] == 15
-    assert r["common"]["recall"] >= 0.5 and r["common"]["precision"] >= 0.6
-    assert r["individual"]["recall"] >= 0.6 and r["individual"]["precision"] >= 0.5
-
-
-@pytest.fixture(scope="module")
-def findings_run(tmp_path_factory):
-    from pipeline.config import load_config
-    from pipeline.findings import findings_from, infer, structure
-    from pipeline.runner import run_stages
-    from pipeline.simulate import simulate_raw
-    from pipeline.stages.base import StageContext
-
-    base = tmp_path_factory.mktemp("recovery-findings")
-    config = load_config(CONFIG_DIR)
-    simulate_raw(config, base / "raw", seed=SEED, scale=SCALE, plant=PLANT)
-    ctx = StageContext(raw=base / "raw", out=base / "output", config_dir=CONFIG_DIR, seed=SEED)
     run_stages(ctx, ["ingest", "clean", "weight", "compare"], echo=lambda *_: None)
     out = base / "output"
-    states = infer(
+    tables = (
         pd.read_parquet(out / "02_clean" / "checkpoints.parquet"),
         pd.read_parquet(out / "02_clean" / "casefiles.parquet"),
         pd.read_parquet(out / "05_compare" / "unit_vs_peers.parquet"),
-        config,
     )
-    found = as_findings(findings_from(states, structure(config), config.findings))
-    truth = read_truth(json.loads((base / "raw" / "truth.json").read_text(encoding="utf-8")))
-    return found, truth
+    truth_json = json.loads((base / "raw" / "truth.json").read_text(encoding="utf-8"))
+    oracle = oracle_findings(cell_llrs(config, truth_json, *tables), **ORACLE_THRESHOLDS)
+    unit_oracle = oracle_findings(
+        cell_llrs(config, truth_json, *tables, item_specific=False), **UNIT_ORACLE_THRESHOLDS
+    )
+    found = as_findings(findings_from(infer(*tables, config), structure(config), config.findings))
+    return oracle, found, read_truth(truth_json), unit_oracle
 
 
-def test_the_findings_recover_the_plants_of_one_seed_as_measured(findings_run):
+def test_the_oracle_recovers_the_plants_of_one_seed_as_measured(seed_run):
+    """Pinned figures of the oracle at seed 2 (bench/oracle.py: the exact model with the true baselines)."""
+    oracle, _, truth, _ = seed_run
+    r = score(oracle, truth)
+    assert r["common"]["planted"] == 12 and r["individual"]["planted"] == 15
+    assert r["common"]["recall"] >= PIN_ORACLE_COMMON and r["common"]["precision"] >= 0.8
+    assert r["individual"]["recall"] >= PIN_ORACLE_INDIVIDUAL and r["individual"]["precision"] >= 0.9
+
+
+def test_the_findings_recover_the_plants_of_one_seed_as_measured(seed_run):
     """Pinned figures of the findings at seed 2 and scale 0.05 (small surveys, so below the 5-seed means at the
-    default scale that bench/recovery_bench.py reports): 3 of 12 common problems, nothing false."""
-    found, truth = findings_run
+    default scale that bench/recovery_bench.py reports): 4 of 12 common problems, nothing false; one individual
+    plant listed (by a common finding), no individual finding."""
+    _, found, truth, _ = seed_run
     r = score(found, truth)
-    assert r["common"]["recall"] >= 0.25 and r["common"]["precision"] >= 0.9
-    assert r["individual"]["precision"] >= 0.9
+    assert r["common"]["recall"] >= PIN_COMMON and r["common"]["precision"] >= 0.9
+    assert r["individual"]["recall"] >= PIN_INDIVIDUAL
+    assert r["individual"]["precision"] is None or r["individual"]["precision"] >= 0.9
+
+
+def test_the_oracle_knowing_only_the_units_standards_is_weaker(seed_run):
+    """The reachable reference (bench/oracle.py, ``item_specific=False``): the simulator's draws at the truth's
+    seed reproduce its baselines, and not knowing a cell's item-specific quality costs recall."""
+    oracle, _, truth, unit_oracle = seed_run
+    r, u = score(oracle, truth), score(unit_oracle, truth)
+    assert u["common"]["recall"] >= 0.4 and u["common"]["precision"] >= 0.9
+    assert u["individual"]["recall"] < r["individual"]["recall"]

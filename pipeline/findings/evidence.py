@@ -66,15 +66,24 @@ def checkpoint_ratings(checkpoints: pd.DataFrame, rules: FindingsRules, st: Stru
     """One row per checkpoint rating of an applicable cell: ``unit, item, point, stream, bad`` (0/1) — what the
     item-wide tests of :mod:`pipeline.findings.states` count, point by point."""
     if checkpoints is None or not len(checkpoints):
-        return pd.DataFrame(columns=["unit", "item", "point", "stream", "bad"])
+        return pd.DataFrame(columns=["unit", "item", "point", "stream", "bad", "level"])
     cp = checkpoints[checkpoints["point"].isin(st.point_item.keys()) & checkpoints["rating"].notna()]
     out = pd.DataFrame(
         {"unit": cp["unit"].astype(str), "item": cp["point"].map(st.point_item), "point": cp["point"],
          "stream": cp["source"].astype(str),
-         "bad": cp["rating"].astype(str).str.strip().isin(rules.bad_ratings).astype(float)}
+         "bad": cp["rating"].astype(str).str.strip().isin(rules.bad_ratings).astype(float),
+         "level": _levels(cp, rules.bad_ratings)}
     )  # fmt: skip
     keep = [i in st.applicable.get(u, ()) for u, i in zip(out["unit"], out["item"], strict=True)]
     return out[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+
+
+def _levels(cp: pd.DataFrame, bad_ratings: list[str]) -> np.ndarray:
+    """Each rating's rank on the rating scale (0 = the lowest score) by its score; without scores, two levels:
+    failed (0) and passed (1)."""
+    if "score" in cp.columns and cp["score"].notna().all():
+        return cp["score"].rank(method="dense").to_numpy(dtype=int) - 1
+    return (~cp["rating"].astype(str).str.strip().isin(bad_ratings)).to_numpy(dtype=int)
 
 
 def checkpoint_evidence(checkpoints: pd.DataFrame, rules: FindingsRules, st: Structure) -> pd.DataFrame:
@@ -94,11 +103,14 @@ def checkpoint_evidence(checkpoints: pd.DataFrame, rules: FindingsRules, st: Str
         "",
     )
     cp["label"] = label
-    g = cp.groupby(["unit", "item", "source"], sort=True, observed=True)
+    keys = ["unit", "item", "source"]
+    g = cp.groupby(keys, sort=True, observed=True)
     agg = g.agg(m=("bad", "size"), k=("bad", "sum"), label=("label", "first"))
-    agg["points"] = g["point"].agg(lambda s: ",".join(sorted(s)))
-    agg["rated"] = g["text"].agg("、".join)
-    agg["notes"] = g["bad_text"].agg(lambda s: "；".join(t for t in s if t))
+    # the rows are sorted by the group keys, then by point: each group is one contiguous run
+    starts = np.flatnonzero(np.r_[True, np.diff(g.ngroup().to_numpy()) != 0])
+    agg["points"] = _joined(cp["point"], starts, ",")
+    agg["rated"] = _joined(cp["text"], starts, "、")
+    agg["notes"] = _joined(cp["bad_text"], starts, "；")
     agg = agg.reset_index()
     agg["detail"] = (
         agg["label"] + "：" + agg["k"].astype(int).astype(str) + "/" + agg["m"].astype(str)
@@ -109,6 +121,13 @@ def checkpoint_evidence(checkpoints: pd.DataFrame, rules: FindingsRules, st: Str
          "m": agg["m"].astype(float), "k": agg["k"].astype(float), "p0": np.nan, "z": np.nan,
          "points": agg["points"], "detail": agg["detail"], "n": agg["m"].astype(float)}
     )[COLUMNS]  # fmt: skip
+
+
+def _joined(values: pd.Series, starts: np.ndarray, sep: str) -> list[str]:
+    """The non-empty texts of each contiguous run of rows (runs beginning at ``starts``) joined by ``sep``."""
+    texts = values.astype(str).tolist()
+    ends = [*starts[1:].tolist(), len(texts)]
+    return [sep.join(t for t in texts[a:b] if t) for a, b in zip(starts.tolist(), ends, strict=True)]
 
 
 def casefile_evidence(casefiles: pd.DataFrame, config: Config, st: Structure) -> pd.DataFrame:

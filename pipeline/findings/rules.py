@@ -47,7 +47,11 @@ def findings_from(
     city = tests[(tests["p_bh"] < rules.city_alpha) & (tests["n_corroborating"] >= rules.city_sources)]
     n_sig = pd.Series(1, index=city["item"].tolist(), dtype=int)
     mixture = set(tests.loc[tests["llr"] >= rules.common_llr, "item"])
-    likely = cells[cells["posterior"] >= rules.min_posterior]
+    # the units of a common problem: the cell model's posterior, or the item mixture's at the item's share
+    member_posterior = cells["posterior"]
+    if "common_posterior" in cells.columns:
+        member_posterior = np.maximum(member_posterior, cells["common_posterior"].fillna(0))
+    likely = cells[member_posterior >= rules.min_posterior]
     rows = []
     for item in sorted(set(chosen["item"]) | set(n_sig.index) | mixture, key=_item_key):
         sel = chosen[chosen["item"] == item]

@@ -14,20 +14,26 @@ evidence rows of :mod:`pipeline.findings.evidence` are read as draws given that 
   of its own a cell's category row is the mixture of both, weighted by the current posterior that another item
   it feeds has one in the unit (a mean-field step: the categories are not counted as evidence for each item);
 - questionnaire gap: ``z`` centred on the unit's median over all its items of that questionnaire (baseline
-  differences between units stay out of the evidence) and divided by the robust spread of that questionnaire's
-  centred gaps (an empirical null per stream: samples of different sizes and design effects make the public
-  and staff gaps differ in scale), then ``N(0, σ)`` against a two-piece normal with mode ``μ1``, spread
-  ``√(σ² + τ²)`` below it and σ above it: plants differ in effect and units in sample size, so a single shift
-  ``μ1`` (fitted on the strongest problems) would count the moderate gaps of a common problem against it.
+  differences between units stay out of the evidence) and divided by the unit's null spread ``√(a + b·n)``
+  (:func:`_unit_spread`: a gap / SE mixes sampling error with the unit's true item-to-item differences, whose z
+  grows with the sample size n, so a large district needs a larger gap than a small department), then
+  ``N(0, σ)`` against a two-piece normal with its mode ``μ1`` fixed :data:`MIN_SHIFT` σ below zero, spread
+  ``√(σ² + τ²)`` below it and σ above it: plants differ in effect and units in sample size, and a mode fitted on
+  the strongest problems (individual ones at large units) would count the moderate gaps of a common problem
+  against it.
 
 The prior share of cells with the problem on item i, ``π_i``, is estimated too and shrunk toward the overall
-share with ``prior_strength`` pseudo-units. ``p1`` (at least :data:`P1_MIN`), ``ρ``, ``μ1``, ``τ``, ``b_u`` and
-``π_i`` are fitted by EM; the posterior probability of the problem state is the cell's output (its local fdr is
+share with ``prior_strength`` pseudo-units. ``p1`` (at least :data:`P1_MIN`), ``ρ``, ``τ``, ``b_u`` and ``π_i``
+are fitted by EM; the posterior probability of the problem state is the cell's output (its local fdr is
 1 − posterior).
 
 Every item also gets a mixture test (:func:`item_mixture`): a common problem puts a dozen units in the problem
 state at once, each often too weakly shown for a finding of its own, so the item's cells are pooled as a
-two-component mixture and the likelihood ratio of the maximum-likelihood share against none is the test.
+two-component mixture and the likelihood ratio of the maximum-likelihood share against none is the test. In it
+the checkpoint ratings are read on all their levels (:func:`ordinal_null`: an ordered probit with a location per
+unit and a random cell effect, against the problem state's level shares), because a problem fails half its
+points as 未落实 where a unit without one rarely does; the cell model keeps failed/passed, whose beta-binomial
+null is the more cautious for single cells.
 
 Besides the cells, every item × stream gets a city-wide excess test: the failures observed over all units
 against what the units' baselines predict (one-sided normal approximation of the Poisson-binomial; for
@@ -49,18 +55,26 @@ from pipeline.stats.multiplicity import benjamini_hochberg
 
 CHECKPOINT_STREAMS = ("document", "online", "site")
 ITERATIONS = 500
+TOLERANCE = 1e-7
+"""EM stops when no posterior moves by more than this in an iteration (or after :data:`ITERATIONS`)."""
 PIECE_Z = 1.645
 """A piece of evidence corroborates an item-wide excess when its own one-sided z exceeds this (p < .05)."""
 CELL_CONCENTRATION = 7.0
 """Concentration (α + β) of a cell's checkpoint failure rate around its unit baseline without a problem: the
 item-specific part of quality (simulate/latent.py) makes ratings of one cell correlate (intra-cell ≈ 0.12)."""
+STATE_COLUMNS = ["unit", "item", "posterior", "lfdr", "llr", "prior", "n_streams", "common_posterior"]
+CELL_SD_GRID = np.linspace(0.0, 1.5, 16)
+"""Values tried for the SD of the cell effect in :func:`ordinal_null` (in units of the rating noise)."""
+_LOCATIONS = np.linspace(-4, 4, 161)
+_NODES, _NODE_WEIGHTS = np.polynomial.hermite_e.hermegauss(15)
+_NODE_WEIGHTS = _NODE_WEIGHTS / _NODE_WEIGHTS.sum()
 ITEM_TEST_COLUMNS = ["item", "share", "llr", "n_pieces", "n_corroborating", "corroborating", "z", "p", "p_bh"]
 P1_MAX = 0.95
 P1_MIN = 0.7
 """Smallest failure rate of a checkpoint in the problem state: a problem fails most of its points (a looser
 class would absorb the ordinary bad cells of weak units)."""
 MIN_SHIFT = 0.25
-"""The mean centred survey gap in the problem state is at least this many σ below zero."""
+"""Mode of the centred survey gap in the problem state, in σ below zero (the spread below it is fitted)."""
 MIXTURE_ITERATIONS = 300
 MAX_SHARE = 0.6
 """Largest share of an item's units in the problem state the item-level mixture considers."""
@@ -86,7 +100,7 @@ def infer_states(
     ev = evidence.reset_index(drop=True).copy()
     cells = ev[["unit", "item"]].drop_duplicates().sort_values(["unit", "item"]).reset_index(drop=True)
     if not len(cells):
-        empty = pd.DataFrame(columns=["unit", "item", "posterior", "lfdr", "llr", "prior", "n_streams"])
+        empty = pd.DataFrame(columns=STATE_COLUMNS)
         items = pd.DataFrame(columns=ITEM_TEST_COLUMNS)
         return States(empty, items, {}, ev)
     cell_index = pd.MultiIndex.from_frame(cells)
@@ -97,7 +111,7 @@ def infer_states(
     m, k = ev["m"].fillna(0).to_numpy(), ev["k"].fillna(0).to_numpy()
     p0_city = ev["p0"].fillna(0).clip(1e-4, 0.95).to_numpy()
 
-    # questionnaire gaps centred on the unit's median gap of that questionnaire; robust spread
+    # questionnaire gaps centred on the unit's median gap of that questionnaire, over the unit's null spread
     zc = np.full(len(ev), np.nan)
     z_scale = np.ones(len(ev))
     sigma = 1.0
@@ -105,7 +119,7 @@ def infer_states(
         zs = ev.loc[is_z, ["unit", "stream", "z"]]
         centred = zs["z"] - zs.groupby(["unit", "stream"])["z"].transform("median")
         zc[is_z] = centred.to_numpy()
-        spread = centred.groupby(zs["stream"]).transform(_robust_spread)
+        spread = _unit_spread(centred, zs["stream"], zs["unit"], ev.loc[is_z, "n"])
         z_scale[is_z] = np.maximum(spread.to_numpy(), 1.0)
         sigma = max(_robust_spread(centred), 1.0)
         zc[is_z] = zc[is_z] / z_scale[is_z] * sigma
@@ -121,7 +135,7 @@ def infer_states(
     cell_m = np.bincount(cell_of[is_cp], weights=m[is_cp], minlength=n_cells)
     city_rate = float(k[is_cp].sum() / max(m[is_cp].sum(), 1)) if is_cp.any() else 0.15
     post = np.full(n_cells, 0.05)
-    p1, rho, mu1, tau, pi_item = 0.7, 3.0, -1.0 * sigma, sigma, np.full(len(item_codes), 0.05)
+    p1, rho, mu1, tau, pi_item = 0.7, 3.0, -MIN_SHIFT * sigma, sigma, np.full(len(item_codes), 0.05)
     shared = _shared_categories(ev, is_cf)
     for _ in range(ITERATIONS):
         w0 = 1 - post[cell_of]
@@ -142,7 +156,7 @@ def infer_states(
         if is_cf.any() and (w1 * m * p0_city)[is_cf].sum() > 0:
             rho = float(np.clip((w1 * k)[is_cf].sum() / (w1 * m * p0_city)[is_cf].sum(), 1.0, 20.0))
         if is_z.any() and w1[is_z].sum() > 0:
-            mu1 = float(min((w1 * zc)[is_z].sum() / w1[is_z].sum(), -MIN_SHIFT * sigma))
+            mu1 = -MIN_SHIFT * sigma
             below = is_z & (zc < mu1)
             var = float((w1 * (zc - mu1) ** 2)[below].sum() / max(w1[below].sum(), 1e-12))
             tau = float(np.sqrt(max(var - sigma**2, 0.0)))
@@ -150,7 +164,7 @@ def infer_states(
         a = rules.prior_strength
         pi_item = (np.bincount(item_idx, weights=new) + a * pi_all) / (np.bincount(item_idx) + a)
         pi_item = np.clip(pi_item, 1e-4, 0.9)
-        converged = np.max(np.abs(new - post)) < 1e-7
+        converged = np.max(np.abs(new - post)) < TOLERANCE
         post = new
         if converged:
             break
@@ -164,14 +178,130 @@ def infer_states(
     ev["p0"] = np.where(is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
     ev["z_centred"] = zc
     tests = _item_tests(ev, ratings, baseline, is_z, sigma)
-    share, item_llr = item_mixture(cell_llr, item_idx, len(item_codes))
+    mix_llr, cell_sd = cell_llr, np.nan
+    levels = _level_counts(ratings, cell_index)
+    if levels is not None:
+        counts, bad_level = levels
+        l0, cell_sd = ordinal_null(counts, unit_idx, len(units), 1 - post)
+        q = _problem_levels(post @ counts, bad_level)
+        mix_llr = cell_llr - _checkpoint_llr(cell_k, cell_m, base[unit_idx], p1) + counts @ np.log(q) - l0
+    share, item_llr = item_mixture(mix_llr, item_idx, len(item_codes))
+    lr = np.exp(np.clip(mix_llr, -50, 50))
+    out["common_posterior"] = share[item_idx] * lr / (1 - share[item_idx] + share[item_idx] * lr)
     mixture = pd.DataFrame({"item": item_codes, "share": share, "llr": item_llr})
     tests = mixture.merge(tests, on="item", how="left")
     tests[["n_pieces", "n_corroborating"]] = tests[["n_pieces", "n_corroborating"]].fillna(0).astype(int)
     tests = tests.fillna({"corroborating": ""})[ITEM_TEST_COLUMNS]
     params = {"p1": p1, "rho": rho, "mu1": mu1, "tau": tau, "sigma": sigma, "pi": float(post.mean()),
-              "city_rate": city_rate}  # fmt: skip
+              "city_rate": city_rate, "cell_sd": float(cell_sd)}  # fmt: skip
     return States(out, tests, params, ev.drop(columns=["cell"]))
+
+
+def _unit_spread(centred: pd.Series, stream: pd.Series, unit: pd.Series, n: pd.Series) -> pd.Series:
+    """Per row, the null spread of its unit's centred gaps in that questionnaire: ``√(a + b·n)`` with ``n`` the
+    unit's sample size, ``a`` and ``b`` fitted per questionnaire by least squares to the units' squared robust
+    spreads (units with at least 3 gaps; ``b ≥ 0``, ``a ≥ 1``).
+
+    Why: a gap / SE mixes sampling error (variance 1) with the unit's true item-to-item differences, whose z
+    grows as √n. One spread per questionnaire reads every item a large district does slightly worse on as a
+    problem and misses real gaps at small units; the unit's own spread of gaps over its items is the null it
+    is judged against, and the regression on n keeps it stable with a dozen items per unit."""
+    out = pd.Series(np.nan, index=centred.index)
+    frame = pd.DataFrame({"c": centred, "s": stream, "u": unit, "n": n})
+    for _, g in frame.groupby("s"):
+        per = g.groupby("u").agg(v=("c", _robust_spread), n=("n", "median"), size=("c", "size"))
+        per = per[(per["size"] >= 3) & per["n"].notna()]
+        if len(per) >= 4 and per["n"].nunique() > 1:
+            b, a = np.polyfit(per["n"].to_numpy(float), per["v"].to_numpy(float) ** 2, 1)
+            a, b = max(a, 1.0), max(b, 0.0)
+        else:
+            a, b = max(_robust_spread(g["c"]) ** 2, 1.0), 0.0
+        out[g.index] = np.sqrt(a + b * g["n"].fillna(g["n"].median()).fillna(0).to_numpy(float))
+    return out
+
+
+def _level_counts(ratings: pd.DataFrame | None, cell_index: pd.MultiIndex):
+    """Per cell, its checkpoint ratings counted by level (cells × levels, level 0 the lowest), and which levels
+    count as failed; None without ratings or without both failed and passed levels."""
+    if ratings is None or not len(ratings) or "level" not in ratings.columns:
+        return None
+    r = ratings.assign(cell=cell_index.get_indexer(pd.MultiIndex.from_frame(ratings[["unit", "item"]])))
+    r = r[r["cell"] >= 0]
+    if not len(r):
+        return None
+    n_levels = int(r["level"].max()) + 1
+    counts = np.zeros((len(cell_index), n_levels))
+    np.add.at(counts, (r["cell"].to_numpy(), r["level"].to_numpy(dtype=int)), 1.0)
+    bad = r.groupby("level")["bad"].max().reindex(range(n_levels), fill_value=0).to_numpy() > 0
+    if not bad.any() or bad.all():
+        return None
+    return counts, bad
+
+
+def _problem_levels(weighted: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Level probabilities in the problem state from the posterior-weighted level counts (half a pseudo-count
+    each), the failed share kept within [:data:`P1_MIN`, :data:`P1_MAX`] as for the binary rate."""
+    q = (weighted + 0.5) / (weighted.sum() + 0.5 * len(weighted))
+    fail = float(np.clip(q[bad].sum(), P1_MIN, P1_MAX))
+    return np.where(bad, q * fail / q[bad].sum(), q * (1 - fail) / q[~bad].sum())
+
+
+def _level_probs(x: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """P(level j | latent location x) of an ordered probit with unit noise, shape (…, levels)."""
+    edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+    return np.clip(np.diff(sps.norm.cdf(edges - x[..., None]), axis=-1), 1e-12, 1.0)
+
+
+def ordinal_cell_loglik(
+    counts: np.ndarray, location: np.ndarray, cuts: np.ndarray, sd: float, index: np.ndarray | None = None
+) -> np.ndarray:
+    """log ∫ Π_j P(level j | location + sd·e)^count_j φ(e) de per cell (rows of ``counts``), by Gauss–Hermite
+    quadrature: the ordered probit with a random cell effect of :func:`ordinal_null`. ``location`` is per cell,
+    or per unit with ``index`` the unit of each cell (the level probabilities are then computed once a unit)."""
+    logp = np.log(_level_probs(location[:, None] + sd * _NODES[None, :], cuts))
+    if index is not None:
+        logp = logp[index]
+    return special.logsumexp(np.einsum("cl,cnl->cn", counts, logp), axis=1, b=_NODE_WEIGHTS)
+
+
+def ordinal_null(
+    counts: np.ndarray, unit_idx: np.ndarray, n_units: int, weights: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Per cell, log P(its ratings | no problem) under an ordered probit with a location per unit and a random
+    cell effect — level = cut(μ_u + s·e + ε), e and ε independent N(0, 1), cuts shared by all units — and the
+    fitted ``s``.
+
+    Why: the ratings are ordered, and the ratings of one cell share its item-specific quality, so a cell worse
+    than its unit's others has its ratings lowered together along the scale (a 未落实 with a 部分落实, rarely
+    with a 完全落实). Reading the levels rather than failed/passed uses that a problem state fails about half
+    its points as 未落实 while a unit without one gives 未落实 for about a fifth of its failures (the
+    cumulative-link model with a random intercept: Agresti 2010, *Analysis of Ordinal Categorical Data*,
+    ch. 10). Fit, each cell weighted by ``weights`` (its chance of no problem): the marginal model first (unit
+    locations by a grid search, cuts corrected so that the units' predicted level shares match the observed
+    ones, alternated), then ``s`` by the marginal likelihood over :data:`CELL_SD_GRID`, locations and cuts
+    scaled by √(1 + s²) so the marginal shares stay; the cell effect is integrated by Gauss–Hermite
+    quadrature."""
+    n_levels = counts.shape[1]
+    unit_counts = np.stack(
+        [np.bincount(unit_idx, weights=weights * counts[:, j], minlength=n_units) for j in range(n_levels)],
+        axis=1,
+    )
+    total = max(float(unit_counts.sum()), 1e-12)
+    target = np.clip(np.cumsum(unit_counts.sum(axis=0) / total)[:-1], 1e-4, 1 - 1e-4)
+    cuts = sps.norm.ppf(target)
+    share = unit_counts.sum(axis=1) / total
+    for _ in range(20):
+        mu = _LOCATIONS[np.argmax(unit_counts @ np.log(_level_probs(_LOCATIONS, cuts)).T, axis=1)]
+        current = (share[:, None] * sps.norm.cdf(cuts[None, :] - mu[:, None])).sum(axis=0)
+        cuts = np.sort(cuts + sps.norm.ppf(target) - sps.norm.ppf(np.clip(current, 1e-4, 1 - 1e-4)))
+    best, out = -np.inf, (np.zeros(len(counts)), 0.0)
+    for sd in CELL_SD_GRID:
+        scale = np.sqrt(1 + sd**2)
+        l0 = ordinal_cell_loglik(counts, mu * scale, cuts * scale, sd, unit_idx)
+        fit = float((weights * l0).sum())
+        if fit > best:
+            best, out = fit, (l0, float(sd))
+    return out
 
 
 def _robust_spread(x: pd.Series) -> float:

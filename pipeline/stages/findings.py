@@ -20,7 +20,7 @@ from pipeline import atomic, paths
 from pipeline.findings import findings_from, infer, structure
 from pipeline.findings.records import COLUMNS, apply_review, build_records, cell_scores
 from pipeline.findings.report import findings_json, findings_markdown, write_problem_list
-from pipeline.findings.states import ITEM_TEST_COLUMNS
+from pipeline.findings.states import ITEM_TEST_COLUMNS, STATE_COLUMNS
 from pipeline.stages.base import StageContext, json_text, write_table
 
 NAME = "findings"
@@ -38,7 +38,7 @@ def run(ctx: StageContext, dest: Path) -> dict[str, Any]:
         records = pd.DataFrame(columns=COLUMNS)
         write_table(records, dest, "findings")
         write_table(
-            pd.DataFrame(columns=["unit", "item", "posterior", "lfdr", "llr", "prior", "n_streams"]),
+            pd.DataFrame(columns=STATE_COLUMNS),
             dest,
             "states",
         )
