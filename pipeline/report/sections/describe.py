@@ -318,13 +318,32 @@ def _scales_overall(
             **_scale_values(rows),
         }
     )
-    flags = flags_of(rows)
-    weighted = is_weighted(rows)
-    frame = apply_small_cells(frame, flags, SCALE_VALUES)
-    return Table(
+    return _scale_table(
+        inputs,
         f"describe.scales.{instrument}",
         f"{instrument_name(instrument)}满意度指数与满意率",
         frame,
+        rows,
+        SCALE_VALUES,
+    )
+
+
+def _scale_table(
+    inputs: ReportInputs,
+    key: str,
+    title: str,
+    frame: pd.DataFrame,
+    rows: pd.DataFrame,
+    suppress: list[str] | tuple[str, ...],
+) -> Table:
+    """A table of 06_describe ``scales`` rows: small cells marked or suppressed in ``suppress`` columns, the
+    notes on the index, the weighting and the small-cell rule."""
+    flags = flags_of(rows)
+    weighted = is_weighted(rows)
+    return Table(
+        key,
+        title,
+        apply_small_cells(frame, flags, suppress),
         source=inputs.source("describe", "scales"),
         formats=SCALE_FORMATS,
         notes=(
@@ -346,22 +365,14 @@ def _scales_by_district(
     for variable, rows in part.groupby("variable", sort=False):
         rows = _scale_rows(rows, ["group"])
         frame = pd.DataFrame({"县区": [labels.group(g) for g in rows["group"]], **_scale_values(rows)})
-        flags = flags_of(rows)
-        weighted = is_weighted(rows)
-        frame = apply_small_cells(frame, flags, ["样本量", *SCALE_VALUES])
         tables.append(
-            Table(
+            _scale_table(
+                inputs,
                 f"describe.scales.{instrument}.{variable}.district",
                 f"{instrument_name(instrument)}{rows['name'].iloc[0]}：分县区",
                 frame,
-                source=inputs.source("describe", "scales"),
-                formats=SCALE_FORMATS,
-                notes=(
-                    SCALE_NOTE,
-                    "加权估计；样本量为未加权人数。" if weighted else "未加权。",
-                    *small_cell_notes(inputs.config, flags, weighted),
-                ),
-                landscape=True,
+                rows,
+                ["样本量", *SCALE_VALUES],
             )
         )
     return tables
