@@ -56,6 +56,37 @@ def test_a_problem_in_many_units_is_one_common_finding_and_nothing_planted_gives
     assert quiet["id"].nunique() <= 3
 
 
+def test_a_common_problem_lists_the_units_whose_evidence_favours_it(config):
+    """Once an item is common, a unit below ``min_posterior`` is listed when its mixture posterior exceeds the
+    item's share (likelihood ratio above 1), and not otherwise; such units do not make an item common."""
+    from pipeline.findings import States
+
+    st = structure(config)
+    units = sorted(u for u, items in st.applicable.items() if "8.1" in items)[:8]
+    strong, weak, against = units[:3], units[3], units[4:]
+    cells = pd.DataFrame(
+        {"unit": units, "item": "8.1", "posterior": [0.9, 0.9, 0.9, 0.1, 0.05, 0.05, 0.05, 0.05]}
+    )
+    cells["lfdr"] = 1 - cells["posterior"]
+    cells["common_posterior"] = [0.9, 0.9, 0.9, 0.15, 0.05, 0.05, 0.05, 0.05]
+    items = pd.DataFrame({"item": ["8.1"], "share": [0.1], "llr": [9.0], "n_pieces": [1], "n_corroborating": [0],
+                          "corroborating": [""], "z": [0.0], "p": [1.0], "p_bh": [1.0]})  # fmt: skip
+    found = findings_from(
+        States(cells, items, {}, pd.DataFrame()),
+        st,
+        config.findings.model_copy(update={"min_posterior": 0.5}),
+    )
+    common = found[found["kind"] == "common"]
+    assert set(common["member"]) == {*strong, weak} and not set(common["member"]) & set(against)
+    cells.loc[:2, ["posterior", "common_posterior"]] = 0.1
+    weak_only = findings_from(
+        States(cells, items, {}, pd.DataFrame()),
+        st,
+        config.findings.model_copy(update={"min_posterior": 0.5}),
+    )
+    assert not (weak_only["kind"] == "common").any()
+
+
 def test_a_looser_fdr_reports_at_least_the_same_cells(config):
     st, ev, ratings = _checkpoint_evidence(config, {"3.2": {"M010", "M020"}, "9.1": {"620102"}})
     states = infer_states(ev, config.findings, st, ratings)

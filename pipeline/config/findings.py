@@ -23,7 +23,8 @@ class FindingsRules(Model):
     posterior probability while the mean local fdr (1 − posterior) of those taken stays at most this."""
     min_posterior: float = Field(default=0.5, gt=0, lt=1)
     """A cell is a problem state only if its posterior probability is at least this (also inside the FDR set);
-    the units of a common problem are the cells of its item at or above it."""
+    the units of a common problem are the cells of its item at or above it, and those whose item-mixture
+    evidence favours the problem state (likelihood ratio above 1; pipeline/findings/rules.py)."""
     common_share: float = Field(default=0.30, gt=0, le=1)
     """A problem present in at least this share of the units its item applies to is common (共性问题)."""
     common_districts: int = Field(default=3, ge=1)

@@ -36,8 +36,16 @@ def findings_from(
     ``common_share`` of its applicable units, or ``common_districts`` districts, or whose item-level mixture test
     reaches ``common_llr``, or whose city-wide excess is
     significant in ``city_sources`` evidence streams (with at least ``city_min_units`` affected units), is one
-    common problem listing every unit of the item at ``min_posterior``; every other problem state is an
-    individual problem of its unit. ``fdr`` overrides ``rules.fdr``.
+    common problem; every other problem state is an individual problem of its unit. ``fdr`` overrides
+    ``rules.fdr``.
+
+    A common problem lists every unit of the item at ``min_posterior`` (of the cell model, or of the item
+    mixture at the item's share) and every unit whose mixture posterior exceeds the item's share — a likelihood
+    ratio above 1, its evidence favouring the problem state. Why: once the item is known to carry a common
+    problem, the question per unit is no longer whether it stands out among all cells but which way its own
+    evidence points; a share estimated low (a common problem shown weakly in each unit) would otherwise leave
+    half the affected units unlisted. The looser list does not make an item common: the rules above count the
+    units at ``min_posterior`` only.
     """
     rules = rules or FindingsRules()
     fdr = rules.fdr if fdr is None else fdr
@@ -47,11 +55,17 @@ def findings_from(
     city = tests[(tests["p_bh"] < rules.city_alpha) & (tests["n_corroborating"] >= rules.city_sources)]
     n_sig = pd.Series(1, index=city["item"].tolist(), dtype=int)
     mixture = set(tests.loc[tests["llr"] >= rules.common_llr, "item"])
-    # the units of a common problem: the cell model's posterior, or the item mixture's at the item's share
+    # units counted toward a city/mixture common problem: the cell model's posterior, or the item mixture's at
+    # the item's share; the units listed once it is common: those too, and those the evidence points to
     member_posterior = cells["posterior"]
+    raised = pd.Series(False, index=cells.index)
     if "common_posterior" in cells.columns:
-        member_posterior = np.maximum(member_posterior, cells["common_posterior"].fillna(0))
+        common_posterior = cells["common_posterior"].fillna(0)
+        member_posterior = np.maximum(member_posterior, common_posterior)
+        if "share" in tests.columns:
+            raised = common_posterior > cells["item"].map(tests.set_index("item")["share"]).fillna(1.0)
     likely = cells[member_posterior >= rules.min_posterior]
+    listed = cells[(member_posterior >= rules.min_posterior) | raised]
     rows = []
     for item in sorted(set(chosen["item"]) | set(n_sig.index) | mixture, key=_item_key):
         sel = chosen[chosen["item"] == item]
@@ -69,6 +83,7 @@ def findings_from(
         elif item in n_sig.index and len(members) >= rules.city_min_units:
             rule = "city"
         if rule:
+            members = listed[listed["item"] == item]
             members = pd.concat([members, sel]).drop_duplicates(["unit"]).sort_values("unit")
             n_dist = sum(st.is_district(u) for u in members["unit"])
             for unit, post in zip(members["unit"], members["posterior"], strict=True):

@@ -31,7 +31,8 @@ Every item also gets a mixture test (:func:`item_mixture`): a common problem put
 state at once, each often too weakly shown for a finding of its own, so the item's cells are pooled as a
 two-component mixture and the likelihood ratio of the maximum-likelihood share against none is the test. In it
 the checkpoint ratings are read on all their levels (:func:`ordinal_null`: an ordered probit with a location per
-unit and a random cell effect, against the problem state's level shares), because a problem fails half its
+unit and a random cell effect, against the problem state's level shares, its failed share :data:`P1_MIN`:
+a common problem is shown unevenly, see :func:`_problem_levels`), because a problem fails half its
 points as 未落实 where a unit without one rarely does; the cell model keeps failed/passed, whose beta-binomial
 null is the more cautious for single cells.
 
@@ -183,7 +184,7 @@ def infer_states(
     if levels is not None:
         counts, bad_level = levels
         l0, cell_sd = ordinal_null(counts, unit_idx, len(units), 1 - post)
-        q = _problem_levels(post @ counts, bad_level)
+        q = _problem_levels(post @ counts, bad_level, fail=P1_MIN)
         mix_llr = cell_llr - _checkpoint_llr(cell_k, cell_m, base[unit_idx], p1) + counts @ np.log(q) - l0
     share, item_llr = item_mixture(mix_llr, item_idx, len(item_codes))
     lr = np.exp(np.clip(mix_llr, -50, 50))
@@ -238,11 +239,20 @@ def _level_counts(ratings: pd.DataFrame | None, cell_index: pd.MultiIndex):
     return counts, bad
 
 
-def _problem_levels(weighted: np.ndarray, bad: np.ndarray) -> np.ndarray:
+def _problem_levels(weighted: np.ndarray, bad: np.ndarray, *, fail: float | None = None) -> np.ndarray:
     """Level probabilities in the problem state from the posterior-weighted level counts (half a pseudo-count
-    each), the failed share kept within [:data:`P1_MIN`, :data:`P1_MAX`] as for the binary rate."""
+    each): the shares within the failed and within the passed levels as weighted, the failed share ``fail``, or
+    if None the weighted one kept within [:data:`P1_MIN`, :data:`P1_MAX`] as for the binary rate.
+
+    The item mixture passes ``fail`` = :data:`P1_MIN`. Why: the cell posteriors that weight the counts come from
+    the cells shown clearly — individual problems and the strongest cells of common ones, nearly all points
+    failed — so the fitted failed share is 0.85–0.95; a common problem is shown unevenly over its dozen units,
+    and at such a share one passed point of an affected unit with two or three rated points counts strongly
+    against the problem state. The mixture asks whether a share of the units has a problem at all, so its
+    problem state is the weakest one the model admits (most of the points failed, no more)."""
     q = (weighted + 0.5) / (weighted.sum() + 0.5 * len(weighted))
-    fail = float(np.clip(q[bad].sum(), P1_MIN, P1_MAX))
+    if fail is None:
+        fail = float(np.clip(q[bad].sum(), P1_MIN, P1_MAX))
     return np.where(bad, q * fail / q[bad].sum(), q * (1 - fail) / q[~bad].sum())
 
 
