@@ -27,9 +27,13 @@ MANIFEST = "_manifest.json"
 RUN_REPORT = "_run_report.json"  # pipeline.run_report: valid n, exclusions, α, skips and warnings of the run
 LOCK = ".lock"  # pipeline.runner: held while a run writes the output folder
 BENCH_FOLDER = "bench"
-PDF_FOLDER = (
-    "pdf"  # fazhi-eval report --pdf: the appendix converted by LibreOffice (outside every stage folder)
-)
+#: 09_report: the appendix files and sub-folders inside the stage folder.
+REPORT_DOCX = "statistics_appendix.docx"
+REPORT_XLSX = "statistics_appendix.xlsx"
+REPORT_CHARTS = "charts"
+REPORT_UNITS = "units"
+#: fazhi-eval report --pdf: the appendix converted by LibreOffice (outside every stage folder).
+PDF_FOLDER = "pdf"
 
 #: sub-folders of raw/ (what the simulator writes and ingest reads): any file names inside.
 RAW_PUBLIC_DIR = "public"  # 问卷星 exports (either mode; .xlsx/.xls/.csv) and paper-entry sheets

@@ -23,14 +23,12 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from pipeline.config.models import Units
+from pipeline.findings.records import KIND_NAMES
 from pipeline.report import docx_style as st
 from pipeline.report.blocks import shown
 from pipeline.report.meta import ReportMeta
+from pipeline.score.system import CITY
 
-#: The unit code of the city as a whole in 07_score.
-CITY = "CITY"
-#: How a problem's ``kind`` is named.
-KIND_NAMES = {"common": "共性问题", "individual": "个性问题"}
 #: The notice's columns: header → findings column ("" = left empty for the office to fill in).
 NOTICE_COLUMNS = {
     "问题类型": "kind",

@@ -133,12 +133,13 @@ def appendix_pdf(out: Path, config, dest_dir: Path, timeout: float = TIMEOUT_S) 
     from pipeline.report.docx_writer import toc_entries, write_appendix_docx
     from pipeline.report.inputs import ReportInputs
     from pipeline.report.toc_pages import entry_pages, page_texts
-    from pipeline.stages.report import CHARTS, DOCX
 
     folder = paths.stage_dir(Path(out), "report")
-    if not (folder / DOCX).is_file():
-        raise DataError(f"找不到 {folder / DOCX}：请先运行 fazhi-eval report (the report stage has not run)")
-    built = appendix(ReportInputs(Path(out), config), charts=(folder / CHARTS).is_dir())
+    if not (folder / paths.REPORT_DOCX).is_file():
+        raise DataError(
+            f"找不到 {folder / paths.REPORT_DOCX}：请先运行 fazhi-eval report (the report stage has not run)"
+        )
+    built = appendix(ReportInputs(Path(out), config), charts=(folder / paths.REPORT_CHARTS).is_dir())
     recorded = paths.table_path(Path(out), "report", "contents")
     if recorded.exists():
         import pandas as pd
@@ -149,11 +150,16 @@ def appendix_pdf(out: Path, config, dest_dir: Path, timeout: float = TIMEOUT_S) 
                 "(the appendix is older than the stage outputs: run the report stage again)"
             )
     with tempfile.TemporaryDirectory(prefix="fazhi-toc-") as tmp:
-        first = convert_to_pdf(folder / DOCX, Path(tmp) / "first", timeout)
+        first = convert_to_pdf(folder / paths.REPORT_DOCX, Path(tmp) / "first", timeout)
         entries = [text for _, text in toc_entries(built.sections)]
         pages = entry_pages(page_texts(first), entries)
-        numbered_copy = Path(tmp) / DOCX
+        numbered_copy = Path(tmp) / paths.REPORT_DOCX
         write_appendix_docx(
-            built.sections, built.numbers, folder / CHARTS, numbered_copy, report_meta(config), pages
+            built.sections,
+            built.numbers,
+            folder / paths.REPORT_CHARTS,
+            numbered_copy,
+            report_meta(config),
+            pages,
         )
         return convert_to_pdf(numbered_copy, dest_dir, timeout)

@@ -12,12 +12,12 @@ the same bytes.
 from __future__ import annotations
 
 import math
-import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.report.blocks import Section, Table
+from pipeline.report.docx_style import display_width
 from pipeline.safe_cells import neutralise, sheet_name
 
 #: Excel number format per display format (the same rounding as :func:`pipeline.report.blocks.shown`).
@@ -118,8 +118,8 @@ def _write_table(ws, table: Table, number: str, fmt: dict) -> None:
     for j, column in enumerate(frame.columns):
         kind = table.format_of(column)
         values = frame[column].tolist()
-        width = _display_width(str(column))
-        wrap = kind == "text" and max((_display_width(str(v)) for v in values), default=0) > WRAP_FROM
+        width = display_width(str(column))
+        wrap = kind == "text" and max((display_width(str(v)) for v in values), default=0) > WRAP_FROM
         cell_format = fmt["wrap"] if wrap else fmt.get(kind, fmt["text"])
         for i, value in enumerate(values):
             if _missing(value):
@@ -127,7 +127,7 @@ def _write_table(ws, table: Table, number: str, fmt: dict) -> None:
             if isinstance(value, str) or kind == "text" or isinstance(value, bool):
                 text = _text(value if not isinstance(value, bool) else ("是" if value else "否"))
                 ws.write_string(first + i, j, text, cell_format)
-                width = max(width, _display_width(text))
+                width = max(width, display_width(text))
             else:
                 ws.write_number(first + i, j, float(value), cell_format)
                 width = max(width, len(_number_text(float(value), kind)))
@@ -155,8 +155,3 @@ def _number_text(value: float, kind: str) -> str:
     from pipeline.report.blocks import shown
 
     return shown(value, kind if kind in NUMBER_FORMATS else "num2")
-
-
-def _display_width(text: str) -> int:
-    """Width in Latin character cells: East-Asian wide characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

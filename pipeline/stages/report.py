@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline import paths
 from pipeline.report.appendix import appendix, report_meta
 from pipeline.report.inputs import ReportInputs
 from pipeline.stages.base import StageContext, write_table
@@ -23,10 +24,7 @@ from pipeline.stages.base import StageContext, write_table
 NAME = "report"
 REQUIRES = ("ingest", "clean", "weight", "reliability", "compare", "describe", "score", "findings")
 REPORT_CONFIG = ("report.yaml",)
-DOCX = "statistics_appendix.docx"
-XLSX = "statistics_appendix.xlsx"
-CHARTS = "charts"
-UNITS = "units"
+DOCX, XLSX, CHARTS, UNITS = paths.REPORT_DOCX, paths.REPORT_XLSX, paths.REPORT_CHARTS, paths.REPORT_UNITS
 
 
 def run(ctx: StageContext, dest: Path) -> dict[str, Any]:

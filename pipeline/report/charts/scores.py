@@ -12,9 +12,8 @@ from pipeline.report import style
 from pipeline.report.blocks import Figure
 from pipeline.report.charts.base import Chart
 from pipeline.report.inputs import ReportInputs
+from pipeline.score.system import CITY
 
-#: The city as a whole in 07_score (``unit`` = ``CITY``).
-CITY = "CITY"
 #: Most unit rows in one heatmap figure (unit types are never split; more rows start the next figure).
 HEATMAP_ROWS = 50
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.config import Config
+from pipeline.score.system import CITY, CITY_NAME
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -37,7 +38,7 @@ def chinese_number(n: int) -> str:
 def unit_names(config: Config) -> dict[str, str]:
     """Unit code → name (``units.yaml``), with the city as a whole (``CITY``) as 城市整体."""
     names = {u.code: u.name for u in config.units.units} if config.units else {}
-    return {**names, "CITY": "城市整体"}
+    return {**names, CITY: CITY_NAME}
 
 
 def unit_order(config: Config) -> dict[str, int]:

@@ -16,10 +16,10 @@ from pipeline.report.blocks import Block, Heading, Paragraph, Section, Table
 from pipeline.report.inputs import ReportInputs
 from pipeline.report.sections._scoring_common import source_note, unit_names, unit_order
 from pipeline.score.evidence import category_deductions
+from pipeline.score.system import CITY
 
 NUMBER = 7
 TITLE = "案卷评查"
-CITY = "CITY"
 
 NOT_SAMPLED = (
     "案卷为按单位抽取的评查案卷，不是问卷抽样，不适用小样本抑制规则（与 07_score 一致）；各单位案卷数列于表中，"
@@ -182,10 +182,10 @@ def agreement_blocks(inputs: ReportInputs) -> list[Block]:
         f"双评案卷 {n_double} 份：由两名评查员独立评分。两人总分相差超过 {tolerance:g} 分、等级不同或否决项认定不一致的"
         "案卷交第三人复评或合议。"
     ))  # fmt: skip
-    rows = agreement[agreement["measure"].isin(list(MEASURES))]
+    rows = agreement[agreement["measure"] != "double_scoring"]
     if not rows.empty:
         frame = pd.DataFrame({
-            "评查内容": rows["measure"].map(MEASURES).to_numpy(),
+            "评查内容": [measure_label(inputs, str(m)) for m in rows["measure"]],
             "统计量": [STATISTICS.get(s, s) for s in rows["statistic"]],
             "估计值": rows["estimate"].to_numpy(dtype=float),
             "95%置信区间下限": rows["ci_low"].to_numpy(dtype=float),
@@ -199,12 +199,29 @@ def agreement_blocks(inputs: ReportInputs) -> list[Block]:
             source_note(inputs, ("reliability", "agreement")),
             f"基数：双评案卷 n = {n_double}（各行实际计入的案卷数见“案卷数”列，缺少某名评查员记录的案卷不计入）；不加权。",
             "ICC 区间为 F 分布区间，p 值检验 ICC = 0；κ 区间为渐近区间。一致率与容差内比例无区间。估计值空白："
-            "两名评查员对全部案卷的判断都相同（或都未出现），κ 无定义。各扣分项的一致性见 04_reliability/agreement。",
+            "两名评查员对全部案卷的判断都相同（或都未出现），κ 无定义。",
         )
         blocks.append(Table("casefiles.agreement", "评查员评分一致性", frame,
                             inputs.source("reliability", "agreement"), formats, notes))  # fmt: skip
     blocks += third_review_blocks(inputs)
     return blocks
+
+
+def measure_label(inputs: ReportInputs, measure: str) -> str:
+    """A 04_reliability agreement measure in words: the file's score, grade or vetoes (:data:`MEASURES`), or a
+    veto or defect of ``casefile.yaml`` by its code and text."""
+    if measure in MEASURES:
+        return MEASURES[measure]
+    standard = inputs.config.casefile
+    if standard is not None:
+        for veto in standard.vetoes:
+            if veto.code == measure:
+                return f"否决项 {measure} {veto.text}"
+        for category in standard.categories:
+            for defect in category.defects:
+                if defect.code == measure:
+                    return f"扣分项 {measure} {defect.text}"
+    return measure
 
 
 def third_review_blocks(inputs: ReportInputs) -> list[Block]:

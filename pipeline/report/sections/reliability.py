@@ -19,20 +19,6 @@ TITLE = "信度与效度"
 CI_METHODS = ("feldt", "bootstrap", "duhachek")
 CI_METHOD_NAMES = {"feldt": "Feldt 法", "bootstrap": "bootstrap 法", "duhachek": "Duhachek 渐近法"}
 CFA_FIT = (("chi2", "χ²", "num2"), ("cfi", "CFI", "num3"), ("tli", "TLI", "num3"), ("srmr", "SRMR", "num3"))
-AGREEMENT_STATISTICS = {
-    "ICC1": "ICC(1,1)",
-    "ICC2": "ICC(2,1)",
-    "ICC3": "ICC(3,1)",
-    "ICC1k": "ICC(1,k)",
-    "ICC2k": "ICC(2,k)",
-    "ICC3k": "ICC(3,k)",
-    "share_within_tolerance": "分差在容差内的比例",
-    "percent_agreement": "一致率",
-    "kappa": "Cohen's κ",
-    "kappa_linear": "线性加权 κ",
-    "kappa_quadratic": "平方加权 κ",
-}
-AGREEMENT_MEASURES = {"score": "评查得分", "grade": "评查等级", "any_veto": "任一否决项"}
 
 
 def _alpha_table(inputs: ReportInputs, reliability: pd.DataFrame) -> Table | None:
@@ -184,88 +170,6 @@ def _validity_tables(inputs: ReportInputs, validity: pd.DataFrame) -> list[Table
     return tables
 
 
-def _measure_label(inputs: ReportInputs, measure: str) -> str:
-    if measure in AGREEMENT_MEASURES:
-        return AGREEMENT_MEASURES[measure]
-    standard = inputs.config.casefile
-    if standard is not None:
-        for veto in standard.vetoes:
-            if veto.code == measure:
-                return f"否决项 {measure} {veto.text}"
-        for category in standard.categories:
-            for defect in category.defects:
-                if defect.code == measure:
-                    return f"扣分项 {measure} {defect.text}"
-    return measure
-
-
-def _agreement_table(inputs: ReportInputs, agreement: pd.DataFrame) -> Table | None:
-    part = agreement[agreement["measure"] != "double_scoring"]
-    if not len(part):
-        return None
-    frame = pd.DataFrame(
-        {
-            "评查项": [_measure_label(inputs, str(m)) for m in part["measure"]],
-            "统计量": [AGREEMENT_STATISTICS.get(str(s), str(s)) for s in part["statistic"]],
-            "估计值": part["estimate"].tolist(),
-            "95%CI下限": part["ci_low"].tolist(),
-            "95%CI上限": part["ci_high"].tolist(),
-            "p": part["pvalue"].tolist(),
-            "案卷数": part["n_files"].tolist(),
-            "说明": [str(n).split("/ ")[0].strip() if isinstance(n, str) else "" for n in part["note"]],
-        }
-    )
-    double = agreement.loc[agreement["measure"] == "double_scoring", "estimate"]
-    notes = []
-    if len(double):
-        notes.append(f"双人评查的案卷 {int(double.iloc[0]):,} 件；一致性按两位评查员的结果计算。")
-    notes.append("ICC 的区间与 p 值为 F 检验；κ 的区间为渐近法；估计值为空的行见说明。")
-    return Table(
-        "reliability.agreement",
-        "案卷评查员间一致性",
-        frame,
-        source=inputs.source("reliability", "agreement"),
-        formats={
-            "估计值": "num3",
-            "95%CI下限": "num3",
-            "95%CI上限": "num3",
-            "p": "p",
-            "案卷数": "int",
-        },
-        notes=tuple(notes),
-        landscape=True,
-    )
-
-
-def _third_review_table(inputs: ReportInputs, labels: Labels, third: pd.DataFrame) -> Table:
-    frame = pd.DataFrame(
-        {
-            "案卷编号": third["case_id"].astype(str).tolist(),
-            "单位": [labels.group(u) for u in third["unit"]],
-            "案卷类型": third["case_type"].astype(str).tolist(),
-            "评分1": third["score_1"].tolist(),
-            "评分2": third["score_2"].tolist(),
-            "分差": third["score_diff"].tolist(),
-            "等级1": third["grade_1"].astype(str).tolist(),
-            "等级2": third["grade_2"].astype(str).tolist(),
-            "原因": third["reason"].astype(str).tolist(),
-        }
-    )
-    tolerance = third["tolerance"].dropna()
-    notes = ["送第三人复评的案卷：两评分差超过容差，或等级、否决项不一致（casefile.yaml 的规则）。"]
-    if len(tolerance):
-        notes.append(f"评分容差 {tolerance.iloc[0]:g} 分。")
-    return Table(
-        "reliability.third_review",
-        "需第三人复评的案卷",
-        frame,
-        source=inputs.source("reliability", "third_review"),
-        formats={"评分1": "num1", "评分2": "num1", "分差": "num1"},
-        notes=tuple(notes),
-        landscape=True,
-    )
-
-
 def section(inputs: ReportInputs) -> Section:
     """信度与效度, or one line when 04_reliability has not run."""
     if not inputs.ran("reliability"):
@@ -285,14 +189,12 @@ def section(inputs: ReportInputs) -> Section:
         blocks.append(Heading("结构效度"))
         blocks += _validity_tables(inputs, validity)
     agreement = inputs.table("reliability", "agreement")
-    third = inputs.table("reliability", "third_review")
-    if (agreement is not None and len(agreement)) or third is not None:
+    if agreement is not None and len(agreement):
+        # The tables themselves are in section 7 (pipeline.report.sections.casefiles.agreement_blocks).
         blocks.append(Heading("案卷评查一致性"))
-        table = _agreement_table(inputs, agreement) if agreement is not None else None
-        if table is not None:
-            blocks.append(table)
-        if third is not None and len(third):
-            blocks.append(_third_review_table(inputs, labels, third))
-        elif third is not None:
-            blocks.append(Paragraph("没有需第三人复评的案卷。"))
+        blocks.append(
+            Paragraph(
+                "评查员之间的评分一致性（ICC、κ）与需第三人复评的案卷，见第 7 节“评查员一致性与第三人复评”。"
+            )
+        )
     return Section(NUMBER, TITLE, tuple(blocks))

@@ -19,11 +19,11 @@ from pipeline.report.sections._scoring_common import (
     unit_order,
     unit_types,
 )
+from pipeline.score.system import CITY, CITY_NAME, CITY_TYPE
 
 NUMBER = 6
 TITLE = "指标得分"
 STAGE = "score"
-CITY = "CITY"
 
 EXPLANATION = (
     "得分：每个评估要点按数据来源（公众问卷、公职人员问卷、案卷评查、资料核查、网络检索、实地（暗）访）计 0–100 分，"
@@ -139,7 +139,7 @@ def coverage_blocks(inputs: ReportInputs, scores: pd.DataFrame) -> list[Block]:
     ).sort_values(["_unit", "unit", "_aspect"], kind="stable")
     frame = pd.DataFrame({
         "单位": [names.get(u, u) for u in aspects["unit"]],
-        "单位类型": [types.get(t, "城市整体" if t == "city" else t) for t in aspects["unit_type"]],
+        "单位类型": [types.get(t, CITY_NAME if t == CITY_TYPE else t) for t in aspects["unit_type"]],
         "方面": [headers.get(a, a) for a in aspects["id"]],
         "方面覆盖率": aspects["coverage"].to_numpy(dtype=float),
         "方面得分": aspects["score"].to_numpy(dtype=float),
