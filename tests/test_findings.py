@@ -21,7 +21,8 @@ from pipeline.findings.evidence import COLUMNS
 from pipeline.findings.records import apply_review
 from pipeline.findings.report import STATUS_OPTIONS, write_problem_list
 from pipeline.findings.rounds import read_status
-from pipeline.findings.states import _checkpoint_llr, _unit_spread, ordinal_cell_loglik, ordinal_null
+from pipeline.findings.states import _checkpoint_llr, _unit_spread
+from pipeline.stats.ordinal import ordinal_cell_loglik, ordinal_null
 
 
 def _checkpoint_evidence(config, planted: dict[str, set[str]], *, seed=1, p_bad=0.12, p_plant=0.8):
@@ -85,6 +86,25 @@ def test_a_common_problem_lists_the_units_whose_evidence_favours_it(config):
         config.findings.model_copy(update={"min_posterior": 0.5}),
     )
     assert not (weak_only["kind"] == "common").any()
+
+
+def test_an_individual_problem_needs_its_own_posterior_not_only_the_lists_fdr(config):
+    """Twenty cells at near certainty let a cell at 0.8 into the list at fdr 0.03 (mean local fdr 0.01); it is
+    an individual problem only when ``individual_posterior`` admits it."""
+    from pipeline.findings import States
+
+    st = structure(config)
+    pairs = [(u, i) for u, items in sorted(st.applicable.items()) for i in sorted(items)][:200:10]
+    cells = pd.DataFrame(pairs + [("M050", "2.2")], columns=["unit", "item"])
+    cells["posterior"] = [0.999] * len(pairs) + [0.8]
+    cells["lfdr"] = 1 - cells["posterior"]
+    items = pd.DataFrame({"item": sorted(set(cells["item"])), "share": 0.01, "llr": 0.0, "n_pieces": 1,
+                          "n_corroborating": 0, "corroborating": "", "z": 0.0, "p": 1.0, "p_bh": 1.0})  # fmt: skip
+    states = States(cells, items, {}, pd.DataFrame())
+    strict = findings_from(states, st, config.findings.model_copy(update={"fdr": 0.03}))
+    loose = findings_from(states, st, config.findings.model_copy(update={"fdr": 0.03, "individual_posterior": 0.5}))
+    assert "individual:2.2:M050" not in set(strict["id"]) and "individual:2.2:M050" in set(loose["id"])
+    assert len(set(strict["id"])) == len(pairs)
 
 
 def test_a_looser_fdr_reports_at_least_the_same_cells(config):

@@ -110,7 +110,7 @@ def test_findings_from_rows_per_finding_and_unit_are_grouped_by_id():
 SEED = 2
 SCALE = 0.05
 PIN_ORACLE_COMMON, PIN_ORACLE_INDIVIDUAL = 0.65, 0.7
-PIN_COMMON, PIN_INDIVIDUAL = 0.41, 0.13
+PIN_COMMON, PIN_INDIVIDUAL = 0.5, 0.13
 #: the oracle's thresholds chosen by bench/recovery_bench.py over seeds 1–5 at the default scale.
 ORACLE_THRESHOLDS = {"common_llr": 2.5, "individual_llr": 5.25}
 UNIT_ORACLE_THRESHOLDS = {"common_llr": 6.5, "individual_llr": 6.25}
@@ -155,8 +155,8 @@ def test_the_oracle_recovers_the_plants_of_one_seed_as_measured(seed_run):
 
 def test_the_findings_recover_the_plants_of_one_seed_as_measured(seed_run):
     """Pinned figures of the findings at seed 2 and scale 0.05 (small surveys, so below the 5-seed means at the
-    default scale that bench/recovery_bench.py reports): 4 of 12 common problems, nothing false; one individual
-    plant listed (by a common finding), no individual finding."""
+    default scale that bench/recovery_bench.py reports): 6 of 12 common problems, nothing false; two individual
+    plants listed (by common findings), no individual finding."""
     _, found, truth, _ = seed_run
     r = score(found, truth)
     assert r["common"]["recall"] >= PIN_COMMON and r["common"]["precision"] >= 0.9

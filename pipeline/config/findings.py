@@ -25,6 +25,10 @@ class FindingsRules(Model):
     """A cell is a problem state only if its posterior probability is at least this (also inside the FDR set);
     the units of a common problem are the cells of its item at or above it, and those whose item-mixture
     evidence favours the problem state (likelihood ratio above 1; pipeline/findings/rules.py)."""
+    individual_posterior: float = Field(default=0.9, ge=0, le=1)
+    """An individual problem also needs its own posterior at least this (local fdr ≤ 1 − this): the ``fdr``
+    bound holds for the list on average, and cells reported with near certainty would otherwise carry a
+    marginal one that names a unit on weak evidence."""
     common_share: float = Field(default=0.30, gt=0, le=1)
     """A problem present in at least this share of the units its item applies to is common (共性问题)."""
     common_districts: int = Field(default=3, ge=1)
@@ -53,6 +57,10 @@ class FindingsRules(Model):
     """Prior strength (pseudo-ratings) shrinking a unit's own failure rate toward the city's (small units)."""
     prior_strength: float = Field(default=10, gt=0)
     """Prior strength (pseudo-units) shrinking an item's share of affected units toward the overall share."""
+    casefile_unit_spread: float = Field(default=0.3, ge=0)
+    """Largest spread (coefficient of variation) of the units' own levels of case-file defects that the model
+    fits; the unit factor's shape κ is at least 1 / spread². A larger spread lets more of a unit's excess of
+    defects pass as its general level rather than a problem (pipeline/findings/defects.py); 0 = no bound."""
     veto_always_individual: bool = False
     """True: every unit with a veto-level case file gets an individual problem on the veto's item whatever the
     other evidence (the strict reading of §4); False (default): a veto is strong evidence in the cell."""

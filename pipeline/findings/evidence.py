@@ -5,8 +5,8 @@ Streams (``stream``) and what a row holds:
 - a checkpoint source (``document``, ``online``, ``site``): ``m`` ratings of the item's points by that source,
   ``k`` of them failed (``findings.yaml: bad_ratings``, by default 部分落实/未落实); ``p0`` is left empty: the
   unit's own baseline failure rate is estimated by :mod:`pipeline.findings.states`.
-- a case-file category (``casefile:C``) feeding a point of the item: ``m`` files of the unit, ``k`` of them with
-  at least one defect of the category; ``p0`` = the share of all files with such a defect (the city's rate).
+- a case-file category (``casefile:C``) feeding a point of the item (``kind`` ``count``): ``m`` files of the
+  unit, ``k`` the defects of the category found in them; ``p0`` = the city's defects of the category per file.
 - ``veto`` (the points of ``casefile.yaml: veto_feeds``): ``m`` files, ``k`` with a veto, ``p0`` the city rate.
 - a questionnaire (``public``, ``staff``): ``z`` = the mean over the item's feeding questions of the unit's
   gap to its peers divided by its standard error (05_compare ``unit_vs_peers``), with the smallest
@@ -131,40 +131,58 @@ def _joined(values: pd.Series, starts: np.ndarray, sep: str) -> list[str]:
 
 
 def casefile_evidence(casefiles: pd.DataFrame, config: Config, st: Structure) -> pd.DataFrame:
+    """One row per unit × case-file category (× item it feeds), and per unit × veto item.
+
+    A category row counts its defects (``kind`` ``count``): ``m`` files, ``k`` the defects of the category found
+    in them (the codes' counts summed; a double-scored file's averaged count may be a half), ``p0`` the city's
+    defects per file. Why counts rather than files with a defect: a frequent category is found in most files
+    of every unit (C in 95 %), so whether a file has one says little, while a unit whose defects triple shows it
+    in the count. The veto row stays files with a veto (``binomial``)."""
     standard = config.casefile
     if standard is None or casefiles is None or not len(casefiles):
         return pd.DataFrame(columns=COLUMNS)
+    units = casefiles["unit"].astype(str)
     rows = []
-    streams: list[tuple[str, str, pd.Series, list[str]]] = []
     for cat in standard.categories:
         codes = [d.code for d in cat.defects if d.code in casefiles.columns]
-        if codes and cat.feeds:
-            has = (casefiles[codes].fillna(0) > 0).any(axis=1)
-            streams.append((f"casefile:{cat.id}", f"{cat.name}类缺陷", has, list(cat.feeds)))
+        if not codes or not cat.feeds:
+            continue
+        count = casefiles[codes].apply(pd.to_numeric, errors="coerce").fillna(0).clip(lower=0).sum(axis=1)
+        per_file = float(count.mean())
+        label = f"{cat.name}类缺陷"
+        per_unit = pd.DataFrame({"unit": units, "count": count, "has": count > 0}).groupby("unit", sort=True)
+        for unit, g in per_unit:
+            m, k, files = len(g), float(g["count"].sum()), int(g["has"].sum())
+            detail = (
+                f"案卷评查：{files}/{m} 卷存在{label}，共 {_number(k)} 处（每卷 {k / m:.1f} 处，全市每卷 "
+                f"{per_file:.1f} 处）"
+            )
+            rows += _feeding_rows(unit, f"casefile:{cat.id}", "count", m, k, per_file, detail, cat.feeds, st)
     if standard.veto_feeds and "veto" in casefiles.columns:
-        streams.append(
-            ("veto", "否决项", casefiles["veto"].fillna(False).astype(bool), list(standard.veto_feeds))
-        )
-    units = casefiles["unit"].astype(str)
-    for stream, label, has, feeds in streams:
-        p0 = float(has.mean())
-        items: dict[str, list[str]] = {}
-        for p in feeds:
-            if p in st.point_item:
-                items.setdefault(st.point_item[p], []).append(p)
-        counts = (
-            pd.DataFrame({"unit": units, "has": has}).groupby("unit", sort=True)["has"].agg(["size", "sum"])
-        )
-        for unit, (m, k) in counts.iterrows():
-            share = k / m if m else np.nan
-            detail = f"案卷评查：{int(k)}/{int(m)} 卷存在{label}（{share:.0%}，全市 {p0:.0%}）"
-            for item, pts in items.items():
-                rows.append(
-                    {"unit": unit, "item": item, "stream": stream, "kind": "binomial", "m": float(m),
-                     "k": float(k), "p0": p0, "z": np.nan, "points": ",".join(pts), "detail": detail,
-                     "n": float(m)}
-                )  # fmt: skip
+        veto = casefiles["veto"].fillna(False).astype(bool)
+        p0 = float(veto.mean())
+        for unit, g in pd.DataFrame({"unit": units, "veto": veto}).groupby("unit", sort=True):
+            m, k = len(g), float(g["veto"].sum())
+            detail = f"案卷评查：{int(k)}/{m} 卷存在否决项（{k / m:.0%}，全市 {p0:.0%}）"
+            rows += _feeding_rows(unit, "veto", "binomial", m, k, p0, detail, standard.veto_feeds, st)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _feeding_rows(unit, stream, kind, m, k, p0, detail, feeds, st: Structure) -> list[dict]:
+    """One evidence row per item the stream feeds (its fed points in ``points``)."""
+    items: dict[str, list[str]] = {}
+    for p in feeds:
+        if p in st.point_item:
+            items.setdefault(st.point_item[p], []).append(p)
+    return [
+        {"unit": unit, "item": item, "stream": stream, "kind": kind, "m": float(m), "k": k, "p0": p0,
+         "z": np.nan, "points": ",".join(pts), "detail": detail, "n": float(m)}
+        for item, pts in items.items()
+    ]  # fmt: skip
+
+
+def _number(x: float) -> str:
+    return f"{x:g}" if x != int(x) else str(int(x))
 
 
 def survey_evidence(

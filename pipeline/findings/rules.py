@@ -90,7 +90,8 @@ def findings_from(
                 rows.append((finding_id("common", item), "common", item, "", unit, post, rule, n_app,
                              len(members), len(members) / n_app if n_app else 0.0, n_dist))  # fmt: skip
             continue
-        for unit, post in zip(sel["unit"], sel["posterior"], strict=True):
+        own = sel[sel["posterior"] >= rules.individual_posterior]
+        for unit, post in zip(own["unit"], own["posterior"], strict=True):
             rows.append((finding_id("individual", item, unit), "individual", item, unit, unit, post, "state",
                          n_app, 1, 1 / n_app if n_app else 0.0, int(st.is_district(unit))))  # fmt: skip
     if rules.veto_always_individual:

@@ -43,6 +43,7 @@ questionnaires the mean centred gap), Benjamini–Hochberg adjusted over every i
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,8 +52,10 @@ from scipy import special
 from scipy import stats as sps
 
 from pipeline.config.findings import FindingsRules
+from pipeline.findings.defects import DefectCounts
 from pipeline.findings.structure import Structure
 from pipeline.stats.multiplicity import benjamini_hochberg
+from pipeline.stats.ordinal import ordinal_null
 
 CHECKPOINT_STREAMS = ("document", "online", "site")
 ITERATIONS = 500
@@ -64,11 +67,6 @@ CELL_CONCENTRATION = 7.0
 """Concentration (α + β) of a cell's checkpoint failure rate around its unit baseline without a problem: the
 item-specific part of quality (simulate/latent.py) makes ratings of one cell correlate (intra-cell ≈ 0.12)."""
 STATE_COLUMNS = ["unit", "item", "posterior", "lfdr", "llr", "prior", "n_streams", "common_posterior"]
-CELL_SD_GRID = np.linspace(0.0, 1.5, 16)
-"""Values tried for the SD of the cell effect in :func:`ordinal_null` (in units of the rating noise)."""
-_LOCATIONS = np.linspace(-4, 4, 161)
-_NODES, _NODE_WEIGHTS = np.polynomial.hermite_e.hermegauss(15)
-_NODE_WEIGHTS = _NODE_WEIGHTS / _NODE_WEIGHTS.sum()
 ITEM_TEST_COLUMNS = ["item", "share", "llr", "n_pieces", "n_corroborating", "corroborating", "z", "p", "p_bh"]
 P1_MAX = 0.95
 P1_MIN = 0.7
@@ -104,98 +102,169 @@ def infer_states(
         empty = pd.DataFrame(columns=STATE_COLUMNS)
         items = pd.DataFrame(columns=ITEM_TEST_COLUMNS)
         return States(empty, items, {}, ev)
+    d = _arrays(ev, cells, ratings, rules)
+    first = _em(d, rules, None, None)
+    mix_llr, cell_sd, last = first.cell_llr, np.nan, first
+    if d.levels is not None:
+        counts, bad_level = d.levels
+        l0, _ = ordinal_null(counts, d.unit_idx, len(d.units), 1 - first.post)
+        ordinal = counts @ np.log(_problem_levels(first.post @ counts, bad_level)) - l0
+        last = _em(d, rules, first, ordinal)
+        l0, cell_sd = ordinal_null(counts, d.unit_idx, len(d.units), 1 - last.post)
+        q = _problem_levels(last.post @ counts, bad_level, fail=P1_MIN)
+        mix_llr = last.cell_llr - ordinal + counts @ np.log(q) - l0
+    out = cells.copy()
+    out["posterior"] = first.post
+    out["lfdr"] = 1 - first.post
+    out["llr"] = first.cell_llr
+    out["prior"] = first.pi_item[d.item_idx]
+    out["n_streams"] = np.bincount(d.cell_of, minlength=len(cells))
+    baseline = dict(zip(d.units, last.base, strict=True))
+    ev["p0"] = np.where(d.is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
+    ev["z_centred"] = d.zc
+    tests = _item_tests(ev, ratings, baseline, d.is_z, d.sigma)
+    item_codes = d.item_codes
+    share, item_llr = item_mixture(mix_llr, d.item_idx, len(item_codes))
+    lr = np.exp(np.clip(mix_llr, -50, 50))
+    out["common_posterior"] = share[d.item_idx] * lr / (1 - share[d.item_idx] + share[d.item_idx] * lr)
+    mixture = pd.DataFrame({"item": item_codes, "share": share, "llr": item_llr})
+    tests = mixture.merge(tests, on="item", how="left")
+    tests[["n_pieces", "n_corroborating"]] = tests[["n_pieces", "n_corroborating"]].fillna(0).astype(int)
+    tests = tests.fillna({"corroborating": ""})[ITEM_TEST_COLUMNS]
+    params = {"p1": first.p1, "rho": first.rho, "mu1": first.mu1, "tau": first.tau, "sigma": d.sigma,
+              "pi": float(first.post.mean()), "city_rate": d.city_rate, "cell_sd": float(cell_sd),
+              "count_ratio": first.defects.ratio, "count_shape": first.defects.shape,
+              "pi_levels": float(last.post.mean())}  # fmt: skip
+    return States(out, tests, params, ev)
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The evidence rows as arrays the EM reads (one entry per row unless said per cell or unit)."""
+
+    cell_of: np.ndarray
+    is_cp: np.ndarray
+    is_cf: np.ndarray
+    is_z: np.ndarray
+    is_ct: np.ndarray
+    m: np.ndarray
+    k: np.ndarray
+    p0_city: np.ndarray
+    zc: np.ndarray
+    sigma: float
+    units: np.ndarray
+    unit_idx: np.ndarray
+    """Per cell, its unit's position in ``units``."""
+    item_codes: np.ndarray
+    item_idx: np.ndarray
+    """Per cell, its item's position in ``item_codes``."""
+    cell_k: np.ndarray
+    cell_m: np.ndarray
+    """Per cell, failed and rated checkpoints."""
+    city_rate: float
+    shared: tuple[np.ndarray, np.ndarray]
+    levels: tuple[np.ndarray, np.ndarray] | None
+    ev: pd.DataFrame
+    spread: float
+
+
+def _arrays(ev: pd.DataFrame, cells: pd.DataFrame, ratings: pd.DataFrame | None, rules: FindingsRules) -> _Arrays:
     cell_index = pd.MultiIndex.from_frame(cells)
-    ev["cell"] = cell_index.get_indexer(pd.MultiIndex.from_frame(ev[["unit", "item"]]))
+    cell_of = cell_index.get_indexer(pd.MultiIndex.from_frame(ev[["unit", "item"]]))
     is_cp = ev["stream"].isin(CHECKPOINT_STREAMS).to_numpy()
     is_cf = ((ev["kind"] == "binomial").to_numpy()) & ~is_cp
     is_z = (ev["kind"] == "normal").to_numpy()
+    is_ct = (ev["kind"] == "count").to_numpy()
     m, k = ev["m"].fillna(0).to_numpy(), ev["k"].fillna(0).to_numpy()
-    p0_city = ev["p0"].fillna(0).clip(1e-4, 0.95).to_numpy()
-
     # questionnaire gaps centred on the unit's median gap of that questionnaire, over the unit's null spread
     zc = np.full(len(ev), np.nan)
-    z_scale = np.ones(len(ev))
     sigma = 1.0
     if is_z.any():
         zs = ev.loc[is_z, ["unit", "stream", "z"]]
         centred = zs["z"] - zs.groupby(["unit", "stream"])["z"].transform("median")
-        zc[is_z] = centred.to_numpy()
         spread = _unit_spread(centred, zs["stream"], zs["unit"], ev.loc[is_z, "n"])
-        z_scale[is_z] = np.maximum(spread.to_numpy(), 1.0)
         sigma = max(_robust_spread(centred), 1.0)
-        zc[is_z] = zc[is_z] / z_scale[is_z] * sigma
-
-    cell_of = ev["cell"].to_numpy()
-    unit_codes = cells["unit"].to_numpy()
-    units, unit_idx = np.unique(unit_codes, return_inverse=True)
-    row_unit = unit_idx[cell_of]
+        zc[is_z] = centred.to_numpy() / np.maximum(spread.to_numpy(), 1.0) * sigma
+    units, unit_idx = np.unique(cells["unit"].to_numpy(), return_inverse=True)
     item_codes, item_idx = np.unique(cells["item"].to_numpy(), return_inverse=True)
-    n_cells = len(cells)
+    return _Arrays(
+        cell_of=cell_of, is_cp=is_cp, is_cf=is_cf, is_z=is_z, is_ct=is_ct, m=m, k=k,
+        p0_city=ev["p0"].fillna(0).clip(1e-4, 0.95).to_numpy(), zc=zc, sigma=sigma, units=units,
+        unit_idx=unit_idx, item_codes=item_codes, item_idx=item_idx,
+        cell_k=np.bincount(cell_of[is_cp], weights=k[is_cp], minlength=len(cells)),
+        cell_m=np.bincount(cell_of[is_cp], weights=m[is_cp], minlength=len(cells)),
+        city_rate=float(k[is_cp].sum() / max(m[is_cp].sum(), 1)) if is_cp.any() else 0.15,
+        shared=_shared_categories(ev, is_cf), levels=_level_counts(ratings, cell_index), ev=ev,
+        spread=rules.casefile_unit_spread,
+    )  # fmt: skip
 
-    cell_k = np.bincount(cell_of[is_cp], weights=k[is_cp], minlength=n_cells)
-    cell_m = np.bincount(cell_of[is_cp], weights=m[is_cp], minlength=n_cells)
-    city_rate = float(k[is_cp].sum() / max(m[is_cp].sum(), 1)) if is_cp.any() else 0.15
-    post = np.full(n_cells, 0.05)
-    p1, rho, mu1, tau, pi_item = 0.7, 3.0, -MIN_SHIFT * sigma, sigma, np.full(len(item_codes), 0.05)
-    shared = _shared_categories(ev, is_cf)
+
+@dataclass
+class _Fit:
+    """One EM fit: per cell ``post`` and ``cell_llr``, per unit ``base``, per item ``pi_item``, the rest scalars."""
+
+    post: np.ndarray
+    cell_llr: np.ndarray
+    base: np.ndarray
+    pi_item: np.ndarray
+    p1: float
+    rho: float
+    mu1: float
+    tau: float
+    defects: DefectCounts
+
+
+def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarray | None) -> _Fit:
+    """Fit the two-class model by EM from ``start`` (or a 5 % prior everywhere). The checkpoints enter as
+    failed/passed against the unit baseline (beta-binomial, ``ordinal`` None) or, when given, as the per-cell
+    log-likelihood ratio ``ordinal`` of their four levels (held fixed)."""
+    n_cells, n_units = len(d.unit_idx), len(d.units)
+    row_unit = d.unit_idx[d.cell_of]
+    cp, cf, z = d.is_cp, d.is_cf, d.is_z
+    if start is None:
+        post = np.full(n_cells, 0.05)
+        p1, rho, mu1, tau = 0.7, 3.0, -MIN_SHIFT * d.sigma, d.sigma
+        pi_item = np.full(len(d.item_codes), 0.05)
+        defects = DefectCounts(d.ev, d.is_ct, d.cell_of, d.spread)
+    else:
+        post, p1, rho, mu1, tau = start.post, start.p1, start.rho, start.mu1, start.tau
+        pi_item, defects = start.pi_item, copy.deepcopy(start.defects)
+    k, m = d.k, d.m
     for _ in range(ITERATIONS):
-        w0 = 1 - post[cell_of]
+        w0 = 1 - post[d.cell_of]
         # unit baselines from the ratings weighted by the chance they carry no problem
-        num = np.bincount(row_unit[is_cp], weights=(w0 * k)[is_cp], minlength=len(units))
-        den = np.bincount(row_unit[is_cp], weights=(w0 * m)[is_cp], minlength=len(units))
+        num = np.bincount(row_unit[cp], weights=(w0 * k)[cp], minlength=n_units)
+        den = np.bincount(row_unit[cp], weights=(w0 * m)[cp], minlength=n_units)
         s = rules.baseline_strength
-        base = (num + s * city_rate) / (den + s)
-        other = _other_problem(shared, post, len(ev), cell_of)
-        llr = _row_llr(is_cp, is_cf, is_z, m, k, p0_city, zc, other, p1, rho, mu1, tau, sigma)
-        cell_llr = np.bincount(cell_of, weights=llr, minlength=n_cells)
-        cell_llr += _checkpoint_llr(cell_k, cell_m, base[unit_idx], p1)
-        prior = pi_item[item_idx]
-        new = special.expit(cell_llr + special.logit(prior))
-        w1 = new[cell_of]
-        if is_cp.any() and (w1 * m)[is_cp].sum() > 0:
-            p1 = float(np.clip((w1 * k)[is_cp].sum() / (w1 * m)[is_cp].sum(), P1_MIN, P1_MAX))
-        if is_cf.any() and (w1 * m * p0_city)[is_cf].sum() > 0:
-            rho = float(np.clip((w1 * k)[is_cf].sum() / (w1 * m * p0_city)[is_cf].sum(), 1.0, 20.0))
-        if is_z.any() and w1[is_z].sum() > 0:
-            mu1 = -MIN_SHIFT * sigma
-            below = is_z & (zc < mu1)
-            var = float((w1 * (zc - mu1) ** 2)[below].sum() / max(w1[below].sum(), 1e-12))
-            tau = float(np.sqrt(max(var - sigma**2, 0.0)))
-        pi_all = float(new.mean())
+        base = (num + s * d.city_rate) / (den + s)
+        other = _other_problem(d.shared, post, len(d.ev), d.cell_of)
+        llr = _row_llr(cp, cf, z, m, k, d.p0_city, d.zc, other, p1, rho, mu1, tau, d.sigma)
+        llr[d.is_ct] = defects.llr(post)
+        cell_llr = np.bincount(d.cell_of, weights=llr, minlength=n_cells)
+        if ordinal is None:
+            cell_llr += _checkpoint_llr(d.cell_k, d.cell_m, base[d.unit_idx], p1)
+        else:
+            cell_llr += ordinal
+        new = special.expit(cell_llr + special.logit(pi_item[d.item_idx]))
+        w1 = new[d.cell_of]
+        if cp.any() and (w1 * m)[cp].sum() > 0:
+            p1 = float(np.clip((w1 * k)[cp].sum() / (w1 * m)[cp].sum(), P1_MIN, P1_MAX))
+        if cf.any() and (w1 * m * d.p0_city)[cf].sum() > 0:
+            rho = float(np.clip((w1 * k)[cf].sum() / (w1 * m * d.p0_city)[cf].sum(), 1.0, 20.0))
+        defects.update(new)
+        if z.any() and w1[z].sum() > 0:
+            mu1 = -MIN_SHIFT * d.sigma
+            below = z & (d.zc < mu1)
+            var = float((w1 * (d.zc - mu1) ** 2)[below].sum() / max(w1[below].sum(), 1e-12))
+            tau = float(np.sqrt(max(var - d.sigma**2, 0.0)))
         a = rules.prior_strength
-        pi_item = (np.bincount(item_idx, weights=new) + a * pi_all) / (np.bincount(item_idx) + a)
+        pi_item = (np.bincount(d.item_idx, weights=new) + a * float(new.mean())) / (np.bincount(d.item_idx) + a)
         pi_item = np.clip(pi_item, 1e-4, 0.9)
         converged = np.max(np.abs(new - post)) < TOLERANCE
         post = new
         if converged:
             break
-    out = cells.copy()
-    out["posterior"] = post
-    out["lfdr"] = 1 - post
-    out["llr"] = cell_llr
-    out["prior"] = pi_item[item_idx]
-    out["n_streams"] = np.bincount(cell_of, minlength=n_cells)
-    baseline = dict(zip(units, base, strict=True))
-    ev["p0"] = np.where(is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
-    ev["z_centred"] = zc
-    tests = _item_tests(ev, ratings, baseline, is_z, sigma)
-    mix_llr, cell_sd = cell_llr, np.nan
-    levels = _level_counts(ratings, cell_index)
-    if levels is not None:
-        counts, bad_level = levels
-        l0, cell_sd = ordinal_null(counts, unit_idx, len(units), 1 - post)
-        q = _problem_levels(post @ counts, bad_level, fail=P1_MIN)
-        mix_llr = cell_llr - _checkpoint_llr(cell_k, cell_m, base[unit_idx], p1) + counts @ np.log(q) - l0
-    share, item_llr = item_mixture(mix_llr, item_idx, len(item_codes))
-    lr = np.exp(np.clip(mix_llr, -50, 50))
-    out["common_posterior"] = share[item_idx] * lr / (1 - share[item_idx] + share[item_idx] * lr)
-    mixture = pd.DataFrame({"item": item_codes, "share": share, "llr": item_llr})
-    tests = mixture.merge(tests, on="item", how="left")
-    tests[["n_pieces", "n_corroborating"]] = tests[["n_pieces", "n_corroborating"]].fillna(0).astype(int)
-    tests = tests.fillna({"corroborating": ""})[ITEM_TEST_COLUMNS]
-    params = {"p1": p1, "rho": rho, "mu1": mu1, "tau": tau, "sigma": sigma, "pi": float(post.mean()),
-              "city_rate": city_rate, "cell_sd": float(cell_sd)}  # fmt: skip
-    return States(out, tests, params, ev.drop(columns=["cell"]))
+    return _Fit(post, cell_llr, base, pi_item, p1, rho, mu1, tau, defects)
 
 
 def _unit_spread(centred: pd.Series, stream: pd.Series, unit: pd.Series, n: pd.Series) -> pd.Series:
@@ -256,64 +325,6 @@ def _problem_levels(weighted: np.ndarray, bad: np.ndarray, *, fail: float | None
     return np.where(bad, q * fail / q[bad].sum(), q * (1 - fail) / q[~bad].sum())
 
 
-def _level_probs(x: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """P(level j | latent location x) of an ordered probit with unit noise, shape (…, levels)."""
-    edges = np.concatenate([[-np.inf], cuts, [np.inf]])
-    return np.clip(np.diff(sps.norm.cdf(edges - x[..., None]), axis=-1), 1e-12, 1.0)
-
-
-def ordinal_cell_loglik(
-    counts: np.ndarray, location: np.ndarray, cuts: np.ndarray, sd: float, index: np.ndarray | None = None
-) -> np.ndarray:
-    """log ∫ Π_j P(level j | location + sd·e)^count_j φ(e) de per cell (rows of ``counts``), by Gauss–Hermite
-    quadrature: the ordered probit with a random cell effect of :func:`ordinal_null`. ``location`` is per cell,
-    or per unit with ``index`` the unit of each cell (the level probabilities are then computed once a unit)."""
-    logp = np.log(_level_probs(location[:, None] + sd * _NODES[None, :], cuts))
-    if index is not None:
-        logp = logp[index]
-    return special.logsumexp(np.einsum("cl,cnl->cn", counts, logp), axis=1, b=_NODE_WEIGHTS)
-
-
-def ordinal_null(
-    counts: np.ndarray, unit_idx: np.ndarray, n_units: int, weights: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """Per cell, log P(its ratings | no problem) under an ordered probit with a location per unit and a random
-    cell effect — level = cut(μ_u + s·e + ε), e and ε independent N(0, 1), cuts shared by all units — and the
-    fitted ``s``.
-
-    Why: the ratings are ordered, and the ratings of one cell share its item-specific quality, so a cell worse
-    than its unit's others has its ratings lowered together along the scale (a 未落实 with a 部分落实, rarely
-    with a 完全落实). Reading the levels rather than failed/passed uses that a problem state fails about half
-    its points as 未落实 while a unit without one gives 未落实 for about a fifth of its failures (the
-    cumulative-link model with a random intercept: Agresti 2010, *Analysis of Ordinal Categorical Data*,
-    ch. 10). Fit, each cell weighted by ``weights`` (its chance of no problem): the marginal model first (unit
-    locations by a grid search, cuts corrected so that the units' predicted level shares match the observed
-    ones, alternated), then ``s`` by the marginal likelihood over :data:`CELL_SD_GRID`, locations and cuts
-    scaled by √(1 + s²) so the marginal shares stay; the cell effect is integrated by Gauss–Hermite
-    quadrature."""
-    n_levels = counts.shape[1]
-    unit_counts = np.stack(
-        [np.bincount(unit_idx, weights=weights * counts[:, j], minlength=n_units) for j in range(n_levels)],
-        axis=1,
-    )
-    total = max(float(unit_counts.sum()), 1e-12)
-    target = np.clip(np.cumsum(unit_counts.sum(axis=0) / total)[:-1], 1e-4, 1 - 1e-4)
-    cuts = sps.norm.ppf(target)
-    share = unit_counts.sum(axis=1) / total
-    for _ in range(20):
-        mu = _LOCATIONS[np.argmax(unit_counts @ np.log(_level_probs(_LOCATIONS, cuts)).T, axis=1)]
-        current = (share[:, None] * sps.norm.cdf(cuts[None, :] - mu[:, None])).sum(axis=0)
-        cuts = np.sort(cuts + sps.norm.ppf(target) - sps.norm.ppf(np.clip(current, 1e-4, 1 - 1e-4)))
-    best, out = -np.inf, (np.zeros(len(counts)), 0.0)
-    for sd in CELL_SD_GRID:
-        scale = np.sqrt(1 + sd**2)
-        l0 = ordinal_cell_loglik(counts, mu * scale, cuts * scale, sd, unit_idx)
-        fit = float((weights * l0).sum())
-        if fit > best:
-            best, out = fit, (l0, float(sd))
-    return out
-
-
 def _robust_spread(x: pd.Series) -> float:
     """The MAD of ``x`` scaled to a normal SD."""
     return float(np.median(np.abs(x - np.median(x)))) * 1.4826
@@ -343,13 +354,18 @@ def _row_llr(is_cp, is_cf, is_z, m, k, p0_city, zc, other, p1, rho, mu1, tau, si
         q0, kk, mm = p0_city[is_cf], k[is_cf], m[is_cf]
         q1 = np.minimum(rho * q0, 0.95)
         d = kk * np.log(q1 / q0) + (mm - kk) * np.log((1 - q1) / (1 - q0))
-        o = other[is_cf]
-        llr[is_cf] = -np.log((1 - o) * np.exp(-np.clip(d, -50, 50)) + o)
+        llr[is_cf] = _raised_llr(d, other[is_cf])
     if is_z.any():
         llr[is_z] = _split_normal_logpdf(zc[is_z], mu1, np.hypot(sigma, tau), sigma) - sps.norm.logpdf(
             zc[is_z], 0, sigma
         )
     return llr
+
+
+def _raised_llr(d: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """A shared case-file row's log-likelihood ratio for its own item, from ``d`` = log P(raised) − log P(not):
+    without a problem of its own the row is raised anyway with probability ``other`` (a noisy-OR)."""
+    return -np.log((1 - other) * np.exp(-np.clip(d, -50, 50)) + other)
 
 
 def _split_normal_logpdf(x: np.ndarray, mu: float, left: float, right: float) -> np.ndarray:

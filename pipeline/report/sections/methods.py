@@ -149,6 +149,7 @@ def scoring_text(inputs: ReportInputs) -> list[str]:
 FINDINGS = {
     "fdr": "贝叶斯错误发现率上限（报告的问题状态中平均局部 fdr 不超过此值）",
     "min_posterior": "认定为问题的最低后验概率（共性问题的涉及单位亦按此列出）",
+    "individual_posterior": "个性问题自身的最低后验概率",
     "common_share": "共性问题：涉及单位占适用单位的比例下限",
     "common_districts": "共性问题：或涉及县区数下限",
     "city_sources": "共性问题：或全市层面检验显著且至少有此数量的独立证据印证",
@@ -159,6 +160,7 @@ FINDINGS = {
     "bad_ratings": "计为未通过的核查评级",
     "baseline_strength": "单位自身未落实率向全市收缩的先验强度（评级数）",
     "prior_strength": "指标问题占比向总体收缩的先验强度（单位数）",
+    "casefile_unit_spread": "单位自身案卷缺陷水平的最大离散度（变异系数）",
     "veto_always_individual": "有否决项案卷的单位一律列为个性问题",
     "max_common": "保留的共性问题上限（0 = 全部）",
     "max_individual": "保留的个性问题上限（0 = 全部）",
