@@ -230,6 +230,7 @@ def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarra
         post, p1, rho, mu1, tau = start.post, start.p1, start.rho, start.mu1, start.tau
         pi_item, defects = start.pi_item, copy.deepcopy(start.defects)
     k, m = d.k, d.m
+    count_llr = None
     for _ in range(ITERATIONS):
         w0 = 1 - post[d.cell_of]
         # unit baselines from the ratings weighted by the chance they carry no problem
@@ -239,7 +240,9 @@ def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarra
         base = (num + s * d.city_rate) / (den + s)
         other = _other_problem(d.shared, post, len(d.ev), d.cell_of)
         llr = _row_llr(cp, cf, z, m, k, d.p0_city, d.zc, other, p1, rho, mu1, tau, d.sigma)
-        llr[d.is_ct] = defects.llr(post)
+        # the count rows read the other cells of their unit (mean field): damped, or it can settle into a cycle
+        count_llr = defects.llr(post) if count_llr is None else 0.5 * (count_llr + defects.llr(post))
+        llr[d.is_ct] = count_llr
         cell_llr = np.bincount(d.cell_of, weights=llr, minlength=n_cells)
         if ordinal is None:
             cell_llr += _checkpoint_llr(d.cell_k, d.cell_m, base[d.unit_idx], p1)
