@@ -28,7 +28,9 @@ def test_several_categories_equal_the_poisson_integrated_over_the_units_gamma_fa
         return float(np.prod(stats.poisson.pmf(k, mean * f)) * stats.gamma.pdf(f, shape, scale=1 / shape))
 
     expected = np.log(integrate.quad(density, 0, 50, limit=200)[0])
-    assert negative_multinomial_logpmf(k[None, :], mean[None, :], shape)[0] == pytest.approx(expected, abs=1e-8)
+    assert negative_multinomial_logpmf(k[None, :], mean[None, :], shape)[0] == pytest.approx(
+        expected, abs=1e-8
+    )
 
 
 def test_the_fitted_shape_recovers_the_spread_of_simulated_units():

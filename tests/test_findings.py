@@ -102,7 +102,9 @@ def test_an_individual_problem_needs_its_own_posterior_not_only_the_lists_fdr(co
                           "n_corroborating": 0, "corroborating": "", "z": 0.0, "p": 1.0, "p_bh": 1.0})  # fmt: skip
     states = States(cells, items, {}, pd.DataFrame())
     strict = findings_from(states, st, config.findings.model_copy(update={"fdr": 0.03}))
-    loose = findings_from(states, st, config.findings.model_copy(update={"fdr": 0.03, "individual_posterior": 0.5}))
+    loose = findings_from(
+        states, st, config.findings.model_copy(update={"fdr": 0.03, "individual_posterior": 0.5})
+    )
     assert "individual:2.2:M050" not in set(strict["id"]) and "individual:2.2:M050" in set(loose["id"])
     assert len(set(strict["id"])) == len(pairs)
 

@@ -97,6 +97,8 @@ class DefectCounts:
         self.rate = np.maximum(np.where(rate > 0, rate, self.rate), 1e-3)
         mean = files * self.rate[None, :]
         if ((1 - none) * mean).sum() > 0:
-            self.ratio = float(np.clip(((1 - none) * self.k).sum() / ((1 - none) * mean).sum(), 1.0, MAX_RATIO))
+            self.ratio = float(
+                np.clip(((1 - none) * self.k).sum() / ((1 - none) * mean).sum(), 1.0, MAX_RATIO)
+            )
         expected = mean * (1 + (self.ratio - 1) * (1 - none))
         self.shape = negative_multinomial_shape(self.k, expected, least=min(self.least_shape, SHAPE_GRID[-1]))

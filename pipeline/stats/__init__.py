@@ -13,6 +13,8 @@ Weights are sampling weights (inverse inclusion probabilities or calibrated weig
   :func:`unit_vs_peers`, :func:`chi2_independence`, :func:`welch_ttest`, :func:`mann_whitney`
 - effect sizes and multiplicity: :func:`omega_squared`, :func:`epsilon_squared`, :func:`hedges_g`,
   :func:`cramers_v`, :func:`holm`, :func:`benjamini_hochberg`, :func:`adjust_across`
+- counts and ratings of the findings' model: :func:`negative_multinomial_logpmf`,
+  :func:`negative_multinomial_shape`, :func:`ordinal_cell_loglik`, :func:`ordinal_null`, :func:`level_probs`
 - shared pieces: :func:`kish_n_eff`, :func:`weighted_sd`, :func:`t_quantile`, :func:`t_pvalue`,
   :class:`ConfidenceInterval`, :class:`SmallGroupRule` / :func:`small_group_flags`, :func:`treatment_patterns`
 
@@ -55,6 +57,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
         welch_anova,
         welch_ttest,
     )
+    from pipeline.stats.counts import negative_multinomial_logpmf, negative_multinomial_shape
     from pipeline.stats.descriptives import (
         kish_n_eff,
         kish_n_eff_from_sums,
@@ -86,6 +89,7 @@ if TYPE_CHECKING:  # THE list of public names (see the module docstring); at run
     from pipeline.stats.inference import ConfidenceInterval, t_pvalue, t_quantile
     from pipeline.stats.league import RankIntervals, competition_ranks, rank_intervals
     from pipeline.stats.multiplicity import adjust_across, benjamini_hochberg, holm
+    from pipeline.stats.ordinal import level_probs, ordinal_cell_loglik, ordinal_null
     from pipeline.stats.reliability import (
         AlphaResult,
         OmegaResult,

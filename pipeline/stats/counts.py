@@ -42,12 +42,15 @@ def negative_multinomial_logpmf(k: np.ndarray, mean: np.ndarray, shape: float) -
 def negative_multinomial_shape(k: np.ndarray, mean: np.ndarray, *, least: float = 0.0) -> float:
     """The κ on :data:`SHAPE_GRID` (at least ``least``) maximising the summed :func:`negative_multinomial_logpmf`
     of the rows of ``k`` at their means ``mean`` (the terms free of κ left out, every κ at once)."""
-    grid = SHAPE_GRID[SHAPE_GRID >= least]
+    grid = SHAPE_GRID[least <= SHAPE_GRID]
     if not len(grid):
         return float(SHAPE_GRID[-1])
     total = np.asarray(k, dtype=float).sum(axis=1)[:, None]
     big = np.asarray(mean, dtype=float).sum(axis=1)[:, None]
     fits = (
-        special.gammaln(total + grid) - special.gammaln(grid) + grid * np.log(grid) - (total + grid) * np.log(big + grid)
+        special.gammaln(total + grid)
+        - special.gammaln(grid)
+        + grid * np.log(grid)
+        - (total + grid) * np.log(big + grid)
     ).sum(axis=0)
     return float(grid[int(np.argmax(fits))])
