@@ -1,7 +1,7 @@
 """``make bench-recovery`` (and the recovery section of ``make bench``): planted problems recovered by the findings.
 
-Over :data:`SEEDS` at the default scale: simulate with the bundled plant spec, run the pipeline (through the
-findings stage when it exists, else through 05_compare for the oracle), score the findings and the oracle's
+Over :data:`SEEDS` at the default scale: simulate with the bundled plant spec, run the stages the findings read
+(ingest, clean, weight, compare, score, findings; through 05_compare for the oracle alone), score the findings and the oracle's
 (:mod:`bench.oracle`) with :mod:`bench.recovery`; then the same seeds with nothing planted (an empty plant list):
 common findings, and individual findings outside the bottom-5 % cells. The oracle's two thresholds are chosen
 once over the planted seeds (the most mean recall at mean precision ≥ 0.9: optimistic, it looks at the truth)
@@ -52,7 +52,8 @@ def one_run(config_dir: Path, seed: int, scale: float, plant: Path | None, work:
     simulate_raw(config, work / "raw", seed=seed, scale=scale, plant=plant)
     ctx = StageContext(raw=work / "raw", out=work / "output", config_dir=config_dir, seed=seed)
     with_findings = findings_stage_available()
-    run_stages(ctx, None if with_findings else ["ingest", "clean", "weight", "compare"], echo=lambda *_: None)
+    stages = ["ingest", "clean", "weight", "compare"] + (["score", "findings"] if with_findings else [])
+    run_stages(ctx, stages, echo=lambda *_: None)
     truth_json = json.loads((work / "raw" / "truth.json").read_text(encoding="utf-8"))
     truth = read_truth(truth_json)
     out = work / "output"

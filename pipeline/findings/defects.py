@@ -15,11 +15,14 @@ Why counts rather than files with a defect: a frequent category is found in most
 in the count.
 
 Fitted inside the EM of :mod:`pipeline.findings.states` from the current posteriors: ``λ`` from the units
-weighted by the chance a category is not raised, ``ρ`` by the chance it is, κ by maximum likelihood at the
-expected means, no lower than ``1 / spread²`` (``findings.yaml: casefile_unit_spread``). Why a floor: units
-whose problem the posteriors have not caught yet read as spread, a low κ then explains their excess away, and
-the fit settles where the problem is not seen (κ ≈ 4 on planted samples where the simulated units' spread is
-κ ≈ 15; without plants the fit gives 14–25 on its own).
+weighted by the chance a category is not raised, ``ρ`` by the chance it is. κ is fitted once, before the EM, by
+maximum likelihood under the null (every unit at its categories' city rates), and no lower than
+``1 / spread²`` (``findings.yaml: casefile_unit_spread``). Why not inside the EM: there "a few units with a
+problem" and "units that differ" trade off, and the fit can drift to either end — a low κ explains the problem
+away (κ ≈ 4 on planted samples), a κ of 1000 reads the units' ordinary spread as problems on the item every
+category feeds (a common problem found in a run with nothing planted). Under the null the estimate is the
+cautious one (problems inflate the spread, so κ comes out low), and the floor keeps it from explaining a
+tripled rate away (the simulated units' spread is κ ≈ 15; null runs give 14–25).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class DefectCounts:
     def __init__(self, evidence: pd.DataFrame, rows: np.ndarray, cell_of: np.ndarray, spread: float):
         self.rows = np.flatnonzero(rows)
         self.least_shape = 1 / spread**2 if spread > 0 else 0.0
-        self.ratio, self.shape = START_RATIO, float(max(10.0, self.least_shape))
+        self.ratio, self.shape = START_RATIO, float(SHAPE_GRID[-1])
         if not len(self.rows):
             return
         sub = evidence.iloc[self.rows]
@@ -60,6 +63,10 @@ class DefectCounts:
         self.unit, self.cat, self.pos = unit, cat, pos
         self.first = np.zeros(len(self.rows), dtype=bool)
         self.first[np.unique(pos, return_index=True)[1]] = True
+        null_mean = self.m[:, None] * self.rate[None, :]
+        self.shape = negative_multinomial_shape(
+            self.k, null_mean, least=min(self.least_shape, SHAPE_GRID[-1])
+        )
 
     def _none_raised(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log P(no item a category feeds has a problem) per unit × category, and the cells' log(1 − post)."""
@@ -88,7 +95,7 @@ class DefectCounts:
         return out
 
     def update(self, post: np.ndarray) -> None:
-        """Refit ``rate``, ``ratio`` and ``shape`` from the current posteriors of the cells."""
+        """Refit ``rate`` and ``ratio`` from the current posteriors of the cells."""
         if not len(self.rows):
             return
         none = np.exp(self._none_raised(post)[0])
@@ -100,5 +107,3 @@ class DefectCounts:
             self.ratio = float(
                 np.clip(((1 - none) * self.k).sum() / ((1 - none) * mean).sum(), 1.0, MAX_RATIO)
             )
-        expected = mean * (1 + (self.ratio - 1) * (1 - none))
-        self.shape = negative_multinomial_shape(self.k, expected, least=min(self.least_shape, SHAPE_GRID[-1]))

@@ -19,10 +19,11 @@ evidence rows of :mod:`pipeline.findings.evidence` are read as draws given that 
   differences between units stay out of the evidence) and divided by the unit's null spread ``√(a + b·n)``
   (:func:`_unit_spread`: a gap / SE mixes sampling error with the unit's true item-to-item differences, whose z
   grows with the sample size n, so a large district needs a larger gap than a small department), then
-  ``N(0, σ)`` against a two-piece normal with its mode ``μ1`` fixed :data:`MIN_SHIFT` σ below zero, spread
-  ``√(σ² + τ²)`` below it and σ above it: plants differ in effect and units in sample size, and a mode fitted on
-  the strongest problems (individual ones at large units) would count the moderate gaps of a common problem
-  against it.
+  a Student t (:data:`SURVEY_DF` degrees of freedom, scale σ) against a two-piece t with its mode ``μ1`` fixed
+  :data:`MIN_SHIFT` σ below zero, scale ``√(σ² + τ²)`` below it and σ above it: plants differ in effect and
+  units in sample size, and a mode fitted on the strongest problems (individual ones at large units) would
+  count the moderate gaps of a common problem against it; t tails because the gaps have heavier tails than a
+  normal, even without a problem.
 
 The prior share of cells with the problem on item i, ``π_i``, is estimated too and shrunk toward the overall
 share with ``prior_strength`` pseudo-units. ``p1`` (at least :data:`P1_MIN`), ``ρ``, ``τ``, ``b_u`` and ``π_i``
@@ -82,6 +83,11 @@ P1_MIN = 0.7
 class would absorb the ordinary bad cells of weak units)."""
 MIN_SHIFT = 0.25
 """Mode of the centred survey gap in the problem state, in σ below zero (the spread below it is fitted)."""
+SURVEY_DF = 20
+"""Degrees of freedom of the Student t of the centred survey gaps, in and out of the problem state: in simulated
+runs with nothing planted, gaps beyond 4 σ below zero came about 25 times as often as a normal predicts (3 in
+3,759), and a normal null made each of them near-certain evidence of a problem; with t tails a very large gap
+is strong evidence, not proof."""
 MIXTURE_ITERATIONS = 300
 MAX_SHARE = 0.6
 """Largest share of an item's units in the problem state the item-level mixture considers."""
@@ -127,10 +133,10 @@ def infer_states(
     out["llr"] = first.cell_llr
     out["prior"] = first.pi_item[d.item_idx]
     out["n_streams"] = np.bincount(d.cell_of, minlength=len(cells))
-    baseline = dict(zip(d.units, last.base, strict=True))
+    baseline = dict(zip(d.units, first.base, strict=True))
     ev["p0"] = np.where(d.is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
     ev["z_centred"] = d.zc
-    tests = _item_tests(ev, ratings, baseline, d.is_z, d.sigma)
+    tests = _item_tests(ev, ratings, dict(zip(d.units, _raw_rates(d, rules), strict=True)), d.is_z, d.sigma)
     item_codes = d.item_codes
     share, item_llr = item_mixture(mix_llr, d.item_idx, len(item_codes))
     lr = np.exp(np.clip(mix_llr, -50, 50))
@@ -282,6 +288,19 @@ def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarra
     return _Fit(post, cell_llr, base, pi_item, p1, rho, mu1, tau, defects)
 
 
+def _raw_rates(d: _Arrays, rules: FindingsRules) -> np.ndarray:
+    """Per unit, its failure rate over all its checkpoint ratings, shrunk toward the city's like the model's
+    baseline but with no rating down-weighted: the expectation of the city-wide excess tests. Why not the
+    model's baseline: it leaves out the ratings of cells the model believes to be problems, so it is lower
+    than the unit's rate and every item would show an excess over it (two false common problems in a run with
+    nothing planted)."""
+    unit = d.unit_idx[d.cell_of][d.is_cp]
+    num = np.bincount(unit, weights=d.k[d.is_cp], minlength=len(d.units))
+    den = np.bincount(unit, weights=d.m[d.is_cp], minlength=len(d.units))
+    s = rules.baseline_strength
+    return (num + s * d.city_rate) / (den + s)
+
+
 def _unit_spread(centred: pd.Series, stream: pd.Series, unit: pd.Series, n: pd.Series) -> pd.Series:
     """Per row, the null spread of its unit's centred gaps in that questionnaire: ``√(a + b·n)`` with ``n`` the
     unit's sample size, ``a`` and ``b`` fitted per questionnaire by least squares to the units' squared robust
@@ -371,8 +390,9 @@ def _row_llr(is_cp, is_cf, is_z, m, k, p0_city, zc, other, p1, rho, mu1, tau, si
         d = kk * np.log(q1 / q0) + (mm - kk) * np.log((1 - q1) / (1 - q0))
         llr[is_cf] = _raised_llr(d, other[is_cf])
     if is_z.any():
-        llr[is_z] = _split_normal_logpdf(zc[is_z], mu1, np.hypot(sigma, tau), sigma) - sps.norm.logpdf(
-            zc[is_z], 0, sigma
+        x = zc[is_z]
+        llr[is_z] = _split_t_logpdf(x, mu1, np.hypot(sigma, tau), sigma, SURVEY_DF) - sps.t.logpdf(
+            x, SURVEY_DF, 0, sigma
         )
     return llr
 
@@ -383,11 +403,12 @@ def _raised_llr(d: np.ndarray, other: np.ndarray) -> np.ndarray:
     return -np.log((1 - other) * np.exp(-np.clip(d, -50, 50)) + other)
 
 
-def _split_normal_logpdf(x: np.ndarray, mu: float, left: float, right: float) -> np.ndarray:
-    """log density of the two-piece normal with mode ``mu``, spread ``left`` below it and ``right`` above it
-    (John 1982): a problem widens the gaps only downward, so a unit rated above its peers is no evidence of one."""
+def _split_t_logpdf(x: np.ndarray, mu: float, left: float, right: float, df: float) -> np.ndarray:
+    """log density of the two-piece Student t with ``df`` degrees of freedom, mode ``mu``, scale ``left`` below
+    it and ``right`` above it (John 1982's two-piece form): a problem widens the gaps only downward, so a unit
+    rated above its peers is no evidence of one."""
     scale = np.where(x < mu, left, right)
-    return np.log(2 / (left + right)) - 0.5 * np.log(2 * np.pi) - 0.5 * ((x - mu) / scale) ** 2
+    return np.log(2 / (left + right)) + sps.t.logpdf((x - mu) / scale, df)
 
 
 def _shared_categories(ev: pd.DataFrame, is_cf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
