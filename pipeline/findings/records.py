@@ -51,7 +51,7 @@ def build_records(
         members = []
         for unit, post in zip(g["member"], g["posterior"], strict=True):
             cell = ev[(ev["unit"] == unit) & (ev["item"] == item)]
-            telling = cell[(cell["k"] > 0) | (cell["z"] < 0)]
+            telling = cell[_telling(cell)]
             sc = (
                 score_of.loc[(unit, item)]
                 if score_of is not None and (unit, item) in score_of.index
@@ -202,3 +202,11 @@ def _added(entry: ReviewEntry, st: Structure) -> pd.DataFrame:
              "basis": "", "responsible": "", "closure": "", "status": "added", "note": entry.note}
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _telling(cell: pd.DataFrame) -> pd.Series:
+    """The evidence rows that point to a problem: failed ratings or a veto, defects above the city's rate per
+    file, a survey gap below the peers."""
+    counts = cell["kind"] == "count"
+    above = cell["k"] > cell["p0"].fillna(0) * cell["m"]
+    return (counts & above) | (~counts & (cell["k"] > 0)) | (cell["z"] < 0)
