@@ -285,10 +285,10 @@ def peers_section(rows: int) -> list[dict[str, Any]]:
 
 def planted_section() -> dict[str, Any]:
     """Planted-problem recovery over 5 seeds at the default scale, findings and oracle (bench/recovery_bench.py)."""
-    from bench.recovery_bench import recovery_section
+    from bench.recovery_bench import recovery_section, with_targets
 
     try:
-        return recovery_section(ROOT / "questionnaires")
+        return with_targets(recovery_section(ROOT / "questionnaires"))
     except Exception as exc:  # the benchmark reports, never stops
         return {"error": f"{type(exc).__name__}: {exc}"}
 

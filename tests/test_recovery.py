@@ -171,3 +171,25 @@ def test_the_oracle_knowing_only_the_units_standards_is_weaker(seed_run):
     r, u = score(oracle, truth), score(unit_oracle, truth)
     assert u["common"]["recall"] >= 0.4 and u["common"]["precision"] >= 0.9
     assert u["individual"]["recall"] < r["individual"]["recall"]
+
+
+def test_the_targets_allow_a_margin_below_an_oracle_that_falls_short_and_check_every_null_seed():
+    from bench.recovery_bench import targets
+
+    def kinds(c, i):
+        return {"common": {"recall": c, "precision": 1.0}, "individual": {"recall": i, "precision": 0.95}}
+
+    report = {
+        "mean": {
+            "findings": kinds(0.78, 0.24),
+            "oracle": kinds(0.82, 0.64),
+            "oracle_unit": kinds(0.95, 0.27),
+        },
+        "null": [{"findings": {"common": 1, "individual_outside_bottom": 0}}],
+    }
+    met = targets(report)
+    assert met["common recall vs oracle"] and not met["individual recall vs oracle"]
+    assert not met["common recall vs oracle_unit"] and met["individual recall vs oracle_unit"]
+    assert met["nothing planted"]
+    report["null"].append({"findings": {"common": 0, "individual_outside_bottom": 1}})
+    assert not targets(report)["nothing planted"]
