@@ -98,7 +98,8 @@ MAX_SHARE = 0.6
 class States:
     """``cells``: one row per applicable unit × item with evidence (``unit, item, posterior, lfdr, llr,
     prior, n_streams``); ``items``: one row per item (``item, n_pieces, n_corroborating, corroborating, z, p, p_bh``);
-    ``parameters``: the fitted model (``p1``, ``rho``, ``mu1``, ``sigma``, ``pi``); ``evidence``: the rows read."""
+    ``parameters``: the fitted model (``p1``, ``rho``, ``mu1``, ``tau``, ``sigma``, ``pi`` of the first fit, the
+    defect counts' ``count_ratio`` and ``count_shape``, ``pi_levels`` of the second); ``evidence``: the rows read."""
 
     cells: pd.DataFrame
     items: pd.DataFrame
@@ -117,9 +118,11 @@ def infer_states(
         items = pd.DataFrame(columns=ITEM_TEST_COLUMNS)
         return States(empty, items, {}, ev)
     d = _arrays(ev, cells, ratings, rules)
+    # first fit, checkpoints failed/passed: the cells' posteriors, what the individual problems come from
     first = _em(d, rules, None, None)
     mix_llr, cell_sd, last = first.cell_llr, np.nan, first
     if d.levels is not None:
+        # second fit, the ratings on their four levels: the item mixture, what the common problems come from
         counts, bad_level = d.levels
         l0, _ = ordinal_null(counts, d.unit_idx, len(d.units), 1 - first.post)
         ordinal = counts @ np.log(_problem_levels(first.post @ counts, bad_level)) - l0
@@ -137,11 +140,10 @@ def infer_states(
     ev["p0"] = np.where(d.is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
     ev["z_centred"] = d.zc
     tests = _item_tests(ev, ratings, dict(zip(d.units, _raw_rates(d, rules), strict=True)), d.is_z, d.sigma)
-    item_codes = d.item_codes
-    share, item_llr = item_mixture(mix_llr, d.item_idx, len(item_codes))
+    share, item_llr = item_mixture(mix_llr, d.item_idx, len(d.item_codes))
     lr = np.exp(np.clip(mix_llr, -50, 50))
     out["common_posterior"] = share[d.item_idx] * lr / (1 - share[d.item_idx] + share[d.item_idx] * lr)
-    mixture = pd.DataFrame({"item": item_codes, "share": share, "llr": item_llr})
+    mixture = pd.DataFrame({"item": d.item_codes, "share": share, "llr": item_llr})
     tests = mixture.merge(tests, on="item", how="left")
     tests[["n_pieces", "n_corroborating"]] = tests[["n_pieces", "n_corroborating"]].fillna(0).astype(int)
     tests = tests.fillna({"corroborating": ""})[ITEM_TEST_COLUMNS]
