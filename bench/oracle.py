@@ -4,7 +4,9 @@ Two oracles: ``oracle`` knows every cell's baseline quality ``b`` — an upper b
 reach, since 45 % of the variance of ``b`` is item-specific (``0.67·e``, latent.py) and only the cell's own
 ratings show it; ``oracle_unit`` knows each unit's standards (``0.5·g + 0.55·a``, drawn again from the truth's
 seed) and integrates the item-specific part of the checkpoint ratings over its N(0, 0.67²): what the best
-reading of a unit's other evidence could know about the cell's baseline, i.e. what is reachable.
+reading of a unit's other evidence could know about the cell's baseline. It still reads the questionnaires and
+case files against the cell's true baseline, so it too knows more than the data: an upper bound of what is
+reachable, not the reachable itself.
 
 It reads the same data the pipeline reads (``02_clean`` checkpoints and case files, ``05_compare``
 unit-vs-peers) plus, from ``truth.json``, every cell's *baseline* quality ``b`` (before the plants: never the
