@@ -63,9 +63,8 @@ class DefectCounts:
         self.unit, self.cat, self.pos = unit, cat, pos
         self.first = np.zeros(len(self.rows), dtype=bool)
         self.first[np.unique(pos, return_index=True)[1]] = True
-        null_mean = self.m[:, None] * self.rate[None, :]
         self.shape = negative_multinomial_shape(
-            self.k, null_mean, least=min(self.least_shape, SHAPE_GRID[-1])
+            self.k, self.m[:, None] * self.rate[None, :], least=self.least_shape
         )
 
     def _none_raised(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +98,7 @@ class DefectCounts:
         if not len(self.rows):
             return
         none = np.exp(self._none_raised(post)[0])
-        files = self.m[:, None] * np.ones_like(self.k)
+        files = self.m[:, None]
         rate = (none * self.k).sum(axis=0) / np.maximum((none * files).sum(axis=0), 1e-12)
         self.rate = np.maximum(np.where(rate > 0, rate, self.rate), 1e-3)
         mean = files * self.rate[None, :]

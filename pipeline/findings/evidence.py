@@ -147,7 +147,7 @@ def casefile_evidence(casefiles: pd.DataFrame, config: Config, st: Structure) ->
         codes = [d.code for d in cat.defects if d.code in casefiles.columns]
         if not codes or not cat.feeds:
             continue
-        count = casefiles[codes].apply(pd.to_numeric, errors="coerce").fillna(0).clip(lower=0).sum(axis=1)
+        count = casefiles[codes].fillna(0).clip(lower=0).sum(axis=1)
         per_file = float(count.mean())
         label = f"{cat.name}类缺陷"
         per_unit = pd.DataFrame({"unit": units, "count": count, "has": count > 0}).groupby("unit", sort=True)

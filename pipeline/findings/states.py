@@ -139,7 +139,7 @@ def infer_states(
     baseline = dict(zip(d.units, first.base, strict=True))
     ev["p0"] = np.where(d.is_cp, [baseline[u] for u in ev["unit"]], ev["p0"])
     ev["z_centred"] = d.zc
-    tests = _item_tests(ev, ratings, dict(zip(d.units, _raw_rates(d, rules), strict=True)), d.is_z, d.sigma)
+    tests = _item_tests(ev, ratings, dict(zip(d.units, _unit_rates(d, rules), strict=True)), d.is_z, d.sigma)
     share, item_llr = item_mixture(mix_llr, d.item_idx, len(d.item_codes))
     lr = np.exp(np.clip(mix_llr, -50, 50))
     out["common_posterior"] = share[d.item_idx] * lr / (1 - share[d.item_idx] + share[d.item_idx] * lr)
@@ -236,8 +236,7 @@ def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarra
     """Fit the two-class model by EM from ``start`` (or a 5 % prior everywhere). The checkpoints enter as
     failed/passed against the unit baseline (beta-binomial, ``ordinal`` None) or, when given, as the per-cell
     log-likelihood ratio ``ordinal`` of their four levels (held fixed)."""
-    n_cells, n_units = len(d.unit_idx), len(d.units)
-    row_unit = d.unit_idx[d.cell_of]
+    n_cells = len(d.unit_idx)
     cp, cf, z = d.is_cp, d.is_cf, d.is_z
     if start is None:
         post = np.full(n_cells, 0.05)
@@ -250,12 +249,8 @@ def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarra
     k, m = d.k, d.m
     count_llr = None
     for _ in range(ITERATIONS):
-        w0 = 1 - post[d.cell_of]
         # unit baselines from the ratings weighted by the chance they carry no problem
-        num = np.bincount(row_unit[cp], weights=(w0 * k)[cp], minlength=n_units)
-        den = np.bincount(row_unit[cp], weights=(w0 * m)[cp], minlength=n_units)
-        s = rules.baseline_strength
-        base = (num + s * d.city_rate) / (den + s)
+        base = _unit_rates(d, rules, 1 - post[d.cell_of])
         other = _other_problem(d.shared, post, len(d.ev), d.cell_of)
         llr = _row_llr(cp, cf, z, m, k, d.p0_city, d.zc, other, p1, rho, mu1, tau, d.sigma)
         # the count rows read the other cells of their unit (mean field): damped, or it can settle into a cycle
@@ -290,15 +285,18 @@ def _em(d: _Arrays, rules: FindingsRules, start: _Fit | None, ordinal: np.ndarra
     return _Fit(post, cell_llr, base, pi_item, p1, rho, mu1, tau, defects)
 
 
-def _raw_rates(d: _Arrays, rules: FindingsRules) -> np.ndarray:
-    """Per unit, its failure rate over all its checkpoint ratings, shrunk toward the city's like the model's
-    baseline but with no rating down-weighted: the expectation of the city-wide excess tests. Why not the
-    model's baseline: it leaves out the ratings of cells the model believes to be problems, so it is lower
-    than the unit's rate and every item would show an excess over it (two false common problems in a run with
-    nothing planted)."""
+def _unit_rates(d: _Arrays, rules: FindingsRules, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per unit, its failure rate over its checkpoint ratings, each row weighted by ``weights`` (all 1 if None),
+    shrunk toward the city's rate with ``baseline_strength`` pseudo-ratings.
+
+    The EM weights a row by its cell's chance of no problem (the model's baseline); the city-wide excess tests
+    take every rating (None). Why not the model's baseline there: it leaves out the ratings of cells the model
+    believes to be problems, so it is lower than the unit's rate and every item would show an excess over it
+    (two false common problems in a run with nothing planted)."""
+    w = np.ones(len(d.k)) if weights is None else weights
     unit = d.unit_idx[d.cell_of][d.is_cp]
-    num = np.bincount(unit, weights=d.k[d.is_cp], minlength=len(d.units))
-    den = np.bincount(unit, weights=d.m[d.is_cp], minlength=len(d.units))
+    num = np.bincount(unit, weights=(w * d.k)[d.is_cp], minlength=len(d.units))
+    den = np.bincount(unit, weights=(w * d.m)[d.is_cp], minlength=len(d.units))
     s = rules.baseline_strength
     return (num + s * d.city_rate) / (den + s)
 
