@@ -23,6 +23,7 @@ KINDS = ("common", "individual")
 RULES = {
     "share": "达到适用单位比例线",
     "districts": "涉及县区数达到规定",
+    "mixture": "项目层面混合检验显著（多个单位同时显出问题）",
     "city": "全市层面检验显著且有多项证据印证",
     "state": "单位问题状态（后验概率）",
     "veto": "否决项案卷",
